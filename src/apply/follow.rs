@@ -1,0 +1,223 @@
+//! Following jobs to their end: ShowJob (and the sub-job list when the job says `COMPLETE`)
+//! until every recorded job is terminal or the time is up. Each desktop's outcome goes into the
+//! state file as soon as it is known.
+
+use std::time::Duration;
+
+use jiff::Timestamp;
+use tokio::time::Instant;
+
+use super::Journal;
+use crate::state::{DesktopOutcome, JobStatus, OutcomeStatus};
+use crate::workspace::wire::JobDetailInfo;
+use crate::workspace::{ApiError, Client};
+
+const FIRST_POLL: Duration = Duration::from_millis(500);
+const MAX_POLL: Duration = Duration::from_secs(15);
+
+/// How a job's own status reads, per the reference's client rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Verdict {
+    Succeeded,
+    Failed,
+    /// Terminal, but only the sub-jobs say how each desktop fared.
+    Complete,
+    Pending,
+}
+
+fn verdict(status: &str) -> Verdict {
+    match status.to_ascii_uppercase().as_str() {
+        "SUCCESS" => Verdict::Succeeded,
+        "FAIL" | "FAILED" => Verdict::Failed,
+        "COMPLETE" => Verdict::Complete,
+        _ => Verdict::Pending,
+    }
+}
+
+fn sub_job_outcome(sub: &JobDetailInfo) -> Option<DesktopOutcome> {
+    let status = sub.status.as_deref().unwrap_or_default();
+    match verdict(status) {
+        Verdict::Succeeded => Some(DesktopOutcome {
+            status: OutcomeStatus::Deleted,
+            reason: None,
+        }),
+        Verdict::Failed | Verdict::Complete => Some(DesktopOutcome {
+            status: OutcomeStatus::Failed,
+            reason: Some(reason(sub.error_code.as_deref(), sub.fail_reason.as_deref(), status)),
+        }),
+        Verdict::Pending => None,
+    }
+}
+
+fn reason(code: Option<&str>, message: Option<&str>, status: &str) -> String {
+    match (code.filter(|c| !c.is_empty()), message.filter(|m| !m.is_empty())) {
+        (Some(code), Some(message)) => format!("{code}: {message}"),
+        (None, Some(message)) => message.to_string(),
+        (Some(code), None) => code.to_string(),
+        (None, None) => format!("the job ended {status}"),
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct FollowReport {
+    pub deleted: Vec<String>,
+    /// (desktop ID, reason).
+    pub failed: Vec<(String, String)>,
+    /// Still not known when the time ran out.
+    pub pending: Vec<String>,
+    /// The last error of a poll, if polling itself failed.
+    pub poll_error: Option<ApiError>,
+}
+
+/// Polls every pending job of the journal until all are terminal or `timeout` passes.
+pub async fn follow(
+    client: &Client,
+    journal: &mut Journal<'_>,
+    timeout: Duration,
+    on_poll: &(dyn Fn(usize, usize) + Sync),
+) -> anyhow::Result<FollowReport> {
+    let deadline = Instant::now() + timeout;
+    let mut interval = FIRST_POLL;
+    let mut report = FollowReport::default();
+    let job_ids: Vec<String> = journal.state.pending_jobs().map(|job| job.job_id.clone()).collect();
+    loop {
+        let mut open = 0;
+        for job_id in &job_ids {
+            if journal.state.job_mut(job_id).is_none_or(|job| job.status != JobStatus::Pending) {
+                continue;
+            }
+            match poll(client, job_id).await {
+                Ok(update) => {
+                    let job = journal.state.job_mut(job_id).expect("the job was just seen");
+                    job.api_status = Some(update.api_status);
+                    job.checked_at = Some(Timestamp::now());
+                    for (desktop_id, outcome) in update.outcomes {
+                        if job.desktop_ids.contains(&desktop_id) {
+                            job.desktops.insert(desktop_id, outcome);
+                        }
+                    }
+                    if let Some(terminal) = update.terminal {
+                        // A desktop the job never reported on did not provably go.
+                        for id in job.desktop_ids.clone() {
+                            let entry = job.desktops.entry(id).or_insert(DesktopOutcome {
+                                status: OutcomeStatus::Pending,
+                                reason: None,
+                            });
+                            if entry.status == OutcomeStatus::Pending {
+                                *entry = terminal.clone();
+                            }
+                        }
+                        job.status = if job
+                            .desktops
+                            .values()
+                            .all(|outcome| outcome.status == OutcomeStatus::Deleted)
+                        {
+                            JobStatus::Succeeded
+                        } else {
+                            JobStatus::Failed
+                        };
+                    } else {
+                        open += 1;
+                    }
+                    journal.save()?;
+                }
+                Err(err) => {
+                    tracing::warn!(%job_id, error = %err, "could not read the job");
+                    report.poll_error = Some(err);
+                    open += 1;
+                }
+            }
+        }
+        on_poll(job_ids.len() - open, job_ids.len());
+        if open == 0 || Instant::now() >= deadline {
+            break;
+        }
+        tokio::time::sleep(interval.min(deadline.saturating_duration_since(Instant::now()))).await;
+        interval = (interval * 3 / 2).min(MAX_POLL);
+    }
+    for job_id in &job_ids {
+        let Some(job) = journal.state.job_mut(job_id) else { continue };
+        for (id, outcome) in &job.desktops {
+            match outcome.status {
+                OutcomeStatus::Deleted => report.deleted.push(id.clone()),
+                OutcomeStatus::Failed => report
+                    .failed
+                    .push((id.clone(), outcome.reason.clone().unwrap_or_default())),
+                OutcomeStatus::Pending => report.pending.push(id.clone()),
+            }
+        }
+    }
+    Ok(report)
+}
+
+struct Update {
+    api_status: String,
+    outcomes: Vec<(String, DesktopOutcome)>,
+    /// For a terminal job: the outcome of every desktop no sub-job reported on.
+    terminal: Option<DesktopOutcome>,
+}
+
+async fn poll(client: &Client, job_id: &str) -> Result<Update, ApiError> {
+    let job = client.show_job(job_id).await?;
+    let api_status = job.status.clone().unwrap_or_default();
+    let verdict = verdict(&api_status);
+    let mut sub_jobs = job.sub_jobs.unwrap_or_default();
+    if verdict == Verdict::Complete || (verdict != Verdict::Pending && sub_jobs.is_empty()) {
+        sub_jobs = list_all_sub_jobs(client, job_id).await?;
+    }
+    let outcomes = sub_jobs
+        .iter()
+        .filter_map(|sub| {
+            let desktop_id = sub.entities.as_ref()?.desktop_id.clone()?;
+            Some((desktop_id, sub_job_outcome(sub)?))
+        })
+        .collect();
+    let terminal = match verdict {
+        Verdict::Pending => None,
+        Verdict::Succeeded if sub_jobs.is_empty() => Some(DesktopOutcome {
+            status: OutcomeStatus::Deleted,
+            reason: None,
+        }),
+        Verdict::Succeeded | Verdict::Failed | Verdict::Complete => Some(DesktopOutcome {
+            status: OutcomeStatus::Failed,
+            reason: Some(reason(
+                job.job_error_code.as_deref(),
+                job.fail_reason.as_deref(),
+                &api_status,
+            )),
+        }),
+    };
+    Ok(Update {
+        api_status,
+        outcomes,
+        terminal,
+    })
+}
+
+async fn list_all_sub_jobs(client: &Client, job_id: &str) -> Result<Vec<JobDetailInfo>, ApiError> {
+    let mut all = Vec::new();
+    loop {
+        let page = client.list_sub_jobs(job_id, all.len()).await?;
+        let got = page.jobs.len();
+        all.extend(page.jobs);
+        if got == 0 || all.len() as u64 >= page.total_count {
+            return Ok(all);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_rule_of_the_reference() {
+        assert_eq!(verdict("SUCCESS"), Verdict::Succeeded);
+        assert_eq!(verdict("FAIL"), Verdict::Failed);
+        assert_eq!(verdict("FAILED"), Verdict::Failed);
+        assert_eq!(verdict("COMPLETE"), Verdict::Complete);
+        for pending in ["WAITING", "RUNNING", "", "SOMETHING_NEW"] {
+            assert_eq!(verdict(pending), Verdict::Pending, "{pending}");
+        }
+    }
+}

@@ -1,0 +1,150 @@
+//! The command-line surface (clap derive). No logic lives here.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "deskprune",
+    version,
+    about = "Keep the Huawei Cloud Workspace desktops of a project equal to a reviewed declaration",
+    long_about = "Keep the Huawei Cloud Workspace desktops of a project equal to a reviewed declaration.\n\n\
+        A TOML file declares which desktops should exist and which desktops it manages (its scope). \
+        `plan` shows the in-scope desktops that are not declared, which `apply` deletes.",
+    after_help = "Exit codes: 0 success; 1 error; 2 `plan --detailed-exitcode` with deletions pending; \
+        3 `apply` finished with some desktops not deleted; 4 `apply` timed out waiting for jobs."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct Global {
+    /// The config file.
+    #[arg(short, long, global = true, default_value = "deskprune.toml", value_name = "PATH")]
+    pub config: PathBuf,
+    /// The state file [default: deskprune.state.json beside the config].
+    #[arg(long, global = true, value_name = "PATH")]
+    pub state: Option<PathBuf>,
+    /// When to colour the output.
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    pub color: ColorChoice,
+    /// Print less: only the plan, errors and the summary.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Log more to stderr (-v: info, -vv: debug). Secrets are never logged.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check the config file, offline.
+    Validate,
+    /// Show what apply would delete.
+    Plan(PlanArgs),
+    /// Delete the in-scope desktops that are not declared.
+    Apply(ApplyArgs),
+    /// List the jobs recorded in the state file.
+    Jobs(JobsArgs),
+    /// Serve a simulated Workspace API on loopback, for trying deskprune and for tests.
+    Simulator(SimulatorArgs),
+    /// Print the JSON Schema of a file deskprune reads or writes.
+    Schema(SchemaArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// Print the plan as one JSON document.
+    #[arg(long)]
+    pub json: bool,
+    /// Exit 2 (instead of 0) when deletions are pending.
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// Do not ask for confirmation (for unattended runs).
+    #[arg(long)]
+    pub auto_approve: bool,
+    /// Allow a plan above the deletion budget; N must equal the number of deletions.
+    #[arg(long, value_name = "N")]
+    pub allow_deletions: Option<usize>,
+    /// Return once the deletions are submitted, without waiting for the jobs.
+    #[arg(long)]
+    pub no_wait: bool,
+    /// Longest time to wait for the jobs, in seconds.
+    #[arg(long, default_value_t = 1800, value_name = "SECONDS")]
+    pub timeout: u64,
+    /// Longest time to wait for the state lock, in seconds.
+    #[arg(long, default_value_t = 0, value_name = "SECONDS")]
+    pub lock_timeout: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct JobsArgs {
+    /// Ask the API for the current status of unfinished jobs and update the state file.
+    #[arg(long)]
+    pub refresh: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SimulatorArgs {
+    /// The inventory: a JSON array of desktops shaped like the list call's `desktops`.
+    #[arg(long, value_name = "FILE")]
+    pub inventory: PathBuf,
+    /// Address to listen on; loopback only.
+    #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR")]
+    pub listen: SocketAddr,
+    /// The project ID it serves.
+    #[arg(long, default_value = "0b6a4c2d9e8f41a7b3c5d6e7f8091a2b", value_name = "ID")]
+    pub project_id: String,
+    /// Access key of the AK/SK pair it accepts.
+    #[arg(long, requires = "sk", value_name = "AK")]
+    pub ak: Option<String>,
+    /// Secret key of the AK/SK pair it accepts.
+    #[arg(long, requires = "ak", env = "DESKPRUNE_SIMULATOR_SK", hide_env_values = true, value_name = "SK")]
+    pub sk: Option<String>,
+    /// Security token that AK/SK requests must carry (temporary credentials).
+    #[arg(long, requires = "ak", hide_env_values = true, value_name = "TOKEN")]
+    pub security_token: Option<String>,
+    /// IAM token it accepts in `X-Auth-Token`.
+    #[arg(long, env = "DESKPRUNE_SIMULATOR_TOKEN", hide_env_values = true, value_name = "TOKEN")]
+    pub token: Option<String>,
+    /// How long a deletion job takes, in seconds.
+    #[arg(long, default_value_t = 1.0, value_name = "SECONDS")]
+    pub job_seconds: f64,
+    /// Latency added to every API answer, in milliseconds.
+    #[arg(long, default_value_t = 0, value_name = "MS")]
+    pub latency_ms: u64,
+    /// Offset of the simulator's clock from the real one, in seconds (to test clock skew).
+    #[arg(long, default_value_t = 0, allow_negative_numbers = true, value_name = "SECONDS")]
+    pub clock_skew: i64,
+}
+
+#[derive(Debug, Args)]
+pub struct SchemaArgs {
+    /// Which file.
+    #[arg(value_enum)]
+    pub file: SchemaFile,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SchemaFile {
+    Config,
+    Plan,
+    State,
+}

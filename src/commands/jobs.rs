@@ -1,0 +1,70 @@
+//! `deskprune jobs`: the recorded jobs and what became of them; `--refresh` asks the API once
+//! more about the unfinished ones.
+
+use std::time::Duration;
+
+use super::session::Session;
+use crate::apply::{Journal, follow};
+use crate::cli::{Global, JobsArgs};
+use crate::error::{Error, exit};
+use crate::output::Output;
+use crate::state::{self, JobStatus, OutcomeStatus, State, StateLock};
+
+pub async fn run(global: &Global, args: &JobsArgs, output: &Output) -> Result<u8, Error> {
+    let config = crate::config::load(&global.config)?;
+    let state_path = state::state_path_for(&config.path, global.state.as_deref());
+    if !args.refresh {
+        let state = state::load(&state_path, &config.cloud.project_id)?;
+        print_jobs(&state, output);
+        return Ok(exit::OK);
+    }
+    let lock = StateLock::acquire(&state_path, "deskprune jobs --refresh", Duration::ZERO)?;
+    let mut state = state::load(&state_path, &config.cloud.project_id)?;
+    let session = Session::open(config, &state_path).await?;
+    let result = {
+        let mut journal = Journal {
+            state: &mut state,
+            path: &state_path,
+        };
+        follow(&session.client, &mut journal, Duration::ZERO, &|_, _| {}).await
+    };
+    session.close()?;
+    drop(lock);
+    result?;
+    print_jobs(&state, output);
+    Ok(exit::OK)
+}
+
+fn print_jobs(state: &State, output: &Output) {
+    if state.jobs.is_empty() {
+        output.note("No jobs recorded.");
+        return;
+    }
+    let styles = &output.stdout;
+    println!(
+        "{}{:<36}  {:<20}  {:<9}  {:>7}  {:>6}  {:>7}{:#}",
+        styles.header, "JOB", "SUBMITTED", "STATUS", "DELETED", "FAILED", "PENDING", styles.header
+    );
+    for job in &state.jobs {
+        let count = |wanted: OutcomeStatus| {
+            job.desktops
+                .values()
+                .filter(|outcome| outcome.status == wanted)
+                .count()
+        };
+        let status = match job.status {
+            JobStatus::Pending => "pending",
+            JobStatus::Succeeded => "succeeded",
+            JobStatus::Failed => "failed",
+        };
+        println!(
+            "{:<36}  {:<20}  {:<9}  {:>7}  {:>6}  {:>7}",
+            job.job_id,
+            job.submitted_at.strftime("%Y-%m-%d %H:%M:%S"),
+            status,
+            count(OutcomeStatus::Deleted),
+            count(OutcomeStatus::Failed),
+            count(OutcomeStatus::Pending),
+        );
+    }
+}

@@ -1,0 +1,26 @@
+//! One file per subcommand, each reading as its pipeline; `session` connects a config to the
+//! API (the cloud, an endpoint, or the in-process simulator).
+
+mod apply;
+mod jobs;
+mod plan;
+mod schema;
+mod session;
+mod simulator;
+mod validate;
+
+use crate::cli::{Cli, Command};
+use crate::error::Error;
+use crate::output::Output;
+
+pub async fn run(cli: Cli, output: &Output) -> Result<u8, Error> {
+    let global = &cli.global;
+    match cli.command {
+        Command::Validate => validate::run(global, output),
+        Command::Plan(args) => plan::run(global, &args, output).await,
+        Command::Apply(args) => apply::run(global, &args, output).await,
+        Command::Jobs(args) => jobs::run(global, &args, output).await,
+        Command::Simulator(args) => simulator::run(&args, output).await,
+        Command::Schema(args) => schema::run(&args),
+    }
+}

@@ -1,0 +1,17 @@
+//! `deskprune validate`: the config, checked offline.
+
+use crate::cli::Global;
+use crate::error::{Error, exit};
+use crate::output::Output;
+
+pub fn run(global: &Global, output: &Output) -> Result<u8, Error> {
+    let config = crate::config::load(&global.config)?;
+    let declared = config.desktops.len();
+    output.note(&format!(
+        "{} is valid: {declared} desktop{} declared, scope {}.",
+        config.path.display(),
+        if declared == 1 { "" } else { "s" },
+        crate::render::scope_text(&config.scope)
+    ));
+    Ok(exit::OK)
+}

@@ -1,0 +1,119 @@
+//! The config file: TOML in, validated desired state out. Every rejection points at
+//! `file:line:col`. `raw` holds the serde shapes (and the JSON Schema), `load` turns them into
+//! the types below.
+
+mod diagnostic;
+mod load;
+mod raw;
+#[cfg(test)]
+mod tests;
+mod values;
+
+pub use diagnostic::{ConfigError, Diagnostic, Note};
+pub use load::{load, parse};
+pub use raw::{RawConfig, schema};
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// A validated config: everything here has been checked, nothing needs checking again.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    /// The file it came from, as the user named it.
+    pub path: PathBuf,
+    /// Hex SHA-256 of the file's bytes: a saved plan names the config it was made from.
+    pub digest: String,
+    pub cloud: Cloud,
+    pub scope: Scope,
+    pub delete: DeleteOptions,
+    pub guard: Guard,
+    pub client: ClientSettings,
+    pub desktops: Vec<Declaration>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cloud {
+    pub region: String,
+    /// 32 lower-case hex digits.
+    pub project_id: String,
+    pub target: Target,
+}
+
+/// Where the API calls go.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Target {
+    /// `https://workspace.{region}.myhuaweicloud.com`.
+    Cloud,
+    /// `[cloud] endpoint`: https anywhere, plain http only to a loopback address.
+    Endpoint(String),
+    /// `[cloud] simulator`: the built-in simulator seeded from this inventory file (resolved
+    /// against the config file's folder).
+    Simulator(PathBuf),
+}
+
+/// Which desktops the file manages. Every criterion given must match; `all` is only ever true
+/// on its own.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Scope {
+    pub all: bool,
+    pub enterprise_project_id: Option<String>,
+    /// Every pair must be on the desktop (key and value compared exactly).
+    pub tags: BTreeMap<String, String>,
+    /// On `computer_name`, compared case-insensitively (Windows names are).
+    pub name_prefix: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DeleteOptions {
+    pub delete_users: bool,
+    pub email_notification: bool,
+    pub force: bool,
+    /// 1..=100.
+    pub batch_size: usize,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Guard {
+    /// A desktop carrying this tag (any value but `false`) is never deleted.
+    pub protect_tag: String,
+    pub max_deletions: usize,
+    /// Percent of the in-scope desktops, 0..=100.
+    pub max_delete_percent: f64,
+    pub allow_empty: bool,
+    /// Desktops whose `login_status` is one of these (upper-case) are skipped as in use.
+    pub in_use_login_statuses: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClientSettings {
+    pub max_retries: u32,
+    /// Per request.
+    pub timeout: Duration,
+    pub max_concurrency: usize,
+    pub requests_per_second: f64,
+}
+
+/// A `[[desktop]]` entry: a desktop that should exist.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Declaration {
+    pub selector: Selector,
+    /// 1-based line of the entry in the config file, for messages.
+    pub line: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Selector {
+    /// `computer_name`, matched case-insensitively.
+    Name(String),
+    Id(String),
+}
+
+impl std::fmt::Display for Selector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Selector::Name(name) => write!(f, "name `{name}`"),
+            Selector::Id(id) => write!(f, "id `{id}`"),
+        }
+    }
+}

@@ -1,0 +1,173 @@
+//! The plan as one versioned JSON document: what `plan --json` prints and what `plan --out`
+//! saves. Its JSON Schema is `schema/plan.schema.json`.
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::config::{Config, Selector};
+use crate::plan::{Entry, Plan};
+use crate::render::warning_text;
+
+pub const FORMAT_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PlanDocument {
+    /// Version of this format.
+    pub format_version: u32,
+    /// The deskprune that made the plan.
+    pub deskprune_version: String,
+    /// When the inventory was read (RFC 3339).
+    pub created_at: String,
+    pub region: String,
+    pub project_id: String,
+    pub config: ConfigRef,
+    pub scope: ScopeDoc,
+    /// Desktops apply will delete, sorted by name then ID.
+    pub deletions: Vec<DesktopDoc>,
+    /// Declarations that match no desktop (never created).
+    pub missing: Vec<MissingDoc>,
+    /// In scope, undeclared, carrying the protection tag.
+    pub protected: Vec<DesktopDoc>,
+    /// In scope, undeclared, someone logged in.
+    pub in_use: Vec<DesktopDoc>,
+    /// In scope, already being deleted.
+    pub in_progress: Vec<DesktopDoc>,
+    pub warnings: Vec<String>,
+    pub summary: Summary,
+}
+
+/// The config a plan was made from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigRef {
+    pub path: String,
+    /// Hex SHA-256 of the config file.
+    pub digest: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScopeDoc {
+    pub all: bool,
+    pub enterprise_project_id: Option<String>,
+    pub tags: BTreeMap<String, String>,
+    pub name_prefix: Option<String>,
+}
+
+/// A desktop in a plan: also its fingerprint, compared again before a saved plan is applied.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DesktopDoc {
+    pub desktop_id: String,
+    pub computer_name: String,
+    pub user_name: String,
+    pub status: String,
+    pub created: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MissingDoc {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Line of the declaration in the config file.
+    pub line: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Summary {
+    pub to_delete: usize,
+    pub missing: usize,
+    pub protected: usize,
+    pub in_use: usize,
+    pub in_progress: usize,
+    pub kept: usize,
+    pub in_scope: usize,
+    /// Desktops read, in scope or not.
+    pub total: usize,
+}
+
+impl From<&Entry> for DesktopDoc {
+    fn from(entry: &Entry) -> Self {
+        DesktopDoc {
+            desktop_id: entry.id.clone(),
+            computer_name: entry.name.clone(),
+            user_name: entry.user.clone(),
+            status: entry.status.clone(),
+            created: entry.created.clone(),
+        }
+    }
+}
+
+fn docs(entries: &[Entry]) -> Vec<DesktopDoc> {
+    entries.iter().map(DesktopDoc::from).collect()
+}
+
+impl PlanDocument {
+    pub fn new(plan: &Plan, config: &Config, created_at: jiff::Timestamp) -> PlanDocument {
+        PlanDocument {
+            format_version: FORMAT_VERSION,
+            deskprune_version: env!("CARGO_PKG_VERSION").to_string(),
+            created_at: created_at.to_string(),
+            region: config.cloud.region.clone(),
+            project_id: config.cloud.project_id.clone(),
+            config: ConfigRef {
+                path: config.path.display().to_string(),
+                digest: config.digest.clone(),
+            },
+            scope: ScopeDoc {
+                all: config.scope.all,
+                enterprise_project_id: config.scope.enterprise_project_id.clone(),
+                tags: config.scope.tags.clone(),
+                name_prefix: config.scope.name_prefix.clone(),
+            },
+            deletions: docs(&plan.deletions),
+            missing: plan
+                .missing
+                .iter()
+                .map(|declaration| {
+                    let (name, id) = match &declaration.selector {
+                        Selector::Name(name) => (Some(name.clone()), None),
+                        Selector::Id(id) => (None, Some(id.clone())),
+                    };
+                    MissingDoc {
+                        name,
+                        id,
+                        line: declaration.line,
+                    }
+                })
+                .collect(),
+            protected: docs(&plan.protected),
+            in_use: docs(&plan.in_use),
+            in_progress: docs(&plan.in_progress),
+            warnings: plan
+                .warnings
+                .iter()
+                .map(|warning| warning_text(warning, config))
+                .collect(),
+            summary: Summary {
+                to_delete: plan.deletions.len(),
+                missing: plan.missing.len(),
+                protected: plan.protected.len(),
+                in_use: plan.in_use.len(),
+                in_progress: plan.in_progress.len(),
+                kept: plan.kept.len(),
+                in_scope: plan.in_scope(),
+                total: plan.total,
+            },
+        }
+    }
+}
+
+/// The JSON Schema of the plan document (draft-07).
+pub fn schema() -> serde_json::Value {
+    let generator = schemars::generate::SchemaSettings::draft07().into_generator();
+    serde_json::to_value(generator.into_root_schema_for::<PlanDocument>())
+        .expect("a schema always serialises")
+}

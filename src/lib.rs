@@ -1,0 +1,54 @@
+//! deskprune: keep the Huawei Cloud Workspace desktops of a project equal to a reviewed
+//! declaration. [`run`] is the whole program; `main.rs` only turns its result into the exit
+//! code.
+
+pub mod apply;
+pub mod cli;
+pub mod commands;
+pub mod config;
+pub mod document;
+pub mod error;
+pub mod inventory;
+pub mod output;
+pub mod plan;
+pub mod render;
+pub mod simulator;
+pub mod state;
+pub mod workspace;
+
+use clap::Parser;
+
+use crate::cli::Cli;
+use crate::error::exit;
+use crate::output::Output;
+
+/// Parses the command line, runs the command, reports any error; returns the exit code.
+pub fn run() -> u8 {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            let _ = err.print();
+            // Usage errors exit 1 like every other error: 2 means "deletions pending".
+            return if err.use_stderr() { exit::ERROR } else { exit::OK };
+        }
+    };
+    let output = Output::new(&cli.global);
+    output.init_logging(cli.global.verbose);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            output.error(&error::Error::Other(err.into()));
+            return exit::ERROR;
+        }
+    };
+    match runtime.block_on(commands::run(cli, &output)) {
+        Ok(code) => code,
+        Err(err) => {
+            output.error(&err);
+            exit::ERROR
+        }
+    }
+}

@@ -1,0 +1,87 @@
+//! Where output goes and how it looks: colour is decided once per stream (`--color`, then
+//! `NO_COLOR`, then whether the stream is a terminal), logs and messages go to stderr, the
+//! plan and JSON to stdout.
+
+use std::io::{self, IsTerminal, Write};
+
+use crate::cli::{ColorChoice, Global};
+use crate::error::Error;
+use crate::render::Styles;
+
+#[derive(Debug, Clone)]
+pub struct Output {
+    pub stdout: Styles,
+    pub stderr: Styles,
+    pub stderr_color: bool,
+    pub quiet: bool,
+    /// Progress may be drawn: stderr is a terminal and the user did not ask for quiet.
+    pub progress: bool,
+}
+
+fn use_color(choice: ColorChoice, is_terminal: bool) -> bool {
+    match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+            let dumb = std::env::var_os("TERM").is_some_and(|t| t == "dumb");
+            is_terminal && !no_color && !dumb
+        }
+    }
+}
+
+impl Output {
+    pub fn new(global: &Global) -> Output {
+        let stderr_terminal = io::stderr().is_terminal();
+        let stderr_color = use_color(global.color, stderr_terminal);
+        Output {
+            stdout: Styles::new(use_color(global.color, io::stdout().is_terminal())),
+            stderr: Styles::new(stderr_color),
+            stderr_color,
+            quiet: global.quiet,
+            progress: stderr_terminal && !global.quiet,
+        }
+    }
+
+    pub fn init_logging(&self, verbose: u8) {
+        let level = match (self.quiet, verbose) {
+            (true, _) => "error",
+            (false, 0) => "warn",
+            (false, 1) => "info",
+            (false, _) => "debug",
+        };
+        let filter = tracing_subscriber::EnvFilter::new(format!("deskprune={level}"));
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_writer(io::stderr)
+            .with_ansi(self.stderr_color)
+            .with_target(false)
+            .without_time()
+            .try_init();
+    }
+
+    /// `error: …` and its hint, on stderr.
+    pub fn error(&self, err: &Error) {
+        let styles = &self.stderr;
+        let mut stderr = io::stderr().lock();
+        let _ = match err {
+            Error::Config(config) => write!(stderr, "{}", config.render(self.stderr_color)),
+            other => writeln!(stderr, "{}error:{:#} {other}", styles.error, styles.error),
+        };
+        if let Some(hint) = err.hint() {
+            let _ = writeln!(stderr, "  {}hint:{:#} {hint}", styles.header, styles.header);
+        }
+    }
+
+    pub fn warning(&self, message: &str) {
+        let styles = &self.stderr;
+        let _ = writeln!(io::stderr(), "{}warning:{:#} {message}", styles.warning, styles.warning);
+    }
+
+    /// A line of narration on stderr, unless quiet.
+    pub fn note(&self, message: &str) {
+        if !self.quiet {
+            let _ = writeln!(io::stderr(), "{message}");
+        }
+    }
+}

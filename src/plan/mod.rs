@@ -1,0 +1,222 @@
+//! The planner: pure and deterministic. From the desired state and the facts read from the
+//! API it decides, desktop by desktop, what apply will do. No I/O happens here.
+//!
+//! Invariants (checked by property tests): a desktop that is declared, protected, outside the
+//! scope, in use, or already being deleted is never planned for deletion; every other in-scope
+//! desktop is.
+
+mod budget;
+mod scope;
+
+pub use budget::{Budget, BudgetCheck};
+pub use scope::in_scope;
+
+use std::collections::{HashMap, HashSet};
+
+use crate::config::{Declaration, Scope, Selector};
+use crate::inventory::Desktop;
+
+/// What the config says should be.
+#[derive(Debug, Clone, Copy)]
+pub struct Desired<'a> {
+    pub scope: &'a Scope,
+    pub declarations: &'a [Declaration],
+    pub protect_tag: &'a str,
+}
+
+/// What was read from the API (and the state file) about the world.
+#[derive(Debug, Clone, Copy)]
+pub struct Facts<'a> {
+    pub inventory: &'a [Desktop],
+    /// Desktops someone is logged in to (from the detail list).
+    pub in_use: &'a HashSet<String>,
+    /// Desktops in a recorded job that has not ended yet.
+    pub pending: &'a HashSet<String>,
+}
+
+/// A desktop as a plan shows it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Entry {
+    pub name: String,
+    pub id: String,
+    pub user: String,
+    pub status: String,
+    pub created: String,
+}
+
+impl From<&Desktop> for Entry {
+    fn from(desktop: &Desktop) -> Self {
+        Entry {
+            name: desktop.name.clone(),
+            id: desktop.id.clone(),
+            user: desktop.user.clone(),
+            status: desktop.status.clone(),
+            created: desktop.created.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Warning {
+    /// A declared name matches several desktops: all of them are kept.
+    AmbiguousName { name: String, line: usize, count: usize },
+    /// A declaration matches a desktop outside the scope: it is never touched, but the
+    /// declaration probably means something else.
+    DeclaredOutOfScope { selector: Selector, line: usize },
+    /// A declared desktop is being deleted by someone else.
+    DeclaredButDeleting { selector: Selector, line: usize },
+}
+
+/// The decision for every in-scope desktop, each list sorted by name (case-insensitively), then
+/// id.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Plan {
+    /// In scope, not declared, not protected, not in use, not being deleted: apply deletes
+    /// these, and only these.
+    pub deletions: Vec<Entry>,
+    /// In scope and declared.
+    pub kept: Vec<Entry>,
+    /// In scope, undeclared, carrying the protection tag.
+    pub protected: Vec<Entry>,
+    /// In scope, undeclared, someone logged in.
+    pub in_use: Vec<Entry>,
+    /// In scope, undeclared, already being deleted (by a recorded job or per `task_status`).
+    pub in_progress: Vec<Entry>,
+    /// Declarations that match no desktop at all (reported; never created).
+    pub missing: Vec<Declaration>,
+    pub warnings: Vec<Warning>,
+    /// How many desktops were read, in scope or not.
+    pub total: usize,
+}
+
+impl Plan {
+    pub fn in_scope(&self) -> usize {
+        self.deletions.len()
+            + self.kept.len()
+            + self.protected.len()
+            + self.in_use.len()
+            + self.in_progress.len()
+    }
+
+    /// Whether apply has anything to send.
+    pub fn has_deletions(&self) -> bool {
+        !self.deletions.is_empty()
+    }
+
+    pub fn deletion_ids(&self) -> Vec<String> {
+        self.deletions.iter().map(|entry| entry.id.clone()).collect()
+    }
+}
+
+/// Whether `desktop` carries the protection tag with a value other than `false`.
+pub fn is_protected(desktop: &Desktop, protect_tag: &str) -> bool {
+    desktop
+        .tag(protect_tag)
+        .is_some_and(|value| !value.trim().eq_ignore_ascii_case("false"))
+}
+
+fn sort_key(entry: &Entry) -> (String, String) {
+    (entry.name.to_lowercase(), entry.id.clone())
+}
+
+pub fn plan(desired: &Desired<'_>, facts: &Facts<'_>) -> Plan {
+    // Which declarations match which desktops, over the whole inventory: a declaration that
+    // matches a desktop outside the scope is not "missing".
+    let mut by_name: HashMap<String, usize> = HashMap::new();
+    let mut by_id: HashMap<&str, usize> = HashMap::new();
+    for (index, declaration) in desired.declarations.iter().enumerate() {
+        match &declaration.selector {
+            Selector::Name(name) => by_name.insert(name.to_lowercase(), index),
+            Selector::Id(id) => by_id.insert(id.as_str(), index),
+        };
+    }
+    let mut matches = vec![0usize; desired.declarations.len()];
+    let mut out_of_scope_match = vec![false; desired.declarations.len()];
+    let mut deleting_match = vec![false; desired.declarations.len()];
+
+    let mut plan = Plan {
+        total: facts.inventory.len(),
+        ..Plan::default()
+    };
+    for desktop in facts.inventory {
+        let declared: Vec<usize> = [
+            by_id.get(desktop.id.as_str()).copied(),
+            by_name.get(&desktop.name.to_lowercase()).copied(),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        for &index in &declared {
+            matches[index] += 1;
+        }
+        let managed = in_scope(desired.scope, desktop);
+        if !managed {
+            for &index in &declared {
+                out_of_scope_match[index] = true;
+            }
+            continue;
+        }
+        let entry = Entry::from(desktop);
+        let deleting = desktop.is_deleting() || facts.pending.contains(&desktop.id);
+        if !declared.is_empty() {
+            if deleting {
+                for &index in &declared {
+                    deleting_match[index] = true;
+                }
+            }
+            plan.kept.push(entry);
+        } else if deleting {
+            plan.in_progress.push(entry);
+        } else if is_protected(desktop, desired.protect_tag) {
+            plan.protected.push(entry);
+        } else if facts.in_use.contains(&desktop.id) {
+            plan.in_use.push(entry);
+        } else {
+            plan.deletions.push(entry);
+        }
+    }
+
+    for (index, declaration) in desired.declarations.iter().enumerate() {
+        let selector = declaration.selector.clone();
+        let line = declaration.line;
+        match matches[index] {
+            0 => plan.missing.push(declaration.clone()),
+            count => {
+                if let Selector::Name(name) = &selector {
+                    if count > 1 {
+                        plan.warnings.push(Warning::AmbiguousName {
+                            name: name.clone(),
+                            line,
+                            count,
+                        });
+                    }
+                }
+                if out_of_scope_match[index] {
+                    plan.warnings.push(Warning::DeclaredOutOfScope {
+                        selector: selector.clone(),
+                        line,
+                    });
+                }
+                if deleting_match[index] {
+                    plan.warnings
+                        .push(Warning::DeclaredButDeleting { selector, line });
+                }
+            }
+        }
+    }
+
+    for list in [
+        &mut plan.deletions,
+        &mut plan.kept,
+        &mut plan.protected,
+        &mut plan.in_use,
+        &mut plan.in_progress,
+    ] {
+        list.sort_by_cached_key(sort_key);
+    }
+    plan.missing.sort_by_key(|declaration| declaration.line);
+    plan
+}
+
+#[cfg(test)]
+mod tests;

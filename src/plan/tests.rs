@@ -1,0 +1,296 @@
+//! Planner tests: hand-picked cases, then properties over random worlds.
+
+use std::collections::{BTreeMap, HashSet};
+
+use proptest::prelude::*;
+
+use super::*;
+use crate::config::{Declaration, Scope, Selector};
+use crate::inventory::Desktop;
+
+const PROTECT: &str = "deskprune:protect";
+
+fn desktop(id: &str, name: &str, tags: &[(&str, &str)]) -> Desktop {
+    Desktop {
+        id: id.into(),
+        name: name.into(),
+        user: format!("user-{id}"),
+        status: "ACTIVE".into(),
+        task_status: String::new(),
+        created: "2024-03-11 02:14:57".into(),
+        enterprise_project_id: "0".into(),
+        tags: tags
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+    }
+}
+
+fn team_scope() -> Scope {
+    Scope {
+        tags: BTreeMap::from([("team".to_string(), "eng".to_string())]),
+        ..Scope::default()
+    }
+}
+
+fn name(name: &str, line: usize) -> Declaration {
+    Declaration {
+        selector: Selector::Name(name.into()),
+        line,
+    }
+}
+
+fn run(scope: &Scope, declarations: &[Declaration], inventory: &[Desktop]) -> Plan {
+    let none = HashSet::new();
+    plan(
+        &Desired {
+            scope,
+            declarations,
+            protect_tag: PROTECT,
+        },
+        &Facts {
+            inventory,
+            in_use: &none,
+            pending: &none,
+        },
+    )
+}
+
+fn ids(entries: &[Entry]) -> Vec<&str> {
+    entries.iter().map(|entry| entry.id.as_str()).collect()
+}
+
+#[test]
+fn deletes_only_undeclared_in_scope_desktops() {
+    let inventory = [
+        desktop("1", "eng-alice", &[("team", "eng")]),
+        desktop("2", "eng-bob", &[("team", "eng")]),
+        desktop("3", "ops-carol", &[("team", "ops")]),
+    ];
+    let plan = run(&team_scope(), &[name("ENG-ALICE", 10)], &inventory);
+    assert_eq!(ids(&plan.deletions), ["2"]);
+    assert_eq!(ids(&plan.kept), ["1"]);
+    assert_eq!(plan.in_scope(), 2);
+    assert_eq!(plan.total, 3);
+    assert!(plan.missing.is_empty());
+}
+
+#[test]
+fn protection_deleting_and_pending_hold_back_a_deletion() {
+    let mut deleting = desktop("2", "b", &[("team", "eng")]);
+    deleting.task_status = "deleting".into();
+    let inventory = [
+        desktop("1", "a", &[("team", "eng"), (PROTECT, "yes")]),
+        deleting,
+        desktop("3", "c", &[("team", "eng")]),
+        desktop("4", "d", &[("team", "eng"), (PROTECT, "FALSE")]),
+        desktop("5", "e", &[("team", "eng")]),
+    ];
+    let pending = HashSet::from(["3".to_string()]);
+    let in_use = HashSet::from(["5".to_string()]);
+    let plan = plan(
+        &Desired {
+            scope: &team_scope(),
+            declarations: &[],
+            protect_tag: PROTECT,
+        },
+        &Facts {
+            inventory: &inventory,
+            in_use: &in_use,
+            pending: &pending,
+        },
+    );
+    assert_eq!(ids(&plan.protected), ["1"]);
+    assert_eq!(ids(&plan.in_progress), ["2", "3"]);
+    assert_eq!(ids(&plan.in_use), ["5"]);
+    assert_eq!(ids(&plan.deletions), ["4"], "`false` does not protect");
+}
+
+#[test]
+fn ambiguous_names_keep_all_and_warn() {
+    let inventory = [
+        desktop("1", "pc", &[("team", "eng")]),
+        desktop("2", "PC", &[("team", "eng")]),
+    ];
+    let plan = run(&team_scope(), &[name("pc", 4)], &inventory);
+    assert!(plan.deletions.is_empty());
+    assert_eq!(ids(&plan.kept), ["1", "2"]);
+    assert_eq!(
+        plan.warnings,
+        [Warning::AmbiguousName {
+            name: "pc".into(),
+            line: 4,
+            count: 2
+        }]
+    );
+}
+
+#[test]
+fn missing_and_out_of_scope_declarations() {
+    let inventory = [desktop("1", "ops", &[("team", "ops")])];
+    let declarations = [
+        name("ops", 3),
+        Declaration {
+            selector: Selector::Id("nope".into()),
+            line: 5,
+        },
+    ];
+    let plan = run(&team_scope(), &declarations, &inventory);
+    assert_eq!(plan.missing, [declarations[1].clone()]);
+    assert_eq!(
+        plan.warnings,
+        [Warning::DeclaredOutOfScope {
+            selector: Selector::Name("ops".into()),
+            line: 3
+        }]
+    );
+}
+
+#[test]
+fn plans_are_sorted_by_name_then_id() {
+    let inventory = [
+        desktop("9", "b", &[("team", "eng")]),
+        desktop("2", "A", &[("team", "eng")]),
+        desktop("1", "a", &[("team", "eng")]),
+    ];
+    let plan = run(&team_scope(), &[], &inventory);
+    assert_eq!(ids(&plan.deletions), ["1", "2", "9"]);
+}
+
+#[test]
+fn budget_counts_and_percent() {
+    let inventory: Vec<Desktop> = (0..8)
+        .map(|i| desktop(&i.to_string(), &format!("d{i}"), &[("team", "eng")]))
+        .collect();
+    let plan = run(&team_scope(), &[name("d0", 1), name("d1", 2)], &inventory);
+    assert_eq!(plan.deletions.len(), 6);
+    let within = Budget {
+        max_deletions: 6,
+        max_percent: 75.0,
+    };
+    assert_eq!(within.check(&plan), BudgetCheck::Within);
+    let BudgetCheck::Exceeded { reasons, .. } = Budget {
+        max_deletions: 5,
+        max_percent: 50.0,
+    }
+    .check(&plan) else {
+        panic!("expected the budget to be exceeded");
+    };
+    assert_eq!(reasons.len(), 2, "{reasons:?}");
+}
+
+// ---- properties -------------------------------------------------------------------------
+
+const NAMES: [&str; 6] = ["eng-a", "ENG-A", "eng-b", "ops-c", "d", "eng-e"];
+
+fn arb_desktop() -> impl Strategy<Value = Desktop> {
+    (
+        0u32..40,
+        0usize..NAMES.len(),
+        prop::bool::ANY,
+        prop::option::of(prop::sample::select(vec!["yes", "false", ""])),
+        prop::bool::ANY,
+        prop::sample::select(vec!["0", "eps-1"]),
+    )
+        .prop_map(|(id, name, team, protect, deleting, eps)| {
+            let mut tags = vec![];
+            if team {
+                tags.push(("team", "eng"));
+            }
+            if let Some(value) = protect {
+                tags.push((PROTECT, value));
+            }
+            let mut desktop = desktop(&format!("id-{id}"), NAMES[name], &tags);
+            desktop.enterprise_project_id = eps.into();
+            if deleting {
+                desktop.task_status = "deleting".into();
+            }
+            desktop
+        })
+}
+
+fn arb_scope() -> impl Strategy<Value = Scope> {
+    (
+        prop::bool::ANY,
+        prop::option::of(prop::sample::select(vec!["0", "eps-1"])),
+        prop::bool::ANY,
+        prop::option::of(prop::sample::select(vec!["eng-", "ENG", "d"])),
+    )
+        .prop_map(|(all, eps, team, prefix)| Scope {
+            all,
+            enterprise_project_id: eps.map(str::to_string),
+            tags: if team { team_scope().tags } else { BTreeMap::new() },
+            name_prefix: prefix.map(str::to_string),
+        })
+}
+
+fn arb_declarations() -> impl Strategy<Value = Vec<Declaration>> {
+    prop::collection::vec(
+        prop_oneof![
+            (0usize..NAMES.len()).prop_map(|i| Selector::Name(NAMES[i].to_lowercase())),
+            (0u32..40).prop_map(|i| Selector::Id(format!("id-{i}"))),
+        ],
+        0..8,
+    )
+    .prop_map(|selectors| {
+        selectors
+            .into_iter()
+            .enumerate()
+            .map(|(line, selector)| Declaration { selector, line })
+            .collect()
+    })
+}
+
+fn is_declared(desktop: &Desktop, declarations: &[Declaration]) -> bool {
+    declarations.iter().any(|d| match &d.selector {
+        Selector::Name(name) => name.to_lowercase() == desktop.name.to_lowercase(),
+        Selector::Id(id) => *id == desktop.id,
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    #[test]
+    fn never_deletes_what_it_must_keep_and_deletes_the_rest(
+        mut inventory in prop::collection::vec(arb_desktop(), 0..30),
+        scope in arb_scope(),
+        declarations in arb_declarations(),
+        in_use_ids in prop::collection::hash_set((0u32..40).prop_map(|i| format!("id-{i}")), 0..5),
+        pending_ids in prop::collection::hash_set((0u32..40).prop_map(|i| format!("id-{i}")), 0..5),
+    ) {
+        // The inventory reader guarantees unique IDs.
+        let mut seen = HashSet::new();
+        inventory.retain(|d| seen.insert(d.id.clone()));
+        let result = plan(
+            &Desired { scope: &scope, declarations: &declarations, protect_tag: PROTECT },
+            &Facts { inventory: &inventory, in_use: &in_use_ids, pending: &pending_ids },
+        );
+        let deleted: HashSet<&str> = result.deletions.iter().map(|e| e.id.as_str()).collect();
+        for desktop in &inventory {
+            let must_keep = !in_scope(&scope, desktop)
+                || is_declared(desktop, &declarations)
+                || is_protected(desktop, PROTECT)
+                || in_use_ids.contains(&desktop.id)
+                || pending_ids.contains(&desktop.id)
+                || desktop.is_deleting();
+            prop_assert_eq!(
+                deleted.contains(desktop.id.as_str()),
+                !must_keep,
+                "desktop {:?} under scope {:?}", desktop, scope
+            );
+        }
+        prop_assert_eq!(
+            result.in_scope(),
+            inventory.iter().filter(|d| in_scope(&scope, d)).count()
+        );
+        // Deterministic: the same inputs in another order give the same plan.
+        let mut reversed = inventory.clone();
+        reversed.reverse();
+        let again = plan(
+            &Desired { scope: &scope, declarations: &declarations, protect_tag: PROTECT },
+            &Facts { inventory: &reversed, in_use: &in_use_ids, pending: &pending_ids },
+        );
+        prop_assert_eq!(&result.deletions, &again.deletions);
+    }
+}

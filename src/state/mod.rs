@@ -1,0 +1,165 @@
+//! The state file: every job deskprune submitted, with the desktops it covers and what became
+//! of them. Versioned JSON, written atomically after every change, guarded by a lock.
+
+mod file;
+mod lock;
+
+pub use file::{load, save, state_path_for};
+pub use lock::{Holder, LockError, StateLock};
+
+use std::collections::{BTreeMap, HashSet};
+
+use jiff::Timestamp;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+pub const FORMAT_VERSION: u32 = 1;
+
+/// How long an unconfirmed submission (a batch-delete whose answer was lost) keeps its
+/// desktops out of later plans, so the service has time to show them as deleting.
+pub const UNCONFIRMED_GRACE: jiff::SignedDuration = jiff::SignedDuration::from_mins(15);
+
+/// The whole state file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct State {
+    /// Version of this format; a newer one is refused.
+    pub format_version: u32,
+    /// Random ID given when the file is created: two files with the same lineage are one history.
+    pub lineage: String,
+    /// Incremented on every write.
+    pub serial: u64,
+    /// The project whose jobs these are.
+    pub project_id: String,
+    /// Every accepted batch-delete, oldest first.
+    #[serde(default)]
+    pub jobs: Vec<JobRecord>,
+    /// Desktops the API refused to delete, with its reason.
+    #[serde(default)]
+    pub refused: Vec<Refusal>,
+    /// Batch-deletes whose answer was lost: they may or may not have created a job.
+    #[serde(default)]
+    pub unconfirmed: Vec<Unconfirmed>,
+}
+
+/// One accepted batch-delete.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct JobRecord {
+    pub job_id: String,
+    #[schemars(with = "String")]
+    pub submitted_at: Timestamp,
+    /// The IDs sent in the call that created the job.
+    pub desktop_ids: Vec<String>,
+    pub status: JobStatus,
+    /// The job status the API last reported, verbatim.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_status: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<String>")]
+    pub checked_at: Option<Timestamp>,
+    /// What became of each desktop, as far as known.
+    #[serde(default)]
+    pub desktops: BTreeMap<String, DesktopOutcome>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum JobStatus {
+    /// Not ended (or not followed yet).
+    Pending,
+    Succeeded,
+    /// Ended with at least one desktop not deleted.
+    Failed,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DesktopOutcome {
+    pub status: OutcomeStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OutcomeStatus {
+    Pending,
+    Deleted,
+    Failed,
+}
+
+/// A desktop the API refused to delete.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Refusal {
+    pub desktop_id: String,
+    #[schemars(with = "String")]
+    pub at: Timestamp,
+    pub http_status: u16,
+    pub error_code: String,
+    pub message: String,
+}
+
+/// A batch-delete whose answer was lost.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Unconfirmed {
+    #[schemars(with = "String")]
+    pub at: Timestamp,
+    pub desktop_ids: Vec<String>,
+    pub error: String,
+}
+
+impl State {
+    pub fn new(project_id: &str) -> State {
+        State {
+            format_version: FORMAT_VERSION,
+            lineage: uuid::Uuid::new_v4().to_string(),
+            serial: 0,
+            project_id: project_id.to_string(),
+            jobs: Vec::new(),
+            refused: Vec::new(),
+            unconfirmed: Vec::new(),
+        }
+    }
+
+    /// Desktops that must not be sent again now: in a job that has not ended, or in a recent
+    /// unconfirmed submission.
+    pub fn pending_desktops(&self, now: Timestamp) -> HashSet<String> {
+        let in_jobs = self
+            .jobs
+            .iter()
+            .filter(|job| job.status == JobStatus::Pending)
+            .flat_map(|job| {
+                job.desktop_ids.iter().filter(|id| {
+                    job.desktops
+                        .get(*id)
+                        .is_none_or(|outcome| outcome.status == OutcomeStatus::Pending)
+                })
+            });
+        let unconfirmed = self
+            .unconfirmed
+            .iter()
+            .filter(|u| now.duration_since(u.at) < UNCONFIRMED_GRACE)
+            .flat_map(|u| u.desktop_ids.iter());
+        in_jobs.chain(unconfirmed).cloned().collect()
+    }
+
+    pub fn pending_jobs(&self) -> impl Iterator<Item = &JobRecord> {
+        self.jobs
+            .iter()
+            .filter(|job| job.status == JobStatus::Pending)
+    }
+
+    pub fn job_mut(&mut self, job_id: &str) -> Option<&mut JobRecord> {
+        self.jobs.iter_mut().find(|job| job.job_id == job_id)
+    }
+}
+
+/// The JSON Schema of the state file (draft-07, like the config's).
+pub fn schema() -> serde_json::Value {
+    let generator = schemars::generate::SchemaSettings::draft07().into_generator();
+    serde_json::to_value(generator.into_root_schema_for::<State>())
+        .expect("a schema always serialises")
+}

@@ -1,0 +1,177 @@
+//! What can go wrong on a call to the Workspace API, classified for retries and for the user.
+
+use std::fmt;
+
+/// One failed call. `call` names it in the user's terms, e.g. `list desktops (offset 2000)`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ApiError {
+    /// The service (or its gateway) answered with an error status.
+    #[error("{call} was refused: HTTP {status} {code}: {message}{}", request_suffix(request_id))]
+    Refused {
+        call: String,
+        status: u16,
+        /// `WKS.*`, `APIGW.*`, or the HTTP status when the body carried no code.
+        code: String,
+        message: String,
+        request_id: Option<String>,
+    },
+    /// No usable answer arrived.
+    #[error("{call} failed: {detail}")]
+    Transport {
+        call: String,
+        kind: TransportKind,
+        detail: String,
+    },
+    /// An answer arrived but is not what the API documents.
+    #[error("{call} returned a malformed answer (HTTP {status}): {detail}")]
+    Malformed {
+        call: String,
+        status: u16,
+        detail: String,
+    },
+}
+
+fn request_suffix(request_id: &Option<String>) -> String {
+    request_id
+        .as_ref()
+        .map(|id| format!(" (request id {id})"))
+        .unwrap_or_default()
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TransportKind {
+    /// The connection was never made: the request provably did not reach the service.
+    Connect,
+    /// No answer in time: the request may have been carried out.
+    Timeout,
+    /// Anything else after the connection was made (reset, truncated body, ...).
+    Other,
+}
+
+impl fmt::Display for TransportKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            TransportKind::Connect => "connection failed",
+            TransportKind::Timeout => "timed out",
+            TransportKind::Other => "transport error",
+        })
+    }
+}
+
+impl ApiError {
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            ApiError::Refused { status, .. } | ApiError::Malformed { status, .. } => Some(*status),
+            ApiError::Transport { .. } => None,
+        }
+    }
+
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            ApiError::Refused { code, .. } => Some(code),
+            _ => None,
+        }
+    }
+
+    /// Whether a read (which changes nothing) is worth sending again.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            ApiError::Refused { status, .. } => *status == 429 || *status >= 500,
+            ApiError::Transport { .. } => true,
+            ApiError::Malformed { status, .. } => *status >= 500,
+        }
+    }
+
+    /// Whether a write provably never reached the service, so sending it again cannot submit
+    /// anything twice: no connection, throttled at the gateway, or a 503 the gateway explained.
+    pub fn provably_not_carried_out(&self) -> bool {
+        match self {
+            ApiError::Refused { status, .. } => *status == 429 || *status == 503,
+            ApiError::Transport { kind, .. } => *kind == TransportKind::Connect,
+            ApiError::Malformed { .. } => false,
+        }
+    }
+
+    /// Whether a refused write was refused whole (a 4xx other than throttling): nothing of it
+    /// was carried out, whatever its body says.
+    pub fn is_client_refusal(&self) -> bool {
+        matches!(self, ApiError::Refused { status, .. } if (400..500).contains(status) && *status != 429)
+    }
+
+    /// One line telling the user what to do about it, where we know.
+    pub fn hint(&self) -> Option<&'static str> {
+        let ApiError::Refused { status, code, .. } = self else {
+            return match self {
+                ApiError::Transport {
+                    kind: TransportKind::Connect,
+                    ..
+                } => Some(
+                    "check the network, `[cloud] region` (the endpoint is https://workspace.{region}.myhuaweicloud.com) and `[cloud] endpoint`",
+                ),
+                ApiError::Transport { .. } => Some(
+                    "the service did not answer in time; run again, or raise `[client] timeout`",
+                ),
+                _ => None,
+            };
+        };
+        Some(match (*status, code.as_str()) {
+            (401, _) => {
+                "the credentials were rejected: check the access key and secret key (or the token), and that this machine's clock is right (the gateway allows 15 minutes of skew)"
+            }
+            (403, "WKS.00010099") => {
+                "the Workspace service is not enabled for this project: enable it in the console first"
+            }
+            (403, _) => {
+                "missing permission: the IAM user needs `workspace:desktops:list`, `workspace:desktops:batchDelete` and `workspace:jobs:get` on this project"
+            }
+            (409, _) | (_, "WKS.00010032") => {
+                "the desktop's current state forbids deleting it now (it may be busy or already being deleted); run again later"
+            }
+            (429, _) => {
+                "the API throttled the calls: lower `[client] requests_per_second` or `[client] max_concurrency`, and run again"
+            }
+            (404, "APIGW.0101") => {
+                "the API does not exist at this address: check `[cloud] region`, `[cloud] endpoint` and `[cloud] project_id`"
+            }
+            (status, _) if status >= 500 => "the service failed; run again later",
+            _ => return None,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refused(status: u16, code: &str) -> ApiError {
+        ApiError::Refused {
+            call: "batch-delete".into(),
+            status,
+            code: code.into(),
+            message: "m".into(),
+            request_id: None,
+        }
+    }
+
+    #[test]
+    fn only_provable_non_delivery_allows_resending_a_write() {
+        assert!(refused(429, "APIGW.0308").provably_not_carried_out());
+        assert!(refused(503, "503").provably_not_carried_out());
+        assert!(!refused(500, "WKS.00000003").provably_not_carried_out());
+        let timeout = ApiError::Transport {
+            call: "c".into(),
+            kind: TransportKind::Timeout,
+            detail: "d".into(),
+        };
+        assert!(!timeout.provably_not_carried_out());
+        assert!(timeout.is_transient());
+    }
+
+    #[test]
+    fn hints_name_the_likely_cause() {
+        assert!(refused(401, "APIGW.0301").hint().unwrap().contains("clock"));
+        assert!(refused(403, "WKS.00010099").hint().unwrap().contains("enable"));
+        assert!(refused(429, "APIGW.0308").hint().unwrap().contains("requests_per_second"));
+        assert_eq!(refused(400, "WKS.0001").hint(), None);
+    }
+}

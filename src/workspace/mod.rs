@@ -1,0 +1,12 @@
+//! The Workspace API: wire types (shared with the simulator), request signing, credentials and
+//! the client.
+
+pub mod client;
+pub mod credentials;
+pub mod error;
+pub mod sign;
+pub mod wire;
+
+pub use client::{Client, ListFilter};
+pub use credentials::{Auth, Secret};
+pub use error::ApiError;
