@@ -198,10 +198,10 @@ mod tests {
 
     #[test]
     fn singles_out_the_named_desktop() {
-        let err = conflict("Operation conflict ... resource id [b].");
+        let err = conflict("Operation conflict ... resource id [id-0002].");
         assert_eq!(
-            single_out(&err, ids(&["a", "b", "c"])),
-            (Some("b".into()), ids(&["a", "c"]))
+            single_out(&err, ids(&["id-0001", "id-0002", "id-0003"])),
+            (Some("id-0002".into()), ids(&["id-0001", "id-0003"]))
         );
     }
 

@@ -15,14 +15,18 @@ const CONTEXT: usize = 2;
 
 pub fn render_plan(plan: &Plan, config: &Config, styles: &Styles, out: &mut dyn Write) -> io::Result<()> {
     let Styles { header, dim, .. } = *styles;
+    let listed = if plan.total == plan.in_scope() {
+        String::new()
+    } else {
+        format!(" ({} listed)", plan.total)
+    };
     writeln!(
         out,
-        "{header}Project{header:#} {} ({}) · {header}scope{header:#} {} · {} of {} desktops in scope",
+        "{header}Project{header:#} {} ({}) · {header}scope{header:#} {} · {} desktops in scope{listed}",
         config.cloud.project_id,
         config.cloud.region,
         scope_text(&config.scope),
         plan.in_scope(),
-        plan.total,
     )?;
     writeln!(
         out,

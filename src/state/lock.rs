@@ -175,6 +175,6 @@ mod tests {
         };
         std::fs::write(lock_path(&state), serde_json::to_vec(&dead).unwrap()).unwrap();
         let lock = StateLock::acquire(&state, "deskprune apply", Duration::ZERO).unwrap();
-        assert_eq!(lock.taken_over.map(|h| h.pid), Some(999_999));
+        assert_eq!(lock.taken_over.as_ref().map(|h| h.pid), Some(999_999));
     }
 }

@@ -1,0 +1,112 @@
+//! `apply` through the binary: chunking, state, rails against accidental deletion.
+
+use crate::support::*;
+
+fn world_of(total: usize, keep: usize) -> World {
+    let mut inventory = team(total);
+    inventory.extend((0..5).map(|i| desktop(50_000 + i, &format!("ops-{i}"), "ops")));
+    let world = World::new(inventory);
+    let mut config = String::from("[scope]\ntags = { team = \"eng\" }\n\n");
+    for i in 0..keep {
+        config.push_str(&format!("[[desktop]]\nname = \"eng-{i:04}\"\n"));
+    }
+    world.config(&config);
+    world
+}
+
+#[test]
+fn applies_250_deletions_in_three_calls_and_records_the_jobs() {
+    let world = world_of(2500, 2250);
+    let run = world.run(&["apply", "--auto-approve", "--allow-deletions", "250"]);
+    run.success();
+    let stats = world.stats();
+    let sizes: Vec<usize> = stats.batch_delete_ids.iter().map(Vec::len).collect();
+    assert_eq!(sizes, [100, 100, 50]);
+
+    let state = world.state();
+    let jobs = state["jobs"].as_array().unwrap();
+    assert_eq!(jobs.len(), 3);
+    for (job, sent) in jobs.iter().zip(&stats.batch_delete_ids) {
+        let recorded: Vec<&str> = job["desktop_ids"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|id| id.as_str().unwrap())
+            .collect();
+        assert_eq!(&recorded, sent);
+        assert_eq!(job["status"], "succeeded");
+    }
+
+    // Declared and out-of-scope desktops are all still there; the rest are gone.
+    let remaining = world.remaining();
+    assert_eq!(remaining.len(), 2250 + 5);
+    assert!(remaining.contains(&id(0)) && remaining.contains(&id(50_000)));
+    assert!(!remaining.contains(&id(2250)));
+
+    let again = world.run(&["plan", "--detailed-exitcode"]);
+    again.success();
+    assert!(again.stdout().contains("No changes."), "{}", again.stdout());
+}
+
+#[test]
+fn refuses_without_a_terminal_or_auto_approve() {
+    let world = world_of(4, 3);
+    let run = world.run(&["apply"]);
+    assert_eq!(run.code(), 1);
+    assert_eq!(world.stats().batch_delete, 0, "nothing is sent");
+    insta::assert_snapshot!(run.transcript(&world));
+}
+
+#[test]
+fn refuses_a_plan_over_budget_unless_the_count_is_named() {
+    let world = world_of(40, 20);
+    let refused = world.run(&["apply", "--auto-approve"]);
+    assert_eq!(refused.code(), 1);
+    assert_eq!(world.stats().batch_delete, 0);
+    insta::assert_snapshot!(refused.transcript(&world));
+
+    let wrong = world.run(&["apply", "--auto-approve", "--allow-deletions", "19"]);
+    assert_eq!(wrong.code(), 1);
+    assert_eq!(world.stats().batch_delete, 0);
+
+    world
+        .run(&["apply", "--auto-approve", "--allow-deletions", "20"])
+        .success();
+    assert_eq!(world.remaining().len(), 20 + 5);
+}
+
+#[test]
+fn refuses_an_empty_declaration() {
+    let world = world_of(3, 0);
+    let run = world.run(&["apply", "--auto-approve", "--allow-deletions", "3"]);
+    assert_eq!(run.code(), 1);
+    assert_eq!(world.stats().batch_delete, 0);
+    assert!(run.stderr().contains("declares no desktop"), "{}", run.stderr());
+}
+
+#[test]
+fn batch_size_sets_the_chunks() {
+    let world = world_of(30, 25);
+    std::fs::write(
+        world.path("deskprune.toml"),
+        read(&world.path("deskprune.toml")).replace("[scope]", "[delete]\nbatch_size = 2\n\n[scope]"),
+    )
+    .unwrap();
+    world.run(&["apply", "--auto-approve"]).success();
+    let sizes: Vec<usize> = world.stats().batch_delete_ids.iter().map(Vec::len).collect();
+    assert_eq!(sizes, [2, 2, 1]);
+}
+
+#[test]
+fn no_wait_then_jobs_refresh() {
+    let world = world_of(6, 5);
+    world.run(&["apply", "--auto-approve", "--no-wait"]).success();
+    let before = world.run(&["jobs"]);
+    before.success();
+    assert!(before.stdout().contains("pending"), "{}", before.stdout());
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let after = world.run(&["jobs", "--refresh"]);
+    after.success();
+    assert!(after.stdout().contains("succeeded"), "{}", after.stdout());
+    assert_eq!(world.state()["jobs"][0]["status"], "succeeded");
+}

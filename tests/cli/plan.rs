@@ -1,0 +1,114 @@
+//! `plan` and `validate` through the binary.
+
+use crate::support::*;
+
+/// 2,500 desktops: 2,250 declared, 250 not; plus 10 of another team.
+fn big_world() -> World {
+    let mut inventory = team(2500);
+    inventory.extend((0..10).map(|i| desktop(10_000 + i, &format!("ops-{i}"), "ops")));
+    let world = World::new(inventory);
+    let mut config = String::from("[scope]\ntags = { team = \"eng\" }\n\n");
+    for i in 0..2250 {
+        config.push_str(&format!("[[desktop]]\nname = \"eng-{i:04}\"\n"));
+    }
+    world.config(&config);
+    world
+}
+
+#[test]
+fn plans_a_three_page_inventory() {
+    let world = big_world();
+    let run = world.run(&["plan"]);
+    run.success();
+    assert_eq!(world.stats().list_desktops, 3, "2,510 desktops, filtered to 2,500: 3 pages");
+    assert_eq!(world.stats().batch_delete, 0, "plan sends nothing");
+    let stdout = run.stdout();
+    assert!(
+        stdout.contains("Plan: 250 to delete, 0 missing, 0 protected, 2250 kept."),
+        "{stdout}"
+    );
+    assert!(stdout.contains("- eng-2250  00000000-0000-4000-8000-000000002250  user2250  ACTIVE"));
+    assert!(!stdout.contains("ops-"), "out-of-scope desktops are not shown");
+}
+
+#[test]
+fn json_plan_lists_deletions_and_missing() {
+    let world = World::new(team(3));
+    world.config(
+        "[scope]\nname_prefix = \"eng-\"\n\n[[desktop]]\nname = \"ENG-0000\"\n[[desktop]]\nid = \"nope\"\n",
+    );
+    let run = world.run(&["plan", "--json", "--detailed-exitcode"]);
+    assert_eq!(run.code(), 2, "{}", run.stderr());
+    let document: serde_json::Value = serde_json::from_str(&run.stdout()).unwrap();
+    assert_eq!(document["format_version"], 1);
+    let deleted: Vec<&str> = document["deletions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["desktop_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(deleted, [id(1), id(2)]);
+    assert_eq!(document["deletions"][0]["computer_name"], "eng-0001");
+    assert_eq!(document["deletions"][0]["user_name"], "user1");
+    assert_eq!(document["missing"], serde_json::json!([{"id": "nope", "line": 11}]));
+}
+
+#[test]
+fn no_changes_exits_zero_even_with_detailed_exitcode() {
+    let world = World::new(team(2));
+    world.config("[scope]\nall = true\n\n[[desktop]]\nname = \"eng-0000\"\n[[desktop]]\nname = \"eng-0001\"\n");
+    let run = world.run(&["plan", "--detailed-exitcode"]);
+    run.success();
+    assert!(run.stdout().contains("No changes."), "{}", run.stdout());
+}
+
+#[test]
+fn human_plan_snapshot() {
+    let mut inventory = team(6);
+    inventory[1]["tags"]
+        .as_array_mut()
+        .unwrap()
+        .push(serde_json::json!({"key": "deskprune:protect", "value": "true"}));
+    inventory[2]["task_status"] = "deleting".into();
+    inventory[3]["login_status"] = "CONNECTED".into();
+    inventory.push(desktop(7, "ENG-0000", "eng"));
+    let world = World::new(inventory);
+    world.config(
+        "[scope]\ntags = { team = \"eng\" }\n\n[guard]\nallow_empty = false\n\n[[desktop]]\nname = \"eng-0000\"\n[[desktop]]\nname = \"eng-0099\"\n",
+    );
+    let run = world.run(&["plan"]);
+    insta::assert_snapshot!(run.transcript(&world));
+}
+
+#[test]
+fn validate_is_offline_and_names_the_scope() {
+    let world = World::new(vec![]);
+    world.config("[scope]\ntags = { team = \"eng\" }\n");
+    let run = world.run(&["validate"]);
+    run.success();
+    assert!(run.stderr().contains("deskprune.toml is valid"), "{}", run.stderr());
+    assert_eq!(world.stats().list_desktops, 0);
+}
+
+#[test]
+fn bad_config_is_rejected_before_any_call() {
+    let world = World::new(team(3));
+    world.config("[scope]\ntags = { team = \"eng\" }\n\n[delete]\nbatch_size = 101\n");
+    let run = world.run(&["plan"]);
+    assert_eq!(run.code(), 1);
+    assert_eq!(world.stats().list_desktops, 0, "nothing is sent");
+    insta::assert_snapshot!(run.transcript(&world));
+}
+
+#[test]
+fn missing_credentials_are_named() {
+    let world = World::new(team(1));
+    world.config("[scope]\nall = true\n");
+    let run = world
+        .command(&["plan"])
+        .env_remove("HUAWEICLOUD_SDK_AK")
+        .env_remove("HUAWEICLOUD_SDK_SK")
+        .run();
+    assert_eq!(run.code(), 1);
+    insta::assert_snapshot!(run.transcript(&world));
+}

@@ -1,0 +1,244 @@
+//! The test world: a simulator serving on loopback in this process, a temporary folder for
+//! the config and state, and a builder for running the binary in it.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use deskprune::simulator::{SeedDesktop, Simulator, SimulatorOptions, Stats};
+use serde_json::{Value, json};
+
+pub const PROJECT: &str = "0b6a4c2d9e8f41a7b3c5d6e7f8091a2b";
+pub const AK: &str = "TESTAK0EXAMPLE000000";
+pub const SK: &str = "test-secret-key-never-printed-0123456789";
+
+pub struct World {
+    pub dir: tempfile::TempDir,
+    pub simulator: Simulator,
+    pub endpoint: String,
+    runtime: tokio::runtime::Runtime,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+/// A desktop as the inventory file and the list call carry it.
+pub fn desktop(index: usize, name: &str, team: &str) -> Value {
+    json!({
+        "desktop_id": format!("00000000-0000-4000-8000-{index:012}"),
+        "computer_name": name,
+        "created": "2025-01-01 00:00:00",
+        "user_name": format!("user{index}"),
+        "enterprise_project_id": "0",
+        "tags": [{"key": "team", "value": team}],
+        "status": "ACTIVE",
+        "task_status": "",
+        "login_status": "REGISTERED",
+    })
+}
+
+pub fn id(index: usize) -> String {
+    format!("00000000-0000-4000-8000-{index:012}")
+}
+
+/// `count` desktops `eng-0000`…, numbered from 0, all of team `eng`.
+pub fn team(count: usize) -> Vec<Value> {
+    (0..count)
+        .map(|i| desktop(i, &format!("eng-{i:04}"), "eng"))
+        .collect()
+}
+
+impl World {
+    pub fn new(inventory: Vec<Value>) -> World {
+        World::with_options(inventory, SimulatorOptions::default())
+    }
+
+    pub fn with_options(inventory: Vec<Value>, options: SimulatorOptions) -> World {
+        let seed: Vec<SeedDesktop> =
+            serde_json::from_value(Value::Array(inventory)).expect("test inventory is valid");
+        let options = SimulatorOptions {
+            project_id: PROJECT.into(),
+            access_key: Some(AK.into()),
+            secret_key: Some(SK.into()),
+            job_duration: std::time::Duration::from_millis(300),
+            ..options
+        };
+        let simulator = Simulator::new(options, seed);
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let (shutdown, stop) = tokio::sync::oneshot::channel::<()>();
+        let listener = runtime
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .unwrap();
+        let endpoint = format!("http://{}", listener.local_addr().unwrap());
+        runtime.spawn(simulator.clone().serve(listener, async {
+            let _ = stop.await;
+        }));
+        World {
+            dir: tempfile::tempdir().unwrap(),
+            simulator,
+            endpoint,
+            runtime,
+            shutdown: Some(shutdown),
+        }
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// Writes `deskprune.toml`: `[cloud]` pointing at the simulator, then `rest`.
+    pub fn config(&self, rest: &str) -> &World {
+        let text = format!(
+            "[cloud]\nregion = \"cn-north-4\"\nproject_id = \"{PROJECT}\"\nendpoint = \"{}\"\n\n{rest}",
+            self.endpoint
+        );
+        std::fs::write(self.path("deskprune.toml"), text).unwrap();
+        self
+    }
+
+    pub fn run(&self, args: &[&str]) -> Run {
+        self.command(args).run()
+    }
+
+    pub fn command(&self, args: &[&str]) -> Cmd {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_deskprune"));
+        command
+            .args(args)
+            .current_dir(self.dir.path())
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HUAWEICLOUD_SDK_AK", AK)
+            .env("HUAWEICLOUD_SDK_SK", SK)
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::null());
+        Cmd { command }
+    }
+
+    pub fn stats(&self) -> Stats {
+        self.simulator.stats()
+    }
+
+    pub fn state(&self) -> Value {
+        let text = std::fs::read_to_string(self.path("deskprune.state.json"))
+            .expect("a state file was written");
+        serde_json::from_str(&text).unwrap()
+    }
+
+    /// IDs of the desktops the simulator still lists.
+    pub fn remaining(&self) -> Vec<String> {
+        let snapshot = serde_json::to_value(self.simulator.snapshot()).unwrap();
+        let mut ids = Vec::new();
+        collect_ids(&snapshot, &mut ids);
+        ids.sort();
+        ids
+    }
+}
+
+fn collect_ids(value: &Value, out: &mut Vec<String>) {
+    if let Some(desktops) = value.get("desktops").and_then(Value::as_array) {
+        for desktop in desktops {
+            if let Some(id) = desktop.get("desktop_id").and_then(Value::as_str) {
+                out.push(id.to_string());
+            }
+        }
+    }
+}
+
+impl Drop for World {
+    fn drop(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        let _ = &self.runtime;
+    }
+}
+
+pub struct Cmd {
+    command: Command,
+}
+
+impl Cmd {
+    pub fn env_remove(mut self, key: &str) -> Cmd {
+        self.command.env_remove(key);
+        self
+    }
+
+    pub fn run(mut self) -> Run {
+        let output = self.command.output().expect("the binary runs");
+        Run { output }
+    }
+}
+
+pub struct Run {
+    pub output: Output,
+}
+
+impl Run {
+    pub fn code(&self) -> i32 {
+        self.output.status.code().expect("exited normally")
+    }
+
+    pub fn stdout(&self) -> String {
+        String::from_utf8_lossy(&self.output.stdout).into_owned()
+    }
+
+    pub fn stderr(&self) -> String {
+        String::from_utf8_lossy(&self.output.stderr).into_owned()
+    }
+
+    /// Exit code, stdout and stderr, for snapshots, with the varying parts redacted.
+    pub fn transcript(&self, world: &World) -> String {
+        let text = format!(
+            "exit: {}\n--- stdout\n{}--- stderr\n{}",
+            self.code(),
+            self.stdout(),
+            self.stderr()
+        );
+        redact(&text, world)
+    }
+
+    #[track_caller]
+    pub fn success(&self) -> &Run {
+        assert_eq!(self.code(), 0, "stdout:\n{}\nstderr:\n{}", self.stdout(), self.stderr());
+        self
+    }
+}
+
+pub fn redact(text: &str, world: &World) -> String {
+    let mut text = text.replace(&world.endpoint, "http://[simulator]");
+    let dir = world.dir.path().display().to_string();
+    text = text.replace(&dir, "[dir]");
+    redact_job_ids(&text)
+}
+
+/// Replaces job IDs (random v4 UUIDs that are not our fixed desktop IDs) with `[job]`.
+fn redact_job_ids(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let candidate = text.get(i..i + 36).unwrap_or_default();
+        if is_uuid(candidate) && !candidate.starts_with("00000000-0000-4000-8000-") {
+            out.push_str("[job]");
+            i += 36;
+        } else {
+            let ch = text[i..].chars().next().unwrap();
+            out.push(ch);
+            i += ch.len_utf8();
+        }
+    }
+    out
+}
+
+fn is_uuid(candidate: &str) -> bool {
+    candidate.len() == 36
+        && candidate.char_indices().all(|(i, c)| match i {
+            8 | 13 | 18 | 23 => c == '-',
+            _ => c.is_ascii_hexdigit(),
+        })
+}
+
+pub fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap()
+}
