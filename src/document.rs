@@ -6,9 +6,8 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::config::{Config, Selector};
-use crate::plan::{Entry, Plan};
-use crate::render::warning_text;
+use crate::config::{Config, Scope, Selector};
+use crate::plan::{Entry, Plan, Warning};
 
 pub const FORMAT_VERSION: u32 = 1;
 
@@ -105,7 +104,18 @@ impl From<&Entry> for DesktopDoc {
     }
 }
 
-fn docs(entries: &[Entry]) -> Vec<DesktopDoc> {
+impl From<&Scope> for ScopeDoc {
+    fn from(scope: &Scope) -> Self {
+        ScopeDoc {
+            all: scope.all,
+            enterprise_project_id: scope.enterprise_project_id.clone(),
+            tags: scope.tags.clone(),
+            name_prefix: scope.name_prefix.clone(),
+        }
+    }
+}
+
+pub fn docs(entries: &[Entry]) -> Vec<DesktopDoc> {
     entries.iter().map(DesktopDoc::from).collect()
 }
 
@@ -121,12 +131,7 @@ impl PlanDocument {
                 path: config.path.display().to_string(),
                 digest: config.digest.clone(),
             },
-            scope: ScopeDoc {
-                all: config.scope.all,
-                enterprise_project_id: config.scope.enterprise_project_id.clone(),
-                tags: config.scope.tags.clone(),
-                name_prefix: config.scope.name_prefix.clone(),
-            },
+            scope: ScopeDoc::from(&config.scope),
             deletions: docs(&plan.deletions),
             missing: plan
                 .missing
@@ -162,6 +167,25 @@ impl PlanDocument {
                 total: plan.total,
             },
         }
+    }
+}
+
+/// A warning in words, naming the config line it is about.
+pub fn warning_text(warning: &Warning, config: &Config) -> String {
+    let at = |line: &usize| format!("{}:{line}", config.path.display());
+    match warning {
+        Warning::AmbiguousName { name, line, count } => format!(
+            "name `{name}` ({}) matches {count} desktops; all of them are kept",
+            at(line)
+        ),
+        Warning::DeclaredOutOfScope { selector, line } => format!(
+            "{selector} ({}) matches a desktop outside the scope; it is never touched, but check the declaration",
+            at(line)
+        ),
+        Warning::DeclaredButDeleting { selector, line } => format!(
+            "{selector} ({}) is declared but already being deleted by someone else",
+            at(line)
+        ),
     }
 }
 

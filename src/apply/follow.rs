@@ -43,14 +43,21 @@ fn sub_job_outcome(sub: &JobDetailInfo) -> Option<DesktopOutcome> {
         }),
         Verdict::Failed | Verdict::Complete => Some(DesktopOutcome {
             status: OutcomeStatus::Failed,
-            reason: Some(reason(sub.error_code.as_deref(), sub.fail_reason.as_deref(), status)),
+            reason: Some(reason(
+                sub.error_code.as_deref(),
+                sub.fail_reason.as_deref(),
+                status,
+            )),
         }),
         Verdict::Pending => None,
     }
 }
 
 fn reason(code: Option<&str>, message: Option<&str>, status: &str) -> String {
-    match (code.filter(|c| !c.is_empty()), message.filter(|m| !m.is_empty())) {
+    match (
+        code.filter(|c| !c.is_empty()),
+        message.filter(|m| !m.is_empty()),
+    ) {
         (Some(code), Some(message)) => format!("{code}: {message}"),
         (None, Some(message)) => message.to_string(),
         (Some(code), None) => code.to_string(),
@@ -79,16 +86,27 @@ pub async fn follow(
     let deadline = Instant::now() + timeout;
     let mut interval = FIRST_POLL;
     let mut report = FollowReport::default();
-    let job_ids: Vec<String> = journal.state.pending_jobs().map(|job| job.job_id.clone()).collect();
+    let job_ids: Vec<String> = journal
+        .state
+        .pending_jobs()
+        .map(|job| job.job_id.clone())
+        .collect();
     loop {
         let mut open = 0;
         for job_id in &job_ids {
-            if journal.state.job_mut(job_id).is_none_or(|job| job.status != JobStatus::Pending) {
+            if journal
+                .state
+                .job_mut(job_id)
+                .is_none_or(|job| job.status != JobStatus::Pending)
+            {
                 continue;
             }
             match poll(client, job_id).await {
                 Ok(update) => {
-                    let job = journal.state.job_mut(job_id).expect("the job was just seen");
+                    let job = journal
+                        .state
+                        .job_mut(job_id)
+                        .expect("the job was just seen");
                     job.api_status = Some(update.api_status);
                     job.checked_at = Some(Timestamp::now());
                     for (desktop_id, outcome) in update.outcomes {
@@ -136,7 +154,9 @@ pub async fn follow(
         interval = (interval * 3 / 2).min(MAX_POLL);
     }
     for job_id in &job_ids {
-        let Some(job) = journal.state.job_mut(job_id) else { continue };
+        let Some(job) = journal.state.job_mut(job_id) else {
+            continue;
+        };
         for (id, outcome) in &job.desktops {
             match outcome.status {
                 OutcomeStatus::Deleted => report.deleted.push(id.clone()),

@@ -167,7 +167,11 @@ fn refusal(id: &str, err: &ApiError) -> Refusal {
             message,
             ..
         } => (*status, code.clone(), message.clone()),
-        other => (other.status().unwrap_or(0), String::new(), other.to_string()),
+        other => (
+            other.status().unwrap_or(0),
+            String::new(),
+            other.to_string(),
+        ),
     };
     Refusal {
         desktop_id: id.to_string(),

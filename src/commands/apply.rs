@@ -8,6 +8,7 @@ use super::plan::{Planned, budget, check_empty, compute};
 use super::session::Session;
 use crate::apply::{FollowReport, Journal, SubmitReport, follow, submit};
 use crate::cli::{ApplyArgs, Global};
+use crate::document::PlanDocument;
 use crate::error::{Error, exit};
 use crate::output::Output;
 use crate::plan::BudgetCheck;
@@ -51,8 +52,10 @@ async fn execute(
 ) -> Result<u8, Error> {
     let config = &session.config;
     let plan = &planned.plan;
+    let document = PlanDocument::new(plan, config, planned.read_at);
+    let kept = crate::document::docs(&plan.kept);
     let mut stdout = std::io::stdout().lock();
-    crate::render::render_plan(plan, config, &output.stdout, &mut stdout)
+    crate::render::render_plan(&document, &kept, &output.stdout, &mut stdout)
         .map_err(anyhow::Error::from)?;
     drop(stdout);
 
@@ -62,15 +65,17 @@ async fn execute(
         if let BudgetCheck::Exceeded {
             deletions, reasons, ..
         } = budget(config).check(plan)
+            && args.allow_deletions != Some(deletions)
         {
-            if args.allow_deletions != Some(deletions) {
-                return Err(Error::refused(
-                    format!("this plan exceeds the deletion budget: {}", reasons.join("; ")),
-                    format!(
-                        "review the plan, then pass `--allow-deletions {deletions}` (the exact number), or raise `[guard] max_deletions` / `max_delete_percent`"
-                    ),
-                ));
-            }
+            return Err(Error::refused(
+                format!(
+                    "this plan exceeds the deletion budget: {}",
+                    reasons.join("; ")
+                ),
+                format!(
+                    "review the plan, then pass `--allow-deletions {deletions}` (the exact number), or raise `[guard] max_deletions` / `max_delete_percent`"
+                ),
+            ));
         }
         if !args.auto_approve {
             confirm(config, plan.deletions.len(), output)?;
@@ -129,7 +134,10 @@ fn confirm(config: &crate::config::Config, count: usize, output: &Output) -> Res
     }
     let region = &config.cloud.region;
     let (question, expected) = if count == 1 {
-        ("Delete this desktop? Type `yes` to confirm: ".to_string(), "yes".to_string())
+        (
+            "Delete this desktop? Type `yes` to confirm: ".to_string(),
+            "yes".to_string(),
+        )
     } else {
         (
             format!(
@@ -156,7 +164,7 @@ fn confirm(config: &crate::config::Config, count: usize, output: &Output) -> Res
         if count == 1 {
             "type `yes` exactly".to_string()
         } else {
-            format!("type the region and the number of desktops from the plan, separated by a space (the region is in the plan's first line)")
+            "type the region and the number of desktops from the plan, separated by a space (the region is in the plan's first line)".to_string()
         },
     ))
 }
@@ -191,7 +199,11 @@ fn report_submission(report: &SubmitReport, output: &Output) {
         output.warning(&format!(
             "{} desktop{} not sent; run apply again to send them",
             report.not_sent.len(),
-            if report.not_sent.len() == 1 { " was" } else { "s were" }
+            if report.not_sent.len() == 1 {
+                " was"
+            } else {
+                "s were"
+            }
         ));
     }
 }
@@ -200,10 +212,10 @@ fn report_jobs(report: &FollowReport, output: &Output) {
     for (id, reason) in &report.failed {
         output.warning(&format!("desktop `{id}` was not deleted: {reason}"));
     }
-    if let Some(err) = &report.poll_error {
-        if !report.pending.is_empty() {
-            output.warning(&format!("the last job poll failed: {err}"));
-        }
+    if let Some(err) = &report.poll_error
+        && !report.pending.is_empty()
+    {
+        output.warning(&format!("the last job poll failed: {err}"));
     }
     let mut line = format!(
         "Apply complete: {} deleted, {} failed",

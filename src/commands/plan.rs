@@ -127,13 +127,14 @@ pub fn budget(config: &Config) -> Budget {
 
 fn show(config: &Config, planned: &Planned, args: &PlanArgs, output: &Output) -> Result<u8, Error> {
     let plan = &planned.plan;
+    let document = PlanDocument::new(plan, config, planned.read_at);
     let mut stdout = std::io::stdout().lock();
     if args.json {
-        let document = PlanDocument::new(plan, config, planned.read_at);
         serde_json::to_writer_pretty(&mut stdout, &document).map_err(anyhow::Error::from)?;
         writeln!(stdout).map_err(anyhow::Error::from)?;
     } else {
-        crate::render::render_plan(plan, config, &output.stdout, &mut stdout)
+        let kept = crate::document::docs(&plan.kept);
+        crate::render::render_plan(&document, &kept, &output.stdout, &mut stdout)
             .map_err(anyhow::Error::from)?;
     }
     drop(stdout);

@@ -35,7 +35,11 @@ impl Session {
     pub async fn open(config: Config, state_path: &Path) -> Result<Session, Error> {
         let project_id = config.cloud.project_id.clone();
         let (endpoint, auth, simulator) = match &config.cloud.target {
-            Target::Cloud => (cloud_endpoint(&config.cloud.region), Auth::from_env()?, None),
+            Target::Cloud => (
+                cloud_endpoint(&config.cloud.region),
+                Auth::from_env()?,
+                None,
+            ),
             Target::Endpoint(url) => (url.clone(), Auth::from_env()?, None),
             Target::Simulator(inventory) => {
                 let (endpoint, auth, simulator) =

@@ -11,7 +11,7 @@ pub fn run(global: &Global, output: &Output) -> Result<u8, Error> {
         "{} is valid: {declared} desktop{} declared, scope {}.",
         config.path.display(),
         if declared == 1 { "" } else { "s" },
-        crate::render::scope_text(&config.scope)
+        crate::render::scope_text(&crate::document::ScopeDoc::from(&config.scope))
     ));
     Ok(exit::OK)
 }

@@ -59,7 +59,11 @@ impl From<&Desktop> for Entry {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Warning {
     /// A declared name matches several desktops: all of them are kept.
-    AmbiguousName { name: String, line: usize, count: usize },
+    AmbiguousName {
+        name: String,
+        line: usize,
+        count: usize,
+    },
     /// A declaration matches a desktop outside the scope: it is never touched, but the
     /// declaration probably means something else.
     DeclaredOutOfScope { selector: Selector, line: usize },
@@ -104,7 +108,10 @@ impl Plan {
     }
 
     pub fn deletion_ids(&self) -> Vec<String> {
-        self.deletions.iter().map(|entry| entry.id.clone()).collect()
+        self.deletions
+            .iter()
+            .map(|entry| entry.id.clone())
+            .collect()
     }
 }
 
@@ -182,14 +189,14 @@ pub fn plan(desired: &Desired<'_>, facts: &Facts<'_>) -> Plan {
         match matches[index] {
             0 => plan.missing.push(declaration.clone()),
             count => {
-                if let Selector::Name(name) = &selector {
-                    if count > 1 {
-                        plan.warnings.push(Warning::AmbiguousName {
-                            name: name.clone(),
-                            line,
-                            count,
-                        });
-                    }
+                if let Selector::Name(name) = &selector
+                    && count > 1
+                {
+                    plan.warnings.push(Warning::AmbiguousName {
+                        name: name.clone(),
+                        line,
+                        count,
+                    });
                 }
                 if out_of_scope_match[index] {
                     plan.warnings.push(Warning::DeclaredOutOfScope {

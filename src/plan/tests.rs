@@ -219,7 +219,11 @@ fn arb_scope() -> impl Strategy<Value = Scope> {
         .prop_map(|(all, eps, team, prefix)| Scope {
             all,
             enterprise_project_id: eps.map(str::to_string),
-            tags: if team { team_scope().tags } else { BTreeMap::new() },
+            tags: if team {
+                team_scope().tags
+            } else {
+                BTreeMap::new()
+            },
             name_prefix: prefix.map(str::to_string),
         })
 }

@@ -7,26 +7,33 @@ use std::io::{self, Write};
 use similar::{ChangeTag, DiffOp, group_diff_ops};
 
 use super::Styles;
-use crate::config::{Config, Scope};
-use crate::plan::{Entry, Plan, Warning};
+use crate::document::{DesktopDoc, PlanDocument, ScopeDoc};
 
 /// Unchanged desktops shown around each deletion.
 const CONTEXT: usize = 2;
 
-pub fn render_plan(plan: &Plan, config: &Config, styles: &Styles, out: &mut dyn Write) -> io::Result<()> {
+/// Renders `doc`. `kept` are the declared desktops found, for context around the deletions; a
+/// saved plan does not carry them, and then only their number is shown.
+pub fn render_plan(
+    doc: &PlanDocument,
+    kept: &[DesktopDoc],
+    styles: &Styles,
+    out: &mut dyn Write,
+) -> io::Result<()> {
     let Styles { header, dim, .. } = *styles;
-    let listed = if plan.total == plan.in_scope() {
+    let summary = &doc.summary;
+    let listed = if summary.total == summary.in_scope {
         String::new()
     } else {
-        format!(" ({} listed)", plan.total)
+        format!(" ({} listed)", summary.total)
     };
     writeln!(
         out,
         "{header}Project{header:#} {} ({}) · {header}scope{header:#} {} · {} desktops in scope{listed}",
-        config.cloud.project_id,
-        config.cloud.region,
-        scope_text(&config.scope),
-        plan.in_scope(),
+        doc.project_id,
+        doc.region,
+        scope_text(&doc.scope),
+        summary.in_scope,
     )?;
     writeln!(
         out,
@@ -34,20 +41,24 @@ pub fn render_plan(plan: &Plan, config: &Config, styles: &Styles, out: &mut dyn 
     )?;
     writeln!(out)?;
 
-    if plan.has_deletions() {
-        render_diff(plan, styles, out)?;
-    } else {
+    if doc.deletions.is_empty() {
         writeln!(
             out,
             "{}No changes.{:#} The in-scope desktops match the configuration.",
             styles.good, styles.good
         )?;
+    } else {
+        render_diff(doc, kept, styles, out)?;
     }
 
-    let sections: [(&str, char, &[Entry]); 3] = [
-        ("Protected by the tag, never deleted", '!', &plan.protected),
-        ("In use (someone is logged in), skipped this time", '@', &plan.in_use),
-        ("Already being deleted", '~', &plan.in_progress),
+    let sections: [(&str, char, &[DesktopDoc]); 3] = [
+        ("Protected by the tag, never deleted", '!', &doc.protected),
+        (
+            "In use (someone is logged in), skipped this time",
+            '@',
+            &doc.in_use,
+        ),
+        ("Already being deleted", '~', &doc.in_progress),
     ];
     for (title, symbol, entries) in sections {
         if entries.is_empty() {
@@ -60,54 +71,49 @@ pub fn render_plan(plan: &Plan, config: &Config, styles: &Styles, out: &mut dyn 
             writeln!(out, "{symbol} {}", widths.line(entry))?;
         }
     }
-    if !plan.missing.is_empty() {
+    if !doc.missing.is_empty() {
         writeln!(out)?;
         writeln!(
             out,
             "{header}Declared but not found (deskprune never creates desktops):{header:#}"
         )?;
-        for declaration in &plan.missing {
-            writeln!(
-                out,
-                "? {} ({}:{})",
-                declaration.selector,
-                config.path.display(),
-                declaration.line
-            )?;
+        for missing in &doc.missing {
+            let selector = match (&missing.name, &missing.id) {
+                (Some(name), _) => format!("name `{name}`"),
+                (None, Some(id)) => format!("id `{id}`"),
+                (None, None) => "a declaration".to_string(),
+            };
+            writeln!(out, "? {selector} ({}:{})", doc.config.path, missing.line)?;
         }
     }
-    if !plan.warnings.is_empty() {
+    if !doc.warnings.is_empty() {
         writeln!(out)?;
-        for warning in &plan.warnings {
+        for warning in &doc.warnings {
             writeln!(
                 out,
-                "{}warning:{:#} {}",
-                styles.warning,
-                styles.warning,
-                warning_text(warning, config)
+                "{}warning:{:#} {warning}",
+                styles.warning, styles.warning
             )?;
         }
     }
     writeln!(out)?;
-    writeln!(out, "{}", summary_line(plan, styles))
+    writeln!(out, "{}", summary_line(doc, styles))
 }
 
 /// `Plan: 12 to delete, 3 missing, 2 protected, 480 kept.`
-fn summary_line(plan: &Plan, styles: &Styles) -> String {
+pub fn summary_line(doc: &PlanDocument, styles: &Styles) -> String {
     let Styles { header, delete, .. } = *styles;
+    let summary = &doc.summary;
     let mut line = format!(
         "{header}Plan:{header:#} {delete}{} to delete{delete:#}, {} missing, {} protected, {} kept.",
-        plan.deletions.len(),
-        plan.missing.len(),
-        plan.protected.len(),
-        plan.kept.len(),
+        summary.to_delete, summary.missing, summary.protected, summary.kept,
     );
     let mut held = Vec::new();
-    if !plan.in_use.is_empty() {
-        held.push(format!("{} in use", plan.in_use.len()));
+    if summary.in_use > 0 {
+        held.push(format!("{} in use", summary.in_use));
     }
-    if !plan.in_progress.is_empty() {
-        held.push(format!("{} already being deleted", plan.in_progress.len()));
+    if summary.in_progress > 0 {
+        held.push(format!("{} already being deleted", summary.in_progress));
     }
     if !held.is_empty() {
         line.push_str(&format!(" ({})", held.join(", ")));
@@ -119,14 +125,20 @@ fn summary_line(plan: &Plan, styles: &Styles) -> String {
 /// diff between "now" and "after apply". The diff operations are built from the plan itself
 /// (after apply = now minus the deletions), so the picture cannot disagree with what apply
 /// does; `similar` groups them into hunks with context.
-fn render_diff(plan: &Plan, styles: &Styles, out: &mut dyn Write) -> io::Result<()> {
-    let mut now: Vec<(&Entry, bool)> = plan
-        .kept
+fn render_diff(
+    doc: &PlanDocument,
+    kept: &[DesktopDoc],
+    styles: &Styles,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    let mut now: Vec<(&DesktopDoc, bool)> = kept
         .iter()
         .map(|entry| (entry, false))
-        .chain(plan.deletions.iter().map(|entry| (entry, true)))
+        .chain(doc.deletions.iter().map(|entry| (entry, true)))
         .collect();
-    now.sort_by_cached_key(|(entry, _)| (entry.name.to_lowercase(), entry.id.clone()));
+    now.sort_by_cached_key(|(entry, _)| {
+        (entry.computer_name.to_lowercase(), entry.desktop_id.clone())
+    });
 
     let mut ops: Vec<DiffOp> = Vec::new();
     let mut new_index = 0;
@@ -154,23 +166,27 @@ fn render_diff(plan: &Plan, styles: &Styles, out: &mut dyn Write) -> io::Result<
     }
     let widths = Widths::of(now.iter().map(|(entry, _)| *entry));
     let lines: Vec<String> = now.iter().map(|(entry, _)| widths.line(entry)).collect();
-    let after: Vec<&String> = lines
+    let before: Vec<&str> = lines.iter().map(String::as_str).collect();
+    let after: Vec<&str> = before
         .iter()
         .zip(&now)
         .filter(|(_, (_, deleted))| !deleted)
-        .map(|(line, _)| line)
+        .map(|(line, _)| *line)
         .collect();
-    let after: Vec<String> = after.into_iter().cloned().collect();
 
-    let hunks = group_diff_ops(ops, CONTEXT);
+    // Kept desktops the plan does not list (a saved plan keeps only their number).
+    let unlisted = doc.summary.kept.saturating_sub(kept.len());
+    if unlisted > 0 {
+        skipped(out, styles, unlisted)?;
+    }
     let mut shown_until = 0;
-    for hunk in &hunks {
+    for hunk in group_diff_ops(ops, CONTEXT) {
         let start = hunk.first().map_or(0, |op| op.old_range().start);
         if start > shown_until {
             skipped(out, styles, start - shown_until)?;
         }
-        for op in hunk {
-            for change in op.iter_changes(&lines, &after) {
+        for op in &hunk {
+            for change in op.iter_changes(&before, &after) {
                 match change.tag() {
                     ChangeTag::Delete => writeln!(
                         out,
@@ -179,16 +195,14 @@ fn render_diff(plan: &Plan, styles: &Styles, out: &mut dyn Write) -> io::Result<
                         change.value(),
                         styles.delete
                     )?,
-                    ChangeTag::Equal | ChangeTag::Insert => {
-                        writeln!(out, "  {}", change.value())?
-                    }
+                    ChangeTag::Equal | ChangeTag::Insert => writeln!(out, "  {}", change.value())?,
                 }
             }
             shown_until = op.old_range().end;
         }
     }
-    if lines.len() > shown_until {
-        skipped(out, styles, lines.len() - shown_until)?;
+    if before.len() > shown_until {
+        skipped(out, styles, before.len() - shown_until)?;
     }
     Ok(())
 }
@@ -211,7 +225,7 @@ struct Widths {
 }
 
 impl Widths {
-    fn of<'a>(entries: impl Iterator<Item = &'a Entry>) -> Widths {
+    fn of<'a>(entries: impl Iterator<Item = &'a DesktopDoc>) -> Widths {
         let mut widths = Widths {
             name: 0,
             id: 0,
@@ -219,17 +233,17 @@ impl Widths {
         };
         for entry in entries {
             widths.name = widths.name.max(display_name(entry).chars().count());
-            widths.id = widths.id.max(entry.id.chars().count());
+            widths.id = widths.id.max(entry.desktop_id.chars().count());
             widths.user = widths.user.max(display_user(entry).chars().count());
         }
         widths
     }
 
-    fn line(&self, entry: &Entry) -> String {
+    fn line(&self, entry: &DesktopDoc) -> String {
         format!(
             "{:<name$}  {:<id$}  {:<user$}  {}",
             display_name(entry),
-            entry.id,
+            entry.desktop_id,
             display_user(entry),
             entry.status,
             name = self.name,
@@ -241,16 +255,24 @@ impl Widths {
     }
 }
 
-fn display_name(entry: &Entry) -> &str {
-    if entry.name.is_empty() { "(no name)" } else { &entry.name }
+fn display_name(entry: &DesktopDoc) -> &str {
+    if entry.computer_name.is_empty() {
+        "(no name)"
+    } else {
+        &entry.computer_name
+    }
 }
 
-fn display_user(entry: &Entry) -> &str {
-    if entry.user.is_empty() { "(no user)" } else { &entry.user }
+fn display_user(entry: &DesktopDoc) -> &str {
+    if entry.user_name.is_empty() {
+        "(no user)"
+    } else {
+        &entry.user_name
+    }
 }
 
 /// The scope in words: `tags team=eng, name prefix "eng-"`.
-pub fn scope_text(scope: &Scope) -> String {
+pub fn scope_text(scope: &ScopeDoc) -> String {
     if scope.all {
         return "the whole project".to_string();
     }
@@ -266,22 +288,4 @@ pub fn scope_text(scope: &Scope) -> String {
         parts.push(format!("name prefix \"{prefix}\""));
     }
     parts.join(", ")
-}
-
-pub fn warning_text(warning: &Warning, config: &Config) -> String {
-    let at = |line: &usize| format!("{}:{line}", config.path.display());
-    match warning {
-        Warning::AmbiguousName { name, line, count } => format!(
-            "name `{name}` ({}) matches {count} desktops; all of them are kept",
-            at(line)
-        ),
-        Warning::DeclaredOutOfScope { selector, line } => format!(
-            "{selector} ({}) matches a desktop outside the scope; it is never touched, but check the declaration",
-            at(line)
-        ),
-        Warning::DeclaredButDeleting { selector, line } => format!(
-            "{selector} ({}) is declared but already being deleted by someone else",
-            at(line)
-        ),
-    }
 }

@@ -5,5 +5,5 @@
 mod human;
 mod styles;
 
-pub use human::{render_plan, scope_text, warning_text};
+pub use human::{render_plan, scope_text, summary_line};
 pub use styles::Styles;
