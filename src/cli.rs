@@ -26,7 +26,13 @@ pub struct Cli {
 #[derive(Debug, Args)]
 pub struct Global {
     /// The config file.
-    #[arg(short, long, global = true, default_value = "deskprune.toml", value_name = "PATH")]
+    #[arg(
+        short,
+        long,
+        global = true,
+        default_value = "deskprune.toml",
+        value_name = "PATH"
+    )]
     pub config: PathBuf,
     /// The state file [default: deskprune.state.json beside the config].
     #[arg(long, global = true, value_name = "PATH")]
@@ -110,19 +116,34 @@ pub struct SimulatorArgs {
     #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR")]
     pub listen: SocketAddr,
     /// The project ID it serves.
-    #[arg(long, default_value = "0b6a4c2d9e8f41a7b3c5d6e7f8091a2b", value_name = "ID")]
+    #[arg(
+        long,
+        default_value = "0b6a4c2d9e8f41a7b3c5d6e7f8091a2b",
+        value_name = "ID"
+    )]
     pub project_id: String,
     /// Access key of the AK/SK pair it accepts.
     #[arg(long, requires = "sk", value_name = "AK")]
     pub ak: Option<String>,
     /// Secret key of the AK/SK pair it accepts.
-    #[arg(long, requires = "ak", env = "DESKPRUNE_SIMULATOR_SK", hide_env_values = true, value_name = "SK")]
+    #[arg(
+        long,
+        requires = "ak",
+        env = "DESKPRUNE_SIMULATOR_SK",
+        hide_env_values = true,
+        value_name = "SK"
+    )]
     pub sk: Option<String>,
     /// Security token that AK/SK requests must carry (temporary credentials).
     #[arg(long, requires = "ak", hide_env_values = true, value_name = "TOKEN")]
     pub security_token: Option<String>,
     /// IAM token it accepts in `X-Auth-Token`.
-    #[arg(long, env = "DESKPRUNE_SIMULATOR_TOKEN", hide_env_values = true, value_name = "TOKEN")]
+    #[arg(
+        long,
+        env = "DESKPRUNE_SIMULATOR_TOKEN",
+        hide_env_values = true,
+        value_name = "TOKEN"
+    )]
     pub token: Option<String>,
     /// How long a deletion job takes, in seconds.
     #[arg(long, default_value_t = 1.0, value_name = "SECONDS")]
@@ -131,7 +152,12 @@ pub struct SimulatorArgs {
     #[arg(long, default_value_t = 0, value_name = "MS")]
     pub latency_ms: u64,
     /// Offset of the simulator's clock from the real one, in seconds (to test clock skew).
-    #[arg(long, default_value_t = 0, allow_negative_numbers = true, value_name = "SECONDS")]
+    #[arg(
+        long,
+        default_value_t = 0,
+        allow_negative_numbers = true,
+        value_name = "SECONDS"
+    )]
     pub clock_skew: i64,
 }
 

@@ -29,7 +29,11 @@ pub fn run() -> u8 {
         Err(err) => {
             let _ = err.print();
             // Usage errors exit 1 like every other error: 2 means "deletions pending".
-            return if err.use_stderr() { exit::ERROR } else { exit::OK };
+            return if err.use_stderr() {
+                exit::ERROR
+            } else {
+                exit::OK
+            };
         }
     };
     let output = Output::new(&cli.global);

@@ -75,7 +75,12 @@ impl Output {
 
     pub fn warning(&self, message: &str) {
         let styles = &self.stderr;
-        let _ = writeln!(io::stderr(), "{}warning:{:#} {message}", styles.warning, styles.warning);
+        let _ = writeln!(
+            io::stderr(),
+            "{}warning:{:#} {message}",
+            styles.warning,
+            styles.warning
+        );
     }
 
     /// A line of narration on stderr, unless quiet.

@@ -103,7 +103,6 @@ async fn read_once(
     Ok(Ok(desktops))
 }
 
-
 /// `login_status` of each of `ids` that still exists, read from the detail list in calls of
 /// 100 IDs.
 pub async fn read_login_status(

@@ -26,7 +26,8 @@ pub fn load(path: &Path, project_id: &str) -> anyhow::Result<State> {
             return Ok(State::new(project_id));
         }
         Err(err) => {
-            return Err(err).with_context(|| format!("cannot read state file `{}`", path.display()));
+            return Err(err)
+                .with_context(|| format!("cannot read state file `{}`", path.display()));
         }
     };
     let version: serde_json::Value = serde_json::from_slice(&bytes).with_context(|| {

@@ -109,8 +109,10 @@ impl StateLock {
                     std::thread::sleep(Duration::from_millis(100));
                 }
                 Err(TryLockError::WouldBlock) => {
-                    let holder = read_holder(&mut file)
-                        .map_or_else(|| "another deskprune process".to_string(), |h| h.to_string());
+                    let holder = read_holder(&mut file).map_or_else(
+                        || "another deskprune process".to_string(),
+                        |h| h.to_string(),
+                    );
                     return Err(LockError::Held {
                         state: state.display().to_string(),
                         holder,

@@ -210,7 +210,11 @@ impl Client {
             name: format!(
                 "batch-delete of {} desktop{}",
                 request.desktop_ids.len(),
-                if request.desktop_ids.len() == 1 { "" } else { "s" }
+                if request.desktop_ids.len() == 1 {
+                    ""
+                } else {
+                    "s"
+                }
             ),
             method: Method::POST,
             path: "desktops/batch-delete".into(),
@@ -255,7 +259,9 @@ impl Client {
     }
 
     async fn read<T: DeserializeOwned>(&self, call: Call) -> Result<T, ApiError> {
-        let (status, bytes) = self.send_with_retries(&call, ApiError::is_transient).await?;
+        let (status, bytes) = self
+            .send_with_retries(&call, ApiError::is_transient)
+            .await?;
         decode(&call, status, &bytes)
     }
 
@@ -288,7 +294,11 @@ impl Client {
         call: &Call,
     ) -> Result<(StatusCode, Vec<u8>), (ApiError, Option<Duration>)> {
         let inner = &*self.inner;
-        let _permit = inner.permits.acquire().await.expect("the semaphore is never closed");
+        let _permit = inner
+            .permits
+            .acquire()
+            .await
+            .expect("the semaphore is never closed");
         inner.limiter.wait().await;
         let path = format!("/v2/{}/{}", inner.project_id, call.path);
         let query = sign::canonical_query(&call.query);
@@ -325,7 +335,11 @@ impl Client {
         let request_id = header(&response, "x-request-id");
         let retry_after = header(&response, "retry-after").and_then(|v| parse_retry_after(&v));
         let mut body = Vec::new();
-        while let Some(chunk) = response.chunk().await.map_err(|err| (transport(err), None))? {
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|err| (transport(err), None))?
+        {
             if body.len() + chunk.len() > MAX_BODY_BYTES {
                 let err = ApiError::Malformed {
                     call: call.name.clone(),
@@ -365,7 +379,9 @@ impl Client {
                 secret_key,
                 security_token,
             } => {
-                let date = jiff::Timestamp::now().strftime(sign::DATE_FORMAT).to_string();
+                let date = jiff::Timestamp::now()
+                    .strftime(sign::DATE_FORMAT)
+                    .to_string();
                 headers.push(("X-Sdk-Date".to_string(), date));
                 if let Some(token) = security_token {
                     headers.push(("X-Security-Token".to_string(), token.expose().to_string()));
@@ -442,9 +458,13 @@ fn cause_source<'a>(
 fn refusal(call: &Call, status: StatusCode, body: &[u8], request_id: Option<String>) -> ApiError {
     let parsed: ErrorBody = serde_json::from_slice(body).unwrap_or_default();
     let text = String::from_utf8_lossy(body);
-    let message = parsed
-        .error_msg
-        .unwrap_or_else(|| text.chars().take(300).collect::<String>().trim().to_string());
+    let message = parsed.error_msg.unwrap_or_else(|| {
+        text.chars()
+            .take(300)
+            .collect::<String>()
+            .trim()
+            .to_string()
+    });
     ApiError::Refused {
         call: call.name.clone(),
         status: status.as_u16(),
@@ -452,7 +472,10 @@ fn refusal(call: &Call, status: StatusCode, body: &[u8], request_id: Option<Stri
             .error_code
             .unwrap_or_else(|| status.as_u16().to_string()),
         message: if message.is_empty() {
-            status.canonical_reason().unwrap_or("no message").to_string()
+            status
+                .canonical_reason()
+                .unwrap_or("no message")
+                .to_string()
         } else {
             message
         },
@@ -460,7 +483,11 @@ fn refusal(call: &Call, status: StatusCode, body: &[u8], request_id: Option<Stri
     }
 }
 
-fn decode<T: DeserializeOwned>(call: &Call, status: StatusCode, body: &[u8]) -> Result<T, ApiError> {
+fn decode<T: DeserializeOwned>(
+    call: &Call,
+    status: StatusCode,
+    body: &[u8],
+) -> Result<T, ApiError> {
     serde_json::from_slice(body).map_err(|err| ApiError::Malformed {
         call: call.name.clone(),
         status: status.as_u16(),

@@ -132,7 +132,10 @@ mod tests {
             Ok(Auth::Token(Secret::new("tok")))
         );
         assert_eq!(auth(&[]), Err(CredentialsError::Missing));
-        assert_eq!(auth(&[("HW_ACCESS_KEY", " ")]), Err(CredentialsError::Missing));
+        assert_eq!(
+            auth(&[("HW_ACCESS_KEY", " ")]),
+            Err(CredentialsError::Missing)
+        );
     }
 
     #[test]

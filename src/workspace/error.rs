@@ -6,7 +6,10 @@ use std::fmt;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ApiError {
     /// The service (or its gateway) answered with an error status.
-    #[error("{call} was refused: HTTP {status} {code}: {message}{}", request_suffix(request_id))]
+    #[error(
+        "{call} was refused: HTTP {status} {code}: {message}{}",
+        request_suffix(request_id)
+    )]
     Refused {
         call: String,
         status: u16,
@@ -170,8 +173,18 @@ mod tests {
     #[test]
     fn hints_name_the_likely_cause() {
         assert!(refused(401, "APIGW.0301").hint().unwrap().contains("clock"));
-        assert!(refused(403, "WKS.00010099").hint().unwrap().contains("enable"));
-        assert!(refused(429, "APIGW.0308").hint().unwrap().contains("requests_per_second"));
+        assert!(
+            refused(403, "WKS.00010099")
+                .hint()
+                .unwrap()
+                .contains("enable")
+        );
+        assert!(
+            refused(429, "APIGW.0308")
+                .hint()
+                .unwrap()
+                .contains("requests_per_second")
+        );
         assert_eq!(refused(400, "WKS.0001").hint(), None);
     }
 }
