@@ -67,22 +67,88 @@ pub enum Command {
     Jobs(JobsArgs),
     /// Serve a simulated Workspace API on loopback, for trying deskprune and for tests.
     Simulator(SimulatorArgs),
+    /// Print a saved plan.
+    Show(ShowArgs),
+    /// Release the state lock held by a process that cannot release it itself.
+    ForceUnlock(ForceUnlockArgs),
     /// Print the JSON Schema of a file deskprune reads or writes.
     Schema(SchemaArgs),
+    /// Print a shell completion script.
+    Completions(CompletionsArgs),
+    /// Print the man page (roff).
+    Man,
 }
 
 #[derive(Debug, Args)]
 pub struct PlanArgs {
-    /// Print the plan as one JSON document.
-    #[arg(long)]
+    /// How to print the plan.
+    #[arg(long, value_enum, default_value_t = Format::Human, value_name = "FORMAT")]
+    pub format: Format,
+    /// Print the plan as one JSON document (same as `--format json`).
+    #[arg(long, conflicts_with = "format")]
     pub json: bool,
     /// Exit 2 (instead of 0) when deletions are pending.
     #[arg(long)]
     pub detailed_exitcode: bool,
+    /// Also save the plan to FILE, for `apply FILE` (and `show FILE`).
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// For a terminal: the in-scope desktops as a diff.
+    Human,
+    /// One versioned JSON document (see `deskprune schema plan`).
+    Json,
+    /// For a pull-request comment or a CI job summary.
+    Markdown,
+}
+
+impl PlanArgs {
+    pub fn format(&self) -> Format {
+        if self.json { Format::Json } else { self.format }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// A plan saved with `plan --out`.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// How to print it.
+    #[arg(long, value_enum, default_value_t = Format::Human, value_name = "FORMAT")]
+    pub format: Format,
+    /// Same as `--format json`.
+    #[arg(long, conflicts_with = "format")]
+    pub json: bool,
+}
+
+impl ShowArgs {
+    pub fn format(&self) -> Format {
+        if self.json { Format::Json } else { self.format }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct ForceUnlockArgs {
+    /// The process ID recorded in the lock, as the refused command named it.
+    #[arg(value_name = "PID")]
+    pub pid: u32,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 #[derive(Debug, Args)]
 pub struct ApplyArgs {
+    /// A plan saved with `plan --out`: apply exactly it, or refuse it if the world changed.
+    #[arg(value_name = "PLAN_FILE")]
+    pub plan: Option<PathBuf>,
     /// Do not ask for confirmation (for unattended runs).
     #[arg(long)]
     pub auto_approve: bool,

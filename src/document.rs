@@ -2,6 +2,10 @@
 //! saves. Its JSON Schema is `schema/plan.schema.json`.
 
 use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::Path;
+
+use anyhow::{Context, bail};
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -168,6 +172,52 @@ impl PlanDocument {
             },
         }
     }
+}
+
+/// Reads a plan saved with `plan --out`.
+pub fn read(path: &Path) -> anyhow::Result<PlanDocument> {
+    let bytes = std::fs::read(path)
+        .with_context(|| format!("cannot read the saved plan `{}`", path.display()))?;
+    let value: serde_json::Value = serde_json::from_slice(&bytes).with_context(|| {
+        format!(
+            "`{}` is not a saved plan: it is not JSON (save one with `deskprune plan --out FILE`)",
+            path.display()
+        )
+    })?;
+    match value
+        .get("format_version")
+        .and_then(serde_json::Value::as_u64)
+    {
+        Some(version) if version == u64::from(FORMAT_VERSION) => {}
+        Some(version) => bail!(
+            "the saved plan `{}` has format_version {version}; this deskprune reads version {FORMAT_VERSION}",
+            path.display()
+        ),
+        None => bail!(
+            "`{}` is not a saved plan: it has no `format_version` (save one with `deskprune plan --out FILE`)",
+            path.display()
+        ),
+    }
+    serde_json::from_value(value)
+        .with_context(|| format!("the saved plan `{}` is malformed", path.display()))
+}
+
+/// Saves `document` to `path` atomically (temporary file, fsync, rename).
+pub fn write(path: &Path, document: &PlanDocument) -> anyhow::Result<()> {
+    let mut json = serde_json::to_vec_pretty(document).expect("a plan document serialises");
+    json.push(b'\n');
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    let save = || -> std::io::Result<()> {
+        let mut temp = tempfile::NamedTempFile::new_in(dir)?;
+        temp.write_all(&json)?;
+        temp.as_file().sync_all()?;
+        temp.persist(path).map_err(|err| err.error)?;
+        Ok(())
+    };
+    save().with_context(|| format!("cannot write the plan to `{}`", path.display()))
 }
 
 /// A warning in words, naming the config line it is about.

@@ -1,21 +1,37 @@
-//! `deskprune apply`: lock, plan, show, confirm, send the deletions chunk by chunk, follow the
-//! jobs, report. Every safety rail stands between the plan and the first request.
+//! `deskprune apply [PLAN_FILE]`: lock, decide what to delete (plan now, or recheck a saved
+//! plan), show it, pass the rails, confirm, send the deletions chunk by chunk, follow the jobs,
+//! report. Every rail stands between the decision and the first request.
 
 use std::io::{BufRead, IsTerminal, Write};
+use std::path::Path;
 use std::time::Duration;
 
-use super::plan::{Planned, budget, check_empty, compute};
+use super::plan::{budget, check_empty, compute, plan_desktops};
 use super::session::Session;
 use crate::apply::{FollowReport, Journal, SubmitReport, follow, submit};
 use crate::cli::{ApplyArgs, Global};
-use crate::document::PlanDocument;
+use crate::config::Config;
+use crate::document::{DesktopDoc, PlanDocument, docs};
 use crate::error::{Error, exit};
+use crate::inventory::read_by_ids;
 use crate::output::Output;
-use crate::plan::BudgetCheck;
-use crate::state::{self, StateLock};
+use crate::plan::{BudgetCheck, recheck, stale_diff};
+use crate::state::{self, State, StateLock};
+
+/// What apply is about to delete, and how it was decided.
+struct Decision {
+    /// The IDs to send, in plan order.
+    send: Vec<String>,
+    /// In-scope desktops, for the budget.
+    in_scope: usize,
+}
 
 pub async fn run(global: &Global, args: &ApplyArgs, output: &Output) -> Result<u8, Error> {
     let config = crate::config::load(&global.config)?;
+    let saved = match &args.plan {
+        Some(path) => Some(read_saved(path, &config)?),
+        None => None,
+    };
     let state_path = state::state_path_for(&config.path, global.state.as_deref());
     let lock = StateLock::acquire(
         &state_path,
@@ -30,12 +46,15 @@ pub async fn run(global: &Global, args: &ApplyArgs, output: &Output) -> Result<u
     let mut state = state::load(&state_path, &config.cloud.project_id)?;
     let session = Session::open(config, &state_path).await?;
     let result = async {
-        let planned = compute(&session, &state, output).await?;
+        let decision = match &saved {
+            None => decide_now(&session, &state, output).await?,
+            Some(saved) => decide_saved(&session, &state, saved, output).await?,
+        };
         let mut journal = Journal {
             state: &mut state,
             path: &state_path,
         };
-        execute(&session, &planned, args, output, &mut journal).await
+        execute(&session, &decision, args, output, &mut journal).await
     }
     .await;
     session.close()?;
@@ -43,28 +62,120 @@ pub async fn run(global: &Global, args: &ApplyArgs, output: &Output) -> Result<u
     result
 }
 
+/// Plans now and shows the plan.
+async fn decide_now(session: &Session, state: &State, output: &Output) -> Result<Decision, Error> {
+    let planned = compute(session, state).await?;
+    let document = PlanDocument::new(&planned.plan, &session.config, planned.read_at);
+    super::plan::print(
+        &document,
+        &docs(&planned.plan.kept),
+        crate::cli::Format::Human,
+        output,
+    )?;
+    Ok(Decision {
+        send: planned.plan.deletion_ids(),
+        in_scope: planned.plan.in_scope(),
+    })
+}
+
+/// A saved plan, checked against the config it is applied with.
+fn read_saved(path: &Path, config: &Config) -> Result<PlanDocument, Error> {
+    let saved = crate::document::read(path)?;
+    let refuse = |message: String| {
+        Error::refused(
+            message,
+            "make a new plan with `deskprune plan --out FILE`, review it, and apply that",
+        )
+    };
+    if saved.project_id != config.cloud.project_id || saved.region != config.cloud.region {
+        return Err(refuse(format!(
+            "the saved plan `{}` is for project {} in {}, but the config names project {} in {}",
+            path.display(),
+            saved.project_id,
+            saved.region,
+            config.cloud.project_id,
+            config.cloud.region
+        )));
+    }
+    if saved.config.digest != config.digest {
+        return Err(refuse(format!(
+            "the saved plan `{}` is stale: `{}` changed since the plan was made",
+            path.display(),
+            config.path.display()
+        )));
+    }
+    Ok(saved)
+}
+
+/// Reads the saved plan's desktops again and applies the plan only if the world still agrees.
+async fn decide_saved(
+    session: &Session,
+    state: &State,
+    saved: &PlanDocument,
+    output: &Output,
+) -> Result<Decision, Error> {
+    let read_at = jiff::Timestamp::now();
+    let ids: Vec<String> = saved
+        .deletions
+        .iter()
+        .map(|d| d.desktop_id.clone())
+        .collect();
+    let reread = read_by_ids(&session.client, &ids, session.config.client.max_concurrency).await?;
+    let fresh = plan_desktops(session, &reread, state, read_at).await?;
+    let checked = recheck(saved, &fresh.plan, &reread);
+    if !checked.stale.is_empty() {
+        let mut stderr = std::io::stderr();
+        let _ = write!(stderr, "{}", stale_diff(&checked.stale));
+        let reasons: Vec<String> = checked
+            .stale
+            .iter()
+            .map(|s| format!("`{}` {}", s.before.computer_name, s.why))
+            .collect();
+        return Err(Error::refused(
+            format!(
+                "the saved plan is stale: {} (the differences are shown above)",
+                reasons.join("; ")
+            ),
+            "make a new plan with `deskprune plan --out FILE`, review it, and apply that",
+        ));
+    }
+    super::plan::print(saved, &[], crate::cli::Format::Human, output)?;
+    for gone in &checked.disappeared {
+        output.note(&format!(
+            "`{}` ({}) no longer exists; nothing to do for it.",
+            gone.computer_name, gone.desktop_id
+        ));
+    }
+    for (held, why) in &checked.held {
+        output.warning(&format!(
+            "`{}` ({}) is {why}; not sent this time",
+            held.computer_name, held.desktop_id
+        ));
+    }
+    Ok(Decision {
+        send: checked
+            .send
+            .iter()
+            .map(|d: &DesktopDoc| d.desktop_id.clone())
+            .collect(),
+        in_scope: saved.summary.in_scope,
+    })
+}
+
 async fn execute(
     session: &Session,
-    planned: &Planned,
+    decision: &Decision,
     args: &ApplyArgs,
     output: &Output,
     journal: &mut Journal<'_>,
 ) -> Result<u8, Error> {
     let config = &session.config;
-    let plan = &planned.plan;
-    let document = PlanDocument::new(plan, config, planned.read_at);
-    let kept = crate::document::docs(&plan.kept);
-    let mut stdout = std::io::stdout().lock();
-    crate::render::render_plan(&document, &kept, &output.stdout, &mut stdout)
-        .map_err(anyhow::Error::from)?;
-    drop(stdout);
-
     let mut submitted = SubmitReport::default();
-    if plan.has_deletions() {
-        check_empty(config, plan)?;
+    if !decision.send.is_empty() {
+        check_empty(config, decision.in_scope)?;
         if let BudgetCheck::Exceeded {
             deletions, reasons, ..
-        } = budget(config).check(plan)
+        } = budget(config).check(decision.send.len(), decision.in_scope)
             && args.allow_deletions != Some(deletions)
         {
             return Err(Error::refused(
@@ -78,10 +189,16 @@ async fn execute(
             ));
         }
         if !args.auto_approve {
-            confirm(config, plan.deletions.len(), output)?;
+            confirm(config, decision.send.len(), output)?;
         }
-        let ids = plan.deletion_ids();
-        submitted = submit(&session.client, &ids, &config.delete, journal, &|_| {}).await?;
+        submitted = submit(
+            &session.client,
+            &decision.send,
+            &config.delete,
+            journal,
+            &|_| {},
+        )
+        .await?;
         report_submission(&submitted, output);
     }
 
@@ -107,7 +224,6 @@ async fn execute(
     report_jobs(&followed, output);
     Ok(exit_code(&submitted, Some(&followed)))
 }
-
 fn plural(count: usize) -> &'static str {
     if count == 1 { "" } else { "s" }
 }

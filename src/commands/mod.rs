@@ -2,10 +2,13 @@
 //! API (the cloud, an endpoint, or the in-process simulator).
 
 mod apply;
+mod completions;
+mod force_unlock;
 mod jobs;
 mod plan;
 mod schema;
 mod session;
+mod show;
 mod simulator;
 mod validate;
 
@@ -21,6 +24,10 @@ pub async fn run(cli: Cli, output: &Output) -> Result<u8, Error> {
         Command::Apply(args) => apply::run(global, &args, output).await,
         Command::Jobs(args) => jobs::run(global, &args, output).await,
         Command::Simulator(args) => simulator::run(&args, output).await,
+        Command::Show(args) => show::run(&args, output),
+        Command::ForceUnlock(args) => force_unlock::run(global, &args, output),
         Command::Schema(args) => schema::run(&args),
+        Command::Completions(args) => completions::completions(&args),
+        Command::Man => completions::man(),
     }
 }

@@ -5,11 +5,11 @@ use std::collections::HashSet;
 use std::io::Write;
 
 use super::session::Session;
-use crate::cli::{Global, PlanArgs};
+use crate::cli::{Format, Global, PlanArgs};
 use crate::config::Config;
-use crate::document::PlanDocument;
+use crate::document::{DesktopDoc, PlanDocument, docs};
 use crate::error::{Error, exit};
-use crate::inventory::{read_all, read_login_status};
+use crate::inventory::{Desktop, read_all, read_login_status};
 use crate::output::Output;
 use crate::plan::{Budget, BudgetCheck, Desired, Facts, Plan, plan};
 use crate::state::{self, State};
@@ -20,7 +20,7 @@ pub async fn run(global: &Global, args: &PlanArgs, output: &Output) -> Result<u8
     let state_path = state::state_path_for(&config.path, global.state.as_deref());
     let state = state::load(&state_path, &config.cloud.project_id)?;
     let session = Session::open(config, &state_path).await?;
-    let planned = compute(&session, &state, output).await;
+    let planned = compute(&session, &state).await;
     let config = session.close()?;
     show(&config, &planned?, args, output)
 }
@@ -32,12 +32,29 @@ pub struct Planned {
 }
 
 /// Reads the inventory (and, for the candidates, who is logged in) and plans.
-pub async fn compute(session: &Session, state: &State, output: &Output) -> Result<Planned, Error> {
+pub async fn compute(session: &Session, state: &State) -> Result<Planned, Error> {
+    let config = &session.config;
+    let read_at = jiff::Timestamp::now();
+    let desktops = read_all(
+        &session.client,
+        &list_filter(config),
+        config.client.max_concurrency,
+        &|_, _| {},
+    )
+    .await?;
+    plan_desktops(session, &desktops, state, read_at).await
+}
+
+/// Plans over `desktops`, asking the API who is logged in to the candidates for deletion.
+pub async fn plan_desktops(
+    session: &Session,
+    desktops: &[Desktop],
+    state: &State,
+    read_at: jiff::Timestamp,
+) -> Result<Planned, Error> {
     let config = &session.config;
     let client = &session.client;
     let concurrency = config.client.max_concurrency;
-    let read_at = jiff::Timestamp::now();
-    let desktops = read_all(client, &list_filter(config), concurrency, &|_, _| {}).await?;
     let pending = state.pending_desktops(read_at);
     let desired = Desired {
         scope: &config.scope,
@@ -48,7 +65,7 @@ pub async fn compute(session: &Session, state: &State, output: &Output) -> Resul
     let first = plan(
         &desired,
         &Facts {
-            inventory: &desktops,
+            inventory: desktops,
             in_use: &no_one,
             pending: &pending,
         },
@@ -71,13 +88,11 @@ pub async fn compute(session: &Session, state: &State, output: &Output) -> Resul
         })
         .map(|(id, _)| id)
         .collect();
-    if !output.quiet && !in_use.is_empty() {
-        tracing::info!(count = in_use.len(), "desktops in use are held back");
-    }
+    tracing::info!(count = in_use.len(), "desktops in use are held back");
     let plan = plan(
         &desired,
         &Facts {
-            inventory: &desktops,
+            inventory: desktops,
             in_use: &in_use,
             pending: &pending,
         },
@@ -104,13 +119,13 @@ fn list_filter(config: &Config) -> ListFilter {
 }
 
 /// The empty-declaration rail: a file that declares nothing would delete its whole scope.
-pub fn check_empty(config: &Config, plan: &Plan) -> Result<(), Error> {
-    if config.desktops.is_empty() && plan.in_scope() > 0 && !config.guard.allow_empty {
+pub fn check_empty(config: &Config, in_scope: usize) -> Result<(), Error> {
+    if config.desktops.is_empty() && in_scope > 0 && !config.guard.allow_empty {
         return Err(Error::refused(
             format!(
                 "`{}` declares no desktop, so all {} in-scope desktops would be deleted",
                 config.path.display(),
-                plan.in_scope()
+                in_scope
             ),
             "declare the desktops to keep with `[[desktop]]`, or set `[guard] allow_empty = true` if emptying the scope is intended",
         ));
@@ -125,23 +140,44 @@ pub fn budget(config: &Config) -> Budget {
     }
 }
 
+/// Prints `document` on stdout in `format`; `kept` gives the human view its context lines.
+pub fn print(
+    document: &PlanDocument,
+    kept: &[DesktopDoc],
+    format: Format,
+    output: &Output,
+) -> Result<(), Error> {
+    let mut stdout = std::io::stdout().lock();
+    let written = match format {
+        Format::Json => serde_json::to_writer_pretty(&mut stdout, document)
+            .map_err(std::io::Error::from)
+            .and_then(|()| writeln!(stdout)),
+        Format::Markdown => crate::render::render_markdown(document, &mut stdout),
+        Format::Human => crate::render::render_plan(document, kept, &output.stdout, &mut stdout),
+    };
+    written.map_err(|err| {
+        anyhow::Error::from(err)
+            .context("cannot write the plan")
+            .into()
+    })
+}
+
 fn show(config: &Config, planned: &Planned, args: &PlanArgs, output: &Output) -> Result<u8, Error> {
     let plan = &planned.plan;
     let document = PlanDocument::new(plan, config, planned.read_at);
-    let mut stdout = std::io::stdout().lock();
-    if args.json {
-        serde_json::to_writer_pretty(&mut stdout, &document).map_err(anyhow::Error::from)?;
-        writeln!(stdout).map_err(anyhow::Error::from)?;
-    } else {
-        let kept = crate::document::docs(&plan.kept);
-        crate::render::render_plan(&document, &kept, &output.stdout, &mut stdout)
-            .map_err(anyhow::Error::from)?;
+    print(&document, &docs(&plan.kept), args.format(), output)?;
+    if let Some(path) = &args.out {
+        crate::document::write(path, &document)?;
+        output.note(&format!(
+            "Saved the plan to {}; `deskprune apply {}` applies exactly it.",
+            path.display(),
+            path.display()
+        ));
     }
-    drop(stdout);
-    check_empty(config, plan)?;
+    check_empty(config, plan.in_scope())?;
     if let BudgetCheck::Exceeded {
         deletions, reasons, ..
-    } = budget(config).check(plan)
+    } = budget(config).check(plan.deletions.len(), plan.in_scope())
     {
         output.warning(&format!(
             "this plan exceeds the deletion budget: {}; `apply` will refuse it unless given `--allow-deletions {deletions}`",

@@ -103,6 +103,28 @@ async fn read_once(
     Ok(Ok(desktops))
 }
 
+/// The desktops among `ids` that still exist, read by ID in calls of 100.
+pub async fn read_by_ids(
+    client: &Client,
+    ids: &[String],
+    concurrency: usize,
+) -> Result<Vec<Desktop>, ApiError> {
+    stream::iter(ids.chunks(MAX_IDS_PER_CALL))
+        .map(|chunk| async move {
+            let filter = ListFilter {
+                desktop_ids: chunk.to_vec(),
+                ..ListFilter::default()
+            };
+            client.list_desktops(0, MAX_IDS_PER_CALL, &filter).await
+        })
+        .buffer_unordered(concurrency.max(1))
+        .try_fold(Vec::new(), |mut desktops, page| async move {
+            desktops.extend(page.desktops.into_iter().map(Desktop::from));
+            Ok(desktops)
+        })
+        .await
+}
+
 /// `login_status` of each of `ids` that still exists, read from the detail list in calls of
 /// 100 IDs.
 pub async fn read_login_status(

@@ -1,7 +1,5 @@
 //! The deletion budget: how much one apply may delete before a human must name the number.
 
-use super::Plan;
-
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Budget {
     pub max_deletions: usize,
@@ -21,9 +19,8 @@ pub enum BudgetCheck {
 }
 
 impl Budget {
-    pub fn check(&self, plan: &Plan) -> BudgetCheck {
-        let deletions = plan.deletions.len();
-        let in_scope = plan.in_scope();
+    /// Checks `deletions` out of `in_scope` desktops.
+    pub fn check(&self, deletions: usize, in_scope: usize) -> BudgetCheck {
         let mut reasons = Vec::new();
         if deletions > self.max_deletions {
             reasons.push(format!(

@@ -6,9 +6,11 @@
 //! desktop is.
 
 mod budget;
+mod saved;
 mod scope;
 
 pub use budget::{Budget, BudgetCheck};
+pub use saved::{Recheck, Stale, recheck, stale_diff};
 pub use scope::in_scope;
 
 use std::collections::{HashMap, HashSet};

@@ -168,12 +168,12 @@ fn budget_counts_and_percent() {
         max_deletions: 6,
         max_percent: 75.0,
     };
-    assert_eq!(within.check(&plan), BudgetCheck::Within);
+    assert_eq!(within.check(6, plan.in_scope()), BudgetCheck::Within);
     let BudgetCheck::Exceeded { reasons, .. } = Budget {
         max_deletions: 5,
         max_percent: 50.0,
     }
-    .check(&plan) else {
+    .check(6, plan.in_scope()) else {
         panic!("expected the budget to be exceeded");
     };
     assert_eq!(reasons.len(), 2, "{reasons:?}");

@@ -64,6 +64,16 @@ pub enum LockError {
         "the state file `{state}` is locked by {holder}; wait for it to finish, or pass `--lock-timeout` to wait"
     )]
     Held { state: String, holder: String },
+    #[error("the state lock of `{state}` is not held by anyone; there is nothing to unlock")]
+    NotHeld { state: String },
+    #[error(
+        "the state lock of `{state}` is held by {holder}, not by pid {pid}; nothing was changed"
+    )]
+    OtherHolder {
+        state: String,
+        holder: String,
+        pid: u32,
+    },
     #[error("cannot lock `{path}`: {source}")]
     Io {
         path: String,
@@ -133,6 +143,36 @@ impl StateLock {
     }
 }
 
+impl StateLock {
+    /// Breaks the lock of `state` if its recorded holder has `pid`: the lock file is removed,
+    /// so the next run locks a new one. Returns the holder that was removed.
+    pub fn force_unlock(state: &Path, pid: u32) -> Result<Holder, LockError> {
+        let path = lock_path(state);
+        let io = |source| LockError::Io {
+            path: path.display().to_string(),
+            source,
+        };
+        let not_held = || LockError::NotHeld {
+            state: state.display().to_string(),
+        };
+        let mut file = match OpenOptions::new().read(true).write(true).open(&path) {
+            Ok(file) => file,
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Err(not_held()),
+            Err(err) => return Err(io(err)),
+        };
+        let holder = read_holder(&mut file).ok_or_else(not_held)?;
+        if holder.pid != pid {
+            return Err(LockError::OtherHolder {
+                state: state.display().to_string(),
+                holder: holder.to_string(),
+                pid,
+            });
+        }
+        std::fs::remove_file(&path).map_err(io)?;
+        Ok(holder)
+    }
+}
+
 fn read_holder(file: &mut File) -> Option<Holder> {
     let mut text = String::new();
     file.seek(SeekFrom::Start(0)).ok()?;
@@ -165,6 +205,25 @@ mod tests {
         drop(first);
         let again = StateLock::acquire(&state, "other", Duration::ZERO).unwrap();
         assert_eq!(again.taken_over, None, "a clean release leaves no record");
+    }
+
+    #[test]
+    fn force_unlock_needs_the_holders_pid() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = dir.path().join("s.json");
+        let held = StateLock::acquire(&state, "deskprune apply", Duration::ZERO).unwrap();
+        let err = StateLock::force_unlock(&state, std::process::id() + 1).unwrap_err();
+        assert!(matches!(err, LockError::OtherHolder { .. }), "{err}");
+        let removed = StateLock::force_unlock(&state, std::process::id()).unwrap();
+        assert_eq!(removed.command, "deskprune apply");
+        // The old handle still holds its (now orphaned) lock; a new run is not blocked by it.
+        let next = StateLock::acquire(&state, "next", Duration::ZERO).unwrap();
+        drop(next);
+        drop(held);
+        assert!(matches!(
+            StateLock::force_unlock(&state, 1).unwrap_err(),
+            LockError::NotHeld { .. }
+        ));
     }
 
     #[test]

@@ -6,3 +6,4 @@ mod support;
 mod apply;
 mod contract;
 mod plan;
+mod saved;

@@ -1,0 +1,209 @@
+//! Rechecking a saved plan against the world before it is applied: pure, like the planner.
+//! A saved plan is applied only as it was reviewed. A planned desktop that changed (name, user,
+//! creation time, status) or that the rules now keep (protected, out of scope, declared) makes
+//! the whole plan stale; one that disappeared is reported; one now in use or already being
+//! deleted is held back.
+
+use std::collections::{HashMap, HashSet};
+
+use super::{Entry, Plan};
+use crate::document::{DesktopDoc, PlanDocument};
+use crate::inventory::Desktop;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stale {
+    pub before: DesktopDoc,
+    /// `None` when only the rules changed, not the desktop.
+    pub after: Option<DesktopDoc>,
+    pub why: &'static str,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Recheck {
+    /// Unchanged and still to be deleted: what apply sends.
+    pub send: Vec<DesktopDoc>,
+    pub disappeared: Vec<DesktopDoc>,
+    /// Not sent this time, with the reason.
+    pub held: Vec<(DesktopDoc, &'static str)>,
+    /// Any entry here refuses the whole plan.
+    pub stale: Vec<Stale>,
+}
+
+/// `fresh` is the plan made now, with today's config and facts, over `reread` (the saved
+/// deletions read again by ID).
+pub fn recheck(saved: &PlanDocument, fresh: &Plan, reread: &[Desktop]) -> Recheck {
+    let now: HashMap<&str, &Desktop> = reread.iter().map(|d| (d.id.as_str(), d)).collect();
+    let ids = |entries: &[Entry]| -> HashSet<String> {
+        entries.iter().map(|entry| entry.id.clone()).collect()
+    };
+    let (deleting, in_use, in_progress) = (
+        ids(&fresh.deletions),
+        ids(&fresh.in_use),
+        ids(&fresh.in_progress),
+    );
+    let (protected, kept) = (ids(&fresh.protected), ids(&fresh.kept));
+    let mut result = Recheck::default();
+    for before in &saved.deletions {
+        let Some(desktop) = now.get(before.desktop_id.as_str()) else {
+            result.disappeared.push(before.clone());
+            continue;
+        };
+        let after = DesktopDoc::from(&Entry::from(*desktop));
+        let id = &before.desktop_id;
+        let stale = |why| Stale {
+            before: before.clone(),
+            after: Some(after.clone()),
+            why,
+        };
+        if after != *before {
+            result.stale.push(stale("changed since the plan was made"));
+        } else if deleting.contains(id) {
+            result.send.push(after);
+        } else if in_progress.contains(id) {
+            result.held.push((after, "already being deleted"));
+        } else if in_use.contains(id) {
+            result.held.push((after, "in use (someone is logged in)"));
+        } else if protected.contains(id) {
+            result.stale.push(stale("now carries the protection tag"));
+        } else if kept.contains(id) {
+            result.stale.push(stale("now declared in the config"));
+        } else {
+            result.stale.push(stale("no longer in the scope"));
+        }
+    }
+    result
+}
+
+/// The stale desktops as a line diff: how each looked when planned (`-`) and now (`+`).
+pub fn stale_diff(stale: &[Stale]) -> String {
+    let line = |doc: &DesktopDoc| {
+        format!(
+            "{}  {}  user={}  status={}  created={}\n",
+            doc.computer_name, doc.desktop_id, doc.user_name, doc.status, doc.created
+        )
+    };
+    let before: String = stale.iter().map(|s| line(&s.before)).collect();
+    let after: String = stale
+        .iter()
+        .map(|s| match &s.after {
+            Some(after) if after != &s.before => line(after),
+            _ => line(&s.before),
+        })
+        .collect();
+    similar::TextDiff::from_lines(&before, &after)
+        .unified_diff()
+        .context_radius(0)
+        .header("planned", "now")
+        .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::config::Scope;
+    use crate::plan::{Desired, Facts, plan};
+
+    fn desktop(id: &str, tags: &[(&str, &str)]) -> Desktop {
+        Desktop {
+            id: id.into(),
+            name: format!("pc-{id}"),
+            user: "u".into(),
+            status: "ACTIVE".into(),
+            task_status: String::new(),
+            created: "c".into(),
+            enterprise_project_id: "0".into(),
+            tags: tags
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        }
+    }
+
+    fn saved(desktops: &[Desktop]) -> PlanDocument {
+        let entries: Vec<Entry> = desktops.iter().map(Entry::from).collect();
+        PlanDocument {
+            deletions: crate::document::docs(&entries),
+            ..serde_json::from_value(serde_json::json!({
+                "format_version": 1, "deskprune_version": "0", "created_at": "t",
+                "region": "r", "project_id": "p",
+                "config": {"path": "c", "digest": "d"},
+                "scope": {"all": false, "enterprise_project_id": null, "tags": {}, "name_prefix": null},
+                "deletions": [], "missing": [], "protected": [], "in_use": [], "in_progress": [],
+                "warnings": [],
+                "summary": {"to_delete": 0, "missing": 0, "protected": 0, "in_use": 0,
+                            "in_progress": 0, "kept": 0, "in_scope": 0, "total": 0}
+            }))
+            .unwrap()
+        }
+    }
+
+    #[test]
+    fn sends_only_what_is_unchanged_and_still_deletable() {
+        let team = [("team", "eng")];
+        let planned = [
+            desktop("1", &team),
+            desktop("2", &team),
+            desktop("3", &team),
+            desktop("4", &team),
+            desktop("5", &team),
+        ];
+        let mut renamed = desktop("2", &team);
+        renamed.user = "someone-else".into();
+        let protected = desktop("3", &[("team", "eng"), ("deskprune:protect", "yes")]);
+        let moved = desktop("4", &[("team", "ops")]);
+        let mut deleting = desktop("5", &team);
+        deleting.task_status = "deleting".into();
+        let reread = [planned[0].clone(), renamed, protected, moved, deleting];
+        let scope = Scope {
+            tags: BTreeMap::from([("team".into(), "eng".into())]),
+            ..Scope::default()
+        };
+        let none = HashSet::new();
+        let fresh = plan(
+            &Desired {
+                scope: &scope,
+                declarations: &[],
+                protect_tag: "deskprune:protect",
+            },
+            &Facts {
+                inventory: &reread,
+                in_use: &none,
+                pending: &none,
+            },
+        );
+        let mut saved_plan = saved(&planned);
+        saved_plan.deletions.push(DesktopDoc {
+            desktop_id: "gone".into(),
+            computer_name: "pc-gone".into(),
+            user_name: "u".into(),
+            status: "ACTIVE".into(),
+            created: "c".into(),
+        });
+        let result = recheck(&saved_plan, &fresh, &reread);
+        let ids = |docs: Vec<&DesktopDoc>| {
+            docs.into_iter()
+                .map(|d| d.desktop_id.clone())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(ids(result.send.iter().collect()), ["1"]);
+        assert_eq!(ids(result.disappeared.iter().collect()), ["gone"]);
+        assert_eq!(ids(result.held.iter().map(|(d, _)| d).collect()), ["5"]);
+        let whys: Vec<&str> = result.stale.iter().map(|s| s.why).collect();
+        assert_eq!(
+            whys,
+            [
+                "changed since the plan was made",
+                "now carries the protection tag",
+                "no longer in the scope"
+            ]
+        );
+        let diff = stale_diff(&result.stale);
+        assert!(
+            diff.contains("-pc-2  2  user=u  status=ACTIVE  created=c"),
+            "{diff}"
+        );
+        assert!(diff.contains("+pc-2  2  user=someone-else"), "{diff}");
+    }
+}
