@@ -81,7 +81,11 @@ fn refuses_an_empty_declaration() {
     let run = world.run(&["apply", "--auto-approve", "--allow-deletions", "3"]);
     assert_eq!(run.code(), 1);
     assert_eq!(world.stats().batch_delete, 0);
-    assert!(run.stderr().contains("declares no desktop"), "{}", run.stderr());
+    assert!(
+        run.stderr().contains("declares no desktop"),
+        "{}",
+        run.stderr()
+    );
 }
 
 #[test]
@@ -89,18 +93,26 @@ fn batch_size_sets_the_chunks() {
     let world = world_of(30, 25);
     std::fs::write(
         world.path("deskprune.toml"),
-        read(&world.path("deskprune.toml")).replace("[scope]", "[delete]\nbatch_size = 2\n\n[scope]"),
+        read(&world.path("deskprune.toml"))
+            .replace("[scope]", "[delete]\nbatch_size = 2\n\n[scope]"),
     )
     .unwrap();
     world.run(&["apply", "--auto-approve"]).success();
-    let sizes: Vec<usize> = world.stats().batch_delete_ids.iter().map(Vec::len).collect();
+    let sizes: Vec<usize> = world
+        .stats()
+        .batch_delete_ids
+        .iter()
+        .map(Vec::len)
+        .collect();
     assert_eq!(sizes, [2, 2, 1]);
 }
 
 #[test]
 fn no_wait_then_jobs_refresh() {
     let world = world_of(6, 5);
-    world.run(&["apply", "--auto-approve", "--no-wait"]).success();
+    world
+        .run(&["apply", "--auto-approve", "--no-wait"])
+        .success();
     let before = world.run(&["jobs"]);
     before.success();
     assert!(before.stdout().contains("pending"), "{}", before.stdout());

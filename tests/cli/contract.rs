@@ -11,9 +11,10 @@ const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
 #[test]
 fn signs_every_official_sdk_vector() {
-    let data: Value =
-        serde_json::from_str(&std::fs::read_to_string(format!("{ROOT}/tests/data/signing_vectors.json")).unwrap())
-            .unwrap();
+    let data: Value = serde_json::from_str(
+        &std::fs::read_to_string(format!("{ROOT}/tests/data/signing_vectors.json")).unwrap(),
+    )
+    .unwrap();
     let ak = data["inputs"]["ak"].as_str().unwrap();
     let sk = data["inputs"]["sk"].as_str().unwrap();
     let vectors = data["vectors"].as_array().unwrap();
@@ -54,7 +55,11 @@ fn signs_every_official_sdk_vector() {
         );
         assert_eq!(
             format!("{}?{}", url.path(), sign::canonical_query(&query)).trim_end_matches('?'),
-            format!("{}{}", url.path(), url.query().map(|q| format!("?{q}")).unwrap_or_default()),
+            format!(
+                "{}{}",
+                url.path(),
+                url.query().map(|q| format!("?{q}")).unwrap_or_default()
+            ),
             "{name}: the query goes on the wire as signed"
         );
     }
@@ -62,7 +67,10 @@ fn signs_every_official_sdk_vector() {
 
 fn committed(name: &str) -> Value {
     let path = format!("{ROOT}/schema/{name}.schema.json");
-    serde_json::from_str(&std::fs::read_to_string(&path).unwrap_or_else(|err| panic!("{path}: {err}"))).unwrap()
+    serde_json::from_str(
+        &std::fs::read_to_string(&path).unwrap_or_else(|err| panic!("{path}: {err}")),
+    )
+    .unwrap()
 }
 
 #[test]
@@ -82,7 +90,10 @@ fn committed_schemas_match_the_code() {
 
 fn validate(schema: &Value, instance: &Value, what: &str) {
     let validator = jsonschema::validator_for(schema).unwrap();
-    let errors: Vec<String> = validator.iter_errors(instance).map(|e| e.to_string()).collect();
+    let errors: Vec<String> = validator
+        .iter_errors(instance)
+        .map(|e| e.to_string())
+        .collect();
     assert!(errors.is_empty(), "{what}: {errors:#?}");
 }
 
@@ -92,9 +103,15 @@ fn every_example_config_loads_and_matches_the_schema() {
     let mut seen = 0;
     for entry in walk(&format!("{ROOT}/examples")) {
         if entry.extension().is_some_and(|ext| ext == "toml") {
-            deskprune::config::load(&entry).unwrap_or_else(|err| panic!("{}:\n{err}", entry.display()));
-            let value: toml::Value = toml::from_str(&std::fs::read_to_string(&entry).unwrap()).unwrap();
-            validate(&schema, &serde_json::to_value(value).unwrap(), &entry.display().to_string());
+            deskprune::config::load(&entry)
+                .unwrap_or_else(|err| panic!("{}:\n{err}", entry.display()));
+            let value: toml::Value =
+                toml::from_str(&std::fs::read_to_string(&entry).unwrap()).unwrap();
+            validate(
+                &schema,
+                &serde_json::to_value(value).unwrap(),
+                &entry.display().to_string(),
+            );
             seen += 1;
         }
     }
@@ -107,8 +124,14 @@ fn plans_and_states_written_by_the_binary_match_their_schemas() {
     world.config("[scope]\nall = true\n\n[[desktop]]\nname = \"eng-0000\"\n");
     let plan = world.run(&["plan", "--json"]);
     plan.success();
-    validate(&committed("plan"), &serde_json::from_str(&plan.stdout()).unwrap(), "plan");
-    world.run(&["apply", "--auto-approve", "--allow-deletions", "2"]).success();
+    validate(
+        &committed("plan"),
+        &serde_json::from_str(&plan.stdout()).unwrap(),
+        "plan",
+    );
+    world
+        .run(&["apply", "--auto-approve", "--allow-deletions", "2"])
+        .success();
     validate(&committed("state"), &world.state(), "state");
 }
 

@@ -20,7 +20,11 @@ fn plans_a_three_page_inventory() {
     let world = big_world();
     let run = world.run(&["plan"]);
     run.success();
-    assert_eq!(world.stats().list_desktops, 3, "2,510 desktops, filtered to 2,500: 3 pages");
+    assert_eq!(
+        world.stats().list_desktops,
+        3,
+        "2,510 desktops, filtered to 2,500: 3 pages"
+    );
     assert_eq!(world.stats().batch_delete, 0, "plan sends nothing");
     let stdout = run.stdout();
     assert!(
@@ -28,7 +32,10 @@ fn plans_a_three_page_inventory() {
         "{stdout}"
     );
     assert!(stdout.contains("- eng-2250  00000000-0000-4000-8000-000000002250  user2250  ACTIVE"));
-    assert!(!stdout.contains("ops-"), "out-of-scope desktops are not shown");
+    assert!(
+        !stdout.contains("ops-"),
+        "out-of-scope desktops are not shown"
+    );
 }
 
 #[test]
@@ -50,7 +57,10 @@ fn json_plan_lists_deletions_and_missing() {
     assert_eq!(deleted, [id(1), id(2)]);
     assert_eq!(document["deletions"][0]["computer_name"], "eng-0001");
     assert_eq!(document["deletions"][0]["user_name"], "user1");
-    assert_eq!(document["missing"], serde_json::json!([{"id": "nope", "line": 11}]));
+    assert_eq!(
+        document["missing"],
+        serde_json::json!([{"id": "nope", "line": 11}])
+    );
 }
 
 #[test]
@@ -86,7 +96,11 @@ fn validate_is_offline_and_names_the_scope() {
     world.config("[scope]\ntags = { team = \"eng\" }\n");
     let run = world.run(&["validate"]);
     run.success();
-    assert!(run.stderr().contains("deskprune.toml is valid"), "{}", run.stderr());
+    assert!(
+        run.stderr().contains("deskprune.toml is valid"),
+        "{}",
+        run.stderr()
+    );
     assert_eq!(world.stats().list_desktops, 0);
 }
 
