@@ -1,9 +1,12 @@
-//! Sending deletions: `batch-delete` calls of at most `batch_size` IDs, each accepted job
-//! recorded before the next call. A desktop refused on its own (404: gone since the plan; 409:
+//! Sending deletions: `batch-delete` calls of at most `batch_size` IDs, a few at once, each
+//! accepted job recorded as soon as its answer arrives. A desktop refused on its own (404: gone since the plan; 409:
 //! busy) does not sink the rest of its chunk: it is recorded with its reason and the others are
 //! sent again without it.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
+
+use futures_util::StreamExt;
+use futures_util::stream::FuturesUnordered;
 
 use jiff::Timestamp;
 
@@ -40,75 +43,88 @@ impl SubmitReport {
     }
 }
 
-/// Sends `ids` for deletion, `options.batch_size` per call, recording each outcome in the
-/// journal as it happens. `on_chunk` hears the number of desktops submitted so far.
+/// Sends `ids` for deletion, `options.batch_size` per call and up to `concurrency` calls at
+/// once, recording each outcome in the journal as soon as it arrives (before any further call
+/// is started). `on_chunk` hears the number of desktops submitted so far.
 pub async fn submit(
     client: &Client,
     ids: &[String],
     options: &DeleteOptions,
+    concurrency: usize,
     journal: &mut Journal<'_>,
     on_chunk: &(dyn Fn(usize) + Sync),
 ) -> anyhow::Result<SubmitReport> {
     let mut report = SubmitReport::default();
-    let mut chunks = ids.chunks(options.batch_size.max(1));
-    while let Some(chunk) = chunks.next() {
-        // A stack, so a chunk split in two is sent left half first.
-        let mut work = vec![chunk.to_vec()];
-        while let Some(batch) = work.pop() {
-            let request = DeleteDesktopsReq {
-                desktop_ids: batch.clone(),
-                delete_users: Some(options.delete_users),
-                email_notification: Some(options.email_notification),
-                is_force_delete: Some(options.force),
+    // Batches still to send, front first; a refused batch comes back split.
+    let mut queue: VecDeque<Vec<String>> = ids
+        .chunks(options.batch_size.max(1))
+        .map(<[String]>::to_vec)
+        .collect();
+    let send = |batch: Vec<String>| async move {
+        let request = DeleteDesktopsReq {
+            desktop_ids: batch,
+            delete_users: Some(options.delete_users),
+            email_notification: Some(options.email_notification),
+            is_force_delete: Some(options.force),
+        };
+        let answer = client.batch_delete(&request).await;
+        (request.desktop_ids, answer)
+    };
+    let mut in_flight = FuturesUnordered::new();
+    loop {
+        while report.stopped_by.is_none() && in_flight.len() < concurrency.max(1) {
+            let Some(batch) = queue.pop_front() else {
+                break;
             };
-            match client.batch_delete(&request).await {
-                Ok(answer) => {
-                    journal.state.jobs.push(new_job(&answer.job_id, &batch));
+            in_flight.push(send(batch));
+        }
+        let Some((batch, answer)) = in_flight.next().await else {
+            break;
+        };
+        match answer {
+            Ok(answer) => {
+                journal.state.jobs.push(new_job(&answer.job_id, &batch));
+                journal.save()?;
+                tracing::info!(job_id = %answer.job_id, desktops = batch.len(), "batch-delete accepted");
+                report.jobs.push((answer.job_id, batch));
+                on_chunk(report.submitted());
+            }
+            Err(err) if matches!(err.status(), Some(404 | 409)) => {
+                let (refused, rest) = single_out(&err, batch);
+                if let Some(id) = refused {
+                    let refusal = refusal(&id, &err);
+                    journal.state.refused.push(refusal.clone());
                     journal.save()?;
-                    tracing::info!(job_id = %answer.job_id, desktops = batch.len(), "batch-delete accepted");
-                    report.jobs.push((answer.job_id, batch));
-                    on_chunk(report.submitted());
-                }
-                Err(err) if matches!(err.status(), Some(404 | 409)) => {
-                    let (refused, rest) = single_out(&err, batch);
-                    if let Some(id) = refused {
-                        let refusal = refusal(&id, &err);
-                        journal.state.refused.push(refusal.clone());
-                        journal.save()?;
-                        report.refused.push(refusal);
-                        if !rest.is_empty() {
-                            work.push(rest);
-                        }
-                    } else {
-                        // The answer names no desktop: halve until it does, or one remains.
-                        let (left, right) = rest.split_at(rest.len() / 2);
-                        work.push(right.to_vec());
-                        work.push(left.to_vec());
+                    report.refused.push(refusal);
+                    if !rest.is_empty() {
+                        queue.push_front(rest);
                     }
+                } else {
+                    // The answer names no desktop: halve until it does, or one remains.
+                    let (left, right) = rest.split_at(rest.len() / 2);
+                    queue.push_front(right.to_vec());
+                    queue.push_front(left.to_vec());
                 }
-                Err(err) => {
-                    if !err.provably_not_carried_out() && !err.is_client_refusal() {
-                        // The call may have created a job: never resend these blindly.
-                        journal.state.unconfirmed.push(Unconfirmed {
-                            at: Timestamp::now(),
-                            desktop_ids: batch.clone(),
-                            error: err.to_string(),
-                        });
-                        journal.save()?;
-                        report.unconfirmed.extend(batch);
-                    } else {
-                        report.not_sent.extend(batch);
-                    }
-                    for pending in work.drain(..).rev() {
-                        report.not_sent.extend(pending);
-                    }
-                    report.not_sent.extend(chunks.by_ref().flatten().cloned());
-                    report.stopped_by = Some(err);
-                    return Ok(report);
+            }
+            Err(err) => {
+                if !err.provably_not_carried_out() && !err.is_client_refusal() {
+                    // The call may have created a job: never resend these blindly.
+                    journal.state.unconfirmed.push(Unconfirmed {
+                        at: Timestamp::now(),
+                        desktop_ids: batch.clone(),
+                        error: err.to_string(),
+                    });
+                    journal.save()?;
+                    report.unconfirmed.extend(batch);
+                } else {
+                    report.not_sent.extend(batch);
                 }
+                // Calls already under way are still awaited and recorded; no new one starts.
+                report.stopped_by.get_or_insert(err);
             }
         }
     }
+    report.not_sent.extend(queue.into_iter().flatten());
     Ok(report)
 }
 

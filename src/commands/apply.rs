@@ -195,6 +195,7 @@ async fn execute(
             &session.client,
             &decision.send,
             &config.delete,
+            config.client.max_concurrency,
             journal,
             &|_| {},
         )
