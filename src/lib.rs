@@ -11,6 +11,7 @@ pub mod error;
 pub mod inventory;
 pub mod output;
 pub mod plan;
+pub mod progress;
 pub mod render;
 pub mod simulator;
 pub mod state;

@@ -16,6 +16,7 @@ use crate::error::{Error, exit};
 use crate::inventory::read_by_ids;
 use crate::output::Output;
 use crate::plan::{BudgetCheck, recheck, stale_diff};
+use crate::progress::Progress;
 use crate::state::{self, State, StateLock};
 
 /// What apply is about to delete, and how it was decided.
@@ -64,7 +65,7 @@ pub async fn run(global: &Global, args: &ApplyArgs, output: &Output) -> Result<u
 
 /// Plans now and shows the plan.
 async fn decide_now(session: &Session, state: &State, output: &Output) -> Result<Decision, Error> {
-    let planned = compute(session, state).await?;
+    let planned = compute(session, state, &Progress::new(output.progress)).await?;
     let document = PlanDocument::new(&planned.plan, &session.config, planned.read_at);
     super::plan::print(
         &document,
@@ -191,15 +192,18 @@ async fn execute(
         if !args.auto_approve {
             confirm(config, decision.send.len(), output)?;
         }
+        let progress = Progress::new(output.progress);
+        let total = decision.send.len();
         submitted = submit(
             &session.client,
             &decision.send,
             &config.delete,
             config.client.max_concurrency,
             journal,
-            &|_| {},
+            &|sent| progress.sending(sent, total),
         )
         .await?;
+        progress.clear();
         report_submission(&submitted, output);
     }
 
@@ -215,13 +219,15 @@ async fn execute(
         return Ok(exit_code(&submitted, None));
     }
     output.note(&format!("Waiting for {waiting} job{}…", plural(waiting)));
+    let progress = Progress::new(output.progress);
     let followed = follow(
         &session.client,
         journal,
         Duration::from_secs(args.timeout),
-        &|_, _| {},
+        &|done, total| progress.waiting(done, total),
     )
     .await?;
+    progress.clear();
     report_jobs(&followed, output);
     Ok(exit_code(&submitted, Some(&followed)))
 }

@@ -12,6 +12,7 @@ use crate::error::{Error, exit};
 use crate::inventory::{Desktop, read_all, read_login_status};
 use crate::output::Output;
 use crate::plan::{Budget, BudgetCheck, Desired, Facts, Plan, plan};
+use crate::progress::Progress;
 use crate::state::{self, State};
 use crate::workspace::ListFilter;
 
@@ -20,7 +21,10 @@ pub async fn run(global: &Global, args: &PlanArgs, output: &Output) -> Result<u8
     let state_path = state::state_path_for(&config.path, global.state.as_deref());
     let state = state::load(&state_path, &config.cloud.project_id)?;
     let session = Session::open(config, &state_path).await?;
-    let planned = compute(&session, &state).await;
+    // Progress is for a person at a terminal reading the human view.
+    let progress = Progress::new(output.progress && args.format() == Format::Human);
+    let planned = compute(&session, &state, &progress).await;
+    drop(progress);
     let config = session.close()?;
     show(&config, &planned?, args, output)
 }
@@ -32,17 +36,22 @@ pub struct Planned {
 }
 
 /// Reads the inventory (and, for the candidates, who is logged in) and plans.
-pub async fn compute(session: &Session, state: &State) -> Result<Planned, Error> {
+pub async fn compute(
+    session: &Session,
+    state: &State,
+    progress: &Progress,
+) -> Result<Planned, Error> {
     let config = &session.config;
     let read_at = jiff::Timestamp::now();
     let desktops = read_all(
         &session.client,
         &list_filter(config),
         config.client.max_concurrency,
-        &|_, _| {},
+        &|read, total| progress.reading(read, total),
     )
-    .await?;
-    plan_desktops(session, &desktops, state, read_at).await
+    .await;
+    progress.clear();
+    plan_desktops(session, &desktops?, state, read_at).await
 }
 
 /// Plans over `desktops`, asking the API who is logged in to the candidates for deletion.

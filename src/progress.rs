@@ -1,0 +1,66 @@
+//! Progress of long work (reading the inventory, sending chunks, waiting for jobs), drawn on
+//! stderr only when it is a terminal and the output is for a person; cleared when each phase
+//! ends, so nothing of it is left in the scrollback or in captured output.
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+pub struct Progress {
+    enabled: bool,
+    bar: Mutex<Option<ProgressBar>>,
+}
+
+impl Progress {
+    /// A progress line on stderr when `enabled`, otherwise nothing at all.
+    pub fn new(enabled: bool) -> Progress {
+        Progress {
+            enabled,
+            bar: Mutex::new(None),
+        }
+    }
+
+    fn say(&self, message: String) {
+        if !self.enabled {
+            return;
+        }
+        let mut bar = self.bar.lock().unwrap_or_else(|e| e.into_inner());
+        bar.get_or_insert_with(|| {
+            let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+            bar.set_style(
+                ProgressStyle::with_template("{spinner} {msg} ({elapsed})")
+                    .expect("the template is valid"),
+            );
+            bar.enable_steady_tick(Duration::from_millis(120));
+            bar
+        })
+        .set_message(message);
+    }
+
+    pub fn reading(&self, read: usize, total: usize) {
+        self.say(format!("Reading desktops: {read} of {total}"));
+    }
+
+    pub fn sending(&self, sent: usize, total: usize) {
+        self.say(format!("Submitting deletions: {sent} of {total} desktops"));
+    }
+
+    pub fn waiting(&self, done: usize, total: usize) {
+        self.say(format!("Waiting for jobs: {done} of {total} finished"));
+    }
+
+    /// Removes the line; the next message starts a new one.
+    pub fn clear(&self) {
+        let mut bar = self.bar.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(bar) = bar.take() {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+impl Drop for Progress {
+    fn drop(&mut self) {
+        self.clear();
+    }
+}
