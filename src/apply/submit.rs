@@ -1,9 +1,12 @@
 //! Sending deletions: `batch-delete` calls of at most `batch_size` IDs, a few at once, each
-//! accepted job recorded as soon as its answer arrives. A desktop refused on its own (404: gone since the plan; 409:
+//! accepted job recorded as soon as its answer arrives. A call whose answer was lost is recorded
+//! as unconfirmed; its desktops are read again and only those the service shows untouched are
+//! sent again (once), so no desktop is submitted twice. A desktop refused on its own (404: gone since the plan; 409:
 //! busy) does not sink the rest of its chunk: it is recorded with its reason and the others are
 //! sent again without it.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, HashSet, VecDeque};
+use std::time::Duration;
 
 use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
@@ -12,9 +15,13 @@ use jiff::Timestamp;
 
 use super::Journal;
 use crate::config::DeleteOptions;
+use crate::inventory::read_by_ids;
 use crate::state::{DesktopOutcome, JobRecord, JobStatus, OutcomeStatus, Refusal, Unconfirmed};
 use crate::workspace::wire::DeleteDesktopsReq;
 use crate::workspace::{ApiError, Client};
+
+/// Time given to the service, after a lost answer, to show the desktops a job took as deleting.
+const SETTLE: Duration = Duration::from_secs(1);
 
 #[derive(Debug, Default)]
 pub struct SubmitReport {
@@ -24,7 +31,8 @@ pub struct SubmitReport {
     pub refused: Vec<Refusal>,
     /// Desktops never sent because sending stopped.
     pub not_sent: Vec<String>,
-    /// Desktops of a call whose answer was lost: they may be being deleted.
+    /// Desktops taken by a call whose answer was lost: being deleted by a job whose ID is not
+    /// known (or not known to be untouched, when they could not be read again).
     pub unconfirmed: Vec<String>,
     /// Why sending stopped early.
     pub stopped_by: Option<ApiError>,
@@ -56,19 +64,26 @@ pub async fn submit(
 ) -> anyhow::Result<SubmitReport> {
     let mut report = SubmitReport::default();
     // Batches still to send, front first; a refused batch comes back split.
-    let mut queue: VecDeque<Vec<String>> = ids
+    let mut queue: VecDeque<Batch> = ids
         .chunks(options.batch_size.max(1))
-        .map(<[String]>::to_vec)
+        .map(|ids| Batch {
+            ids: ids.to_vec(),
+            resent: false,
+        })
         .collect();
-    let send = |batch: Vec<String>| async move {
+    let send = |batch: Batch| async move {
         let request = DeleteDesktopsReq {
-            desktop_ids: batch,
+            desktop_ids: batch.ids,
             delete_users: Some(options.delete_users),
             email_notification: Some(options.email_notification),
             is_force_delete: Some(options.force),
         };
         let answer = client.batch_delete(&request).await;
-        (request.desktop_ids, answer)
+        let batch = Batch {
+            ids: request.desktop_ids,
+            resent: batch.resent,
+        };
+        (batch, answer)
     };
     let mut in_flight = FuturesUnordered::new();
     loop {
@@ -83,49 +98,102 @@ pub async fn submit(
         };
         match answer {
             Ok(answer) => {
-                journal.state.jobs.push(new_job(&answer.job_id, &batch));
+                journal.state.jobs.push(new_job(&answer.job_id, &batch.ids));
                 journal.save()?;
-                tracing::info!(job_id = %answer.job_id, desktops = batch.len(), "batch-delete accepted");
-                report.jobs.push((answer.job_id, batch));
+                tracing::info!(job_id = %answer.job_id, desktops = batch.ids.len(), "batch-delete accepted");
+                report.jobs.push((answer.job_id, batch.ids));
                 on_chunk(report.submitted());
             }
             Err(err) if matches!(err.status(), Some(404 | 409)) => {
-                let (refused, rest) = single_out(&err, batch);
+                let (refused, rest) = single_out(&err, batch.ids);
                 if let Some(id) = refused {
                     let refusal = refusal(&id, &err);
                     journal.state.refused.push(refusal.clone());
                     journal.save()?;
                     report.refused.push(refusal);
                     if !rest.is_empty() {
-                        queue.push_front(rest);
+                        queue.push_front(Batch {
+                            ids: rest,
+                            resent: batch.resent,
+                        });
                     }
                 } else {
                     // The answer names no desktop: halve until it does, or one remains.
                     let (left, right) = rest.split_at(rest.len() / 2);
-                    queue.push_front(right.to_vec());
-                    queue.push_front(left.to_vec());
+                    for half in [right, left] {
+                        queue.push_front(Batch {
+                            ids: half.to_vec(),
+                            resent: batch.resent,
+                        });
+                    }
                 }
             }
-            Err(err) => {
-                if !err.provably_not_carried_out() && !err.is_client_refusal() {
-                    // The call may have created a job: never resend these blindly.
-                    journal.state.unconfirmed.push(Unconfirmed {
-                        at: Timestamp::now(),
-                        desktop_ids: batch.clone(),
-                        error: err.to_string(),
-                    });
-                    journal.save()?;
-                    report.unconfirmed.extend(batch);
-                } else {
-                    report.not_sent.extend(batch);
-                }
+            Err(err) if err.provably_not_carried_out() || err.is_client_refusal() => {
+                report.not_sent.extend(batch.ids);
                 // Calls already under way are still awaited and recorded; no new one starts.
                 report.stopped_by.get_or_insert(err);
             }
+            Err(err) => {
+                // The call may have created a job. Record that first, then ask the API which
+                // of its desktops are being deleted; only the untouched ones may go again.
+                journal.state.unconfirmed.push(Unconfirmed {
+                    at: Timestamp::now(),
+                    desktop_ids: batch.ids.clone(),
+                    error: err.to_string(),
+                });
+                journal.save()?;
+                let entry = journal.state.unconfirmed.len() - 1;
+                tokio::time::sleep(SETTLE).await;
+                let untouched = match read_by_ids(client, &batch.ids, concurrency).await {
+                    Ok(now) => now
+                        .into_iter()
+                        .filter(|desktop| !desktop.is_deleting())
+                        .map(|desktop| desktop.id)
+                        .collect::<HashSet<String>>(),
+                    Err(reread) => {
+                        tracing::warn!(error = %reread, "could not re-read the desktops of an unconfirmed batch-delete");
+                        report.unconfirmed.extend(batch.ids);
+                        report.stopped_by.get_or_insert(err);
+                        continue;
+                    }
+                };
+                let (again, taken): (Vec<String>, Vec<String>) =
+                    batch.ids.into_iter().partition(|id| untouched.contains(id));
+                journal.state.unconfirmed[entry].desktop_ids = taken.clone();
+                if taken.is_empty() {
+                    journal.state.unconfirmed.remove(entry);
+                }
+                journal.save()?;
+                report.unconfirmed.extend(taken);
+                if again.is_empty() {
+                    continue;
+                }
+                if batch.resent {
+                    report.not_sent.extend(again);
+                    report.stopped_by.get_or_insert(err);
+                } else {
+                    tracing::info!(
+                        desktops = again.len(),
+                        "the lost call did not reach these desktops; sending them again"
+                    );
+                    queue.push_front(Batch {
+                        ids: again,
+                        resent: true,
+                    });
+                }
+            }
         }
     }
-    report.not_sent.extend(queue.into_iter().flatten());
+    report
+        .not_sent
+        .extend(queue.into_iter().flat_map(|batch| batch.ids));
     Ok(report)
+}
+
+/// IDs to send in one call; `resent` once they went again after a lost answer.
+struct Batch {
+    ids: Vec<String>,
+    resent: bool,
 }
 
 fn new_job(job_id: &str, ids: &[String]) -> JobRecord {
