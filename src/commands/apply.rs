@@ -2,6 +2,7 @@
 //! plan), show it, pass the rails, confirm, send the deletions chunk by chunk, follow the jobs,
 //! report. Every rail stands between the decision and the first request.
 
+use std::collections::HashMap;
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::Path;
 use std::time::Duration;
@@ -23,6 +24,8 @@ use crate::state::{self, State, StateLock};
 struct Decision {
     /// The IDs to send, in plan order.
     send: Vec<String>,
+    /// Computer names by ID, for messages.
+    names: HashMap<String, String>,
     /// In-scope desktops, for the budget.
     in_scope: usize,
 }
@@ -75,8 +78,17 @@ async fn decide_now(session: &Session, state: &State, output: &Output) -> Result
     )?;
     Ok(Decision {
         send: planned.plan.deletion_ids(),
+        names: names(&document),
         in_scope: planned.plan.in_scope(),
     })
+}
+
+fn names(document: &PlanDocument) -> HashMap<String, String> {
+    document
+        .deletions
+        .iter()
+        .map(|d| (d.desktop_id.clone(), d.computer_name.clone()))
+        .collect()
 }
 
 /// A saved plan, checked against the config it is applied with.
@@ -159,6 +171,7 @@ async fn decide_saved(
             .iter()
             .map(|d: &DesktopDoc| d.desktop_id.clone())
             .collect(),
+        names: names(saved),
         in_scope: saved.summary.in_scope,
     })
 }
@@ -204,19 +217,20 @@ async fn execute(
         )
         .await?;
         progress.clear();
-        report_submission(&submitted, output);
+        report_submission(&submitted, &decision.names, output);
     }
 
     let waiting = journal.state.pending_jobs().count();
-    if waiting == 0 {
-        return Ok(exit_code(&submitted, None));
-    }
-    if args.no_wait {
-        output.note(&format!(
-            "Not waiting for {waiting} job{}; `deskprune jobs --refresh` shows how they end.",
-            plural(waiting)
-        ));
-        return Ok(exit_code(&submitted, None));
+    if waiting == 0 || args.no_wait {
+        if waiting > 0 {
+            output.note(&format!(
+                "Not waiting for {waiting} job{}; `deskprune jobs --refresh` shows how they end.",
+                plural(waiting)
+            ));
+        }
+        let code = exit_code(&submitted, None);
+        println!("{}", summary(code, &submitted, None));
+        return Ok(code);
     }
     output.note(&format!("Waiting for {waiting} job{}…", plural(waiting)));
     let progress = Progress::new(output.progress);
@@ -228,8 +242,10 @@ async fn execute(
     )
     .await?;
     progress.clear();
-    report_jobs(&followed, output);
-    Ok(exit_code(&submitted, Some(&followed)))
+    report_jobs(&followed, &decision.names, output);
+    let code = exit_code(&submitted, Some(&followed));
+    println!("{}", summary(code, &submitted, Some(&followed)));
+    Ok(code)
 }
 fn plural(count: usize) -> &'static str {
     if count == 1 { "" } else { "s" }
@@ -292,7 +308,15 @@ fn confirm(config: &crate::config::Config, count: usize, output: &Output) -> Res
     ))
 }
 
-fn report_submission(report: &SubmitReport, output: &Output) {
+/// How a desktop is named in messages: its computer name when known, and its ID.
+fn label(names: &HashMap<String, String>, id: &str) -> String {
+    match names.get(id) {
+        Some(name) if !name.is_empty() => format!("`{name}` ({id})"),
+        _ => format!("`{id}`"),
+    }
+}
+
+fn report_submission(report: &SubmitReport, names: &HashMap<String, String>, output: &Output) {
     let jobs = report.jobs.len();
     output.note(&format!(
         "Submitted {} desktop{} for deletion in {jobs} job{}.",
@@ -302,8 +326,11 @@ fn report_submission(report: &SubmitReport, output: &Output) {
     ));
     for refusal in &report.refused {
         output.warning(&format!(
-            "desktop `{}` was refused: HTTP {} {}: {}",
-            refusal.desktop_id, refusal.http_status, refusal.error_code, refusal.message
+            "desktop {} was refused: HTTP {} {}: {}",
+            label(names, &refusal.desktop_id),
+            refusal.http_status,
+            refusal.error_code,
+            refusal.message
         ));
     }
     if let Some(err) = &report.stopped_by {
@@ -314,8 +341,9 @@ fn report_submission(report: &SubmitReport, output: &Output) {
     }
     if !report.unconfirmed.is_empty() {
         output.warning(&format!(
-            "the answer to a batch-delete of {} desktops was lost; they may be being deleted. They are recorded in the state file and not sent again until the API shows what happened; run `deskprune plan` later",
-            report.unconfirmed.len()
+            "the answer to a batch-delete was lost; {} desktop{} may be being deleted by a job whose ID is unknown. They are recorded in the state file and kept out of plans until the API shows what happened",
+            report.unconfirmed.len(),
+            plural(report.unconfirmed.len())
         ));
     }
     if !report.not_sent.is_empty() {
@@ -331,27 +359,49 @@ fn report_submission(report: &SubmitReport, output: &Output) {
     }
 }
 
-fn report_jobs(report: &FollowReport, output: &Output) {
+fn report_jobs(report: &FollowReport, names: &HashMap<String, String>, output: &Output) {
     for (id, reason) in &report.failed {
-        output.warning(&format!("desktop `{id}` was not deleted: {reason}"));
+        output.warning(&format!(
+            "desktop {} was not deleted: {reason}",
+            label(names, id)
+        ));
     }
     if let Some(err) = &report.poll_error
         && !report.pending.is_empty()
     {
         output.warning(&format!("the last job poll failed: {err}"));
     }
-    let mut line = format!(
-        "Apply complete: {} deleted, {} failed",
-        report.deleted.len(),
-        report.failed.len()
-    );
-    if !report.pending.is_empty() {
-        line = format!(
-            "Stopped waiting: {} deleted, {} failed, {} still being deleted (`deskprune jobs --refresh` follows them)",
-            report.deleted.len(),
-            report.failed.len(),
-            report.pending.len()
-        );
+}
+
+/// The last line of an apply, on stdout: how it ended, in numbers.
+fn summary(code: u8, submitted: &SubmitReport, followed: Option<&FollowReport>) -> String {
+    let mut parts = Vec::new();
+    let mut count = |n: usize, what: &str| {
+        if n > 0 {
+            parts.push(format!("{n} {what}"));
+        }
+    };
+    match followed {
+        Some(followed) => {
+            count(followed.deleted.len(), "deleted");
+            count(followed.failed.len(), "failed");
+        }
+        None => count(submitted.submitted(), "submitted"),
     }
-    println!("{line}.");
+    count(submitted.refused.len(), "refused");
+    count(submitted.unconfirmed.len(), "unconfirmed");
+    count(submitted.not_sent.len(), "not sent");
+    if let Some(followed) = followed {
+        count(followed.pending.len(), "still being deleted");
+    }
+    let lead = match code {
+        exit::OK => "Apply complete",
+        exit::TIMEOUT => "Stopped waiting",
+        _ => "Apply incomplete",
+    };
+    if parts.is_empty() {
+        format!("{lead}: nothing to delete.")
+    } else {
+        format!("{lead}: {}.", parts.join(", "))
+    }
 }
