@@ -31,7 +31,7 @@ struct Decision {
 }
 
 pub async fn run(global: &Global, args: &ApplyArgs, output: &Output) -> Result<u8, Error> {
-    let config = crate::config::load(&global.config)?;
+    let config = super::load_config(global, output)?;
     let saved = match &args.plan {
         Some(path) => Some(read_saved(path, &config)?),
         None => None,

@@ -9,7 +9,7 @@ use crate::output::Output;
 use crate::state::{self, StateLock};
 
 pub fn run(global: &Global, args: &ForceUnlockArgs, output: &Output) -> Result<u8, Error> {
-    let config = crate::config::load(&global.config)?;
+    let config = super::load_config(global, output)?;
     let state_path = state::state_path_for(&config.path, global.state.as_deref());
     let holder = StateLock::force_unlock(&state_path, args.pid)?;
     output.note(&format!(

@@ -11,7 +11,7 @@ use crate::output::Output;
 use crate::state::{self, JobStatus, OutcomeStatus, State, StateLock};
 
 pub async fn run(global: &Global, args: &JobsArgs, output: &Output) -> Result<u8, Error> {
-    let config = crate::config::load(&global.config)?;
+    let config = super::load_config(global, output)?;
     let state_path = state::state_path_for(&config.path, global.state.as_deref());
     if !args.refresh {
         let state = state::load(&state_path, &config.cloud.project_id)?;

@@ -16,6 +16,18 @@ use crate::cli::{Cli, Command};
 use crate::error::Error;
 use crate::output::Output;
 
+/// The config named on the command line, its warnings printed.
+fn load_config(
+    global: &crate::cli::Global,
+    output: &Output,
+) -> Result<crate::config::Config, Error> {
+    let config = crate::config::load(&global.config)?;
+    for warning in config.warnings() {
+        output.warning(&warning);
+    }
+    Ok(config)
+}
+
 pub async fn run(cli: Cli, output: &Output) -> Result<u8, Error> {
     let global = &cli.global;
     match cli.command {

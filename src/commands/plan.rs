@@ -17,7 +17,7 @@ use crate::state::{self, State};
 use crate::workspace::ListFilter;
 
 pub async fn run(global: &Global, args: &PlanArgs, output: &Output) -> Result<u8, Error> {
-    let config = crate::config::load(&global.config)?;
+    let config = super::load_config(global, output)?;
     let state_path = state::state_path_for(&config.path, global.state.as_deref());
     let state = state::load(&state_path, &config.cloud.project_id)?;
     let session = Session::open(config, &state_path).await?;

@@ -5,7 +5,7 @@ use crate::error::{Error, exit};
 use crate::output::Output;
 
 pub fn run(global: &Global, output: &Output) -> Result<u8, Error> {
-    let config = crate::config::load(&global.config)?;
+    let config = super::load_config(global, output)?;
     let declared = config.desktops.len();
     output.note(&format!(
         "{} is valid: {declared} desktop{} declared, scope {}.",

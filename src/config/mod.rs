@@ -5,6 +5,7 @@
 mod diagnostic;
 mod load;
 mod raw;
+mod regions;
 #[cfg(test)]
 mod tests;
 mod values;
@@ -12,6 +13,7 @@ mod values;
 pub use diagnostic::{ConfigError, Diagnostic, Note};
 pub use load::{load, parse};
 pub use raw::{RawConfig, schema};
+pub use regions::{KNOWN_REGIONS, unknown_region_warning};
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -30,6 +32,19 @@ pub struct Config {
     pub guard: Guard,
     pub client: ClientSettings,
     pub desktops: Vec<Declaration>,
+}
+
+impl Config {
+    /// What is allowed but probably wrong, in words.
+    pub fn warnings(&self) -> Vec<String> {
+        match self.cloud.target {
+            Target::Cloud => unknown_region_warning(&self.cloud.region)
+                .into_iter()
+                .collect(),
+            // The region does not pick the address: only the confirmation prompt uses it.
+            Target::Endpoint(_) | Target::Simulator(_) => Vec::new(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -113,16 +113,3 @@ fn bad_config_is_rejected_before_any_call() {
     assert_eq!(world.stats().list_desktops, 0, "nothing is sent");
     insta::assert_snapshot!(run.transcript(&world));
 }
-
-#[test]
-fn missing_credentials_are_named() {
-    let world = World::new(team(1));
-    world.config("[scope]\nall = true\n");
-    let run = world
-        .command(&["plan"])
-        .env_remove("HUAWEICLOUD_SDK_AK")
-        .env_remove("HUAWEICLOUD_SDK_SK")
-        .run();
-    assert_eq!(run.code(), 1);
-    insta::assert_snapshot!(run.transcript(&world));
-}

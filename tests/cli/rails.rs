@@ -26,8 +26,15 @@ fn the_protection_tag_holds_whatever_the_config_says() {
     world.config(KEEP_FOUR);
     let run = world.run(&["apply", "--auto-approve"]);
     run.success();
-    assert!(run.stdout().contains("Protected by the tag, never deleted:\n! eng-0004"));
-    assert_eq!(world.stats().batch_delete_ids, [vec![id(5)]], "`false` does not protect");
+    assert!(
+        run.stdout()
+            .contains("Protected by the tag, never deleted:\n! eng-0004")
+    );
+    assert_eq!(
+        world.stats().batch_delete_ids,
+        [vec![id(5)]],
+        "`false` does not protect"
+    );
 }
 
 #[test]
@@ -48,9 +55,15 @@ fn desktops_in_use_are_skipped() {
     world.config(KEEP_FOUR);
     let run = world.run(&["apply", "--auto-approve"]);
     run.success();
-    assert!(run.stdout().contains("In use (someone is logged in), skipped this time:\n@ eng-0005"));
+    assert!(
+        run.stdout()
+            .contains("In use (someone is logged in), skipped this time:\n@ eng-0005")
+    );
     assert_eq!(world.stats().batch_delete_ids, [vec![id(4)]]);
-    assert!(world.stats().list_desktops_detail >= 1, "login states come from the detail list");
+    assert!(
+        world.stats().list_desktops_detail >= 1,
+        "login states come from the detail list"
+    );
 
     // With the rail switched off, it goes too.
     world.config(&KEEP_FOUR.replace("[guard]\n", "[guard]\nin_use_login_statuses = []\n"));
@@ -116,11 +129,18 @@ fn force_unlock_needs_the_holders_pid() {
     let _held = StateLock::acquire(&state, "a hung apply", Duration::ZERO).unwrap();
     let wrong = world.run(&["force-unlock", "1"]);
     assert_eq!(wrong.code(), 1);
-    assert!(wrong.stderr().contains("not by pid 1"), "{}", wrong.stderr());
+    assert!(
+        wrong.stderr().contains("not by pid 1"),
+        "{}",
+        wrong.stderr()
+    );
     let pid = std::process::id().to_string();
     let run = world.run(&["force-unlock", &pid]);
     run.success();
-    assert!(run.stderr().contains("Released the state lock held by `a hung apply`"));
+    assert!(
+        run.stderr()
+            .contains("Released the state lock held by `a hung apply`")
+    );
     world.run(&["apply", "--auto-approve"]).success();
 }
 
@@ -139,9 +159,17 @@ fn an_unfinished_apply_is_finished_by_running_apply_again() {
         .success();
     let again = world.run(&["apply", "--auto-approve"]);
     again.success();
-    assert!(again.stdout().contains("Already being deleted:"), "{}", again.stdout());
+    assert!(
+        again.stdout().contains("Already being deleted:"),
+        "{}",
+        again.stdout()
+    );
     assert_eq!(world.stats().batch_delete, 1, "nothing is sent twice");
-    assert!(again.stdout().contains("Apply complete: 2 deleted."), "{}", again.stdout());
+    assert!(
+        again.stdout().contains("Apply complete: 2 deleted."),
+        "{}",
+        again.stdout()
+    );
     assert_eq!(world.state()["jobs"][0]["status"], "succeeded");
 }
 

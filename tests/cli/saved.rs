@@ -19,14 +19,20 @@ fn applies_exactly_the_saved_plan() {
     assert!(shown.stdout().contains("- eng-0004"), "{}", shown.stdout());
     assert!(shown.stdout().contains("⋮ 4 kept desktops not shown"));
 
-    world.run(&["apply", "plan.json", "--auto-approve"]).success();
+    world
+        .run(&["apply", "plan.json", "--auto-approve"])
+        .success();
     let sent: Vec<String> = world.stats().batch_delete_ids.concat();
     assert_eq!(sent, [id(4), id(5)]);
 
     // Applied again, the desktops are gone: reported, nothing sent.
     let again = world.run(&["apply", "plan.json", "--auto-approve"]);
     again.success();
-    assert!(again.stderr().contains("no longer exists"), "{}", again.stderr());
+    assert!(
+        again.stderr().contains("no longer exists"),
+        "{}",
+        again.stderr()
+    );
     assert_eq!(world.stats().batch_delete, 1);
 }
 
@@ -60,5 +66,9 @@ fn show_names_a_file_that_is_not_a_plan() {
     std::fs::write(world.path("notes.txt"), "hello").unwrap();
     let run = world.run(&["show", "notes.txt"]);
     assert_eq!(run.code(), 1);
-    assert!(run.stderr().contains("`notes.txt` is not a saved plan"), "{}", run.stderr());
+    assert!(
+        run.stderr().contains("`notes.txt` is not a saved plan"),
+        "{}",
+        run.stderr()
+    );
 }
