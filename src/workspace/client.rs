@@ -435,24 +435,19 @@ fn backoff(attempt: u32) -> Duration {
     ceiling.mul_f64(fastrand::f64())
 }
 
+/// The error and its causes, each once: reqwest's own message names only the outermost.
 fn error_chain(err: &dyn std::error::Error) -> String {
     let mut text = err.to_string();
     let mut source = err.source();
     while let Some(cause) = source {
-        let cause = cause.to_string();
-        if !text.contains(&cause) {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
             text.push_str(": ");
-            text.push_str(&cause);
+            text.push_str(&cause_text);
         }
-        source = cause_source(source);
+        source = cause.source();
     }
     text
-}
-
-fn cause_source<'a>(
-    err: Option<&'a (dyn std::error::Error + 'static)>,
-) -> Option<&'a (dyn std::error::Error + 'static)> {
-    err.and_then(|err| err.source())
 }
 
 fn refusal(call: &Call, status: StatusCode, body: &[u8], request_id: Option<String>) -> ApiError {
