@@ -2,7 +2,6 @@
 //! saves. Its JSON Schema is `schema/plan.schema.json`.
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::Path;
 
 use anyhow::{Context, bail};
@@ -202,22 +201,12 @@ pub fn read(path: &Path) -> anyhow::Result<PlanDocument> {
         .with_context(|| format!("the saved plan `{}` is malformed", path.display()))
 }
 
-/// Saves `document` to `path` atomically (temporary file, fsync, rename).
+/// Saves `document` to `path` atomically.
 pub fn write(path: &Path, document: &PlanDocument) -> anyhow::Result<()> {
     let mut json = serde_json::to_vec_pretty(document).expect("a plan document serialises");
     json.push(b'\n');
-    let dir = match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
-    };
-    let save = || -> std::io::Result<()> {
-        let mut temp = tempfile::NamedTempFile::new_in(dir)?;
-        temp.write_all(&json)?;
-        temp.as_file().sync_all()?;
-        temp.persist(path).map_err(|err| err.error)?;
-        Ok(())
-    };
-    save().with_context(|| format!("cannot write the plan to `{}`", path.display()))
+    crate::atomic_file::write(path, &json)
+        .with_context(|| format!("cannot write the plan to `{}`", path.display()))
 }
 
 /// A warning in words, naming the config line it is about.

@@ -3,6 +3,7 @@
 //! code.
 
 pub mod apply;
+pub mod atomic_file;
 pub mod cli;
 pub mod commands;
 pub mod config;

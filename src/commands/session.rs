@@ -63,7 +63,7 @@ impl Session {
             }
             let json = serde_json::to_vec_pretty(&simulator.simulator.snapshot())
                 .context("cannot serialise the simulator's state")?;
-            std::fs::write(&simulator.saved_to, json).with_context(|| {
+            crate::atomic_file::write(&simulator.saved_to, &json).with_context(|| {
                 format!(
                     "cannot save the simulator's state to `{}`",
                     simulator.saved_to.display()

@@ -1,6 +1,5 @@
 //! Reading and atomically writing the state file.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
@@ -66,26 +65,17 @@ fn backup_path(path: &Path) -> PathBuf {
     path.with_file_name(name)
 }
 
-/// Writes `state` (its serial incremented) to `path` atomically: a temporary file in the same
-/// folder, flushed to disk, renamed over the old one, then the folder flushed. The previous
-/// version is kept as `<path>.backup`.
+/// Writes `state` (its serial incremented) to `path` atomically. The previous version is kept
+/// as `<path>.backup`.
 pub fn save(path: &Path, state: &mut State) -> anyhow::Result<()> {
     state.serial += 1;
-    let dir = match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
-    };
     let mut json = serde_json::to_vec_pretty(state).expect("the state always serialises");
     json.push(b'\n');
     let write = || -> std::io::Result<()> {
         if path.exists() {
             std::fs::copy(path, backup_path(path))?;
         }
-        let mut temp = tempfile::NamedTempFile::new_in(dir)?;
-        temp.write_all(&json)?;
-        temp.as_file().sync_all()?;
-        temp.persist(path).map_err(|err| err.error)?;
-        std::fs::File::open(dir)?.sync_all()
+        crate::atomic_file::write(path, &json)
     };
     write().with_context(|| format!("cannot write state file `{}`", path.display()))
 }
