@@ -8,7 +8,9 @@ use jiff::Timestamp;
 use tokio::time::Instant;
 
 use super::Journal;
-use crate::state::{DesktopOutcome, JobStatus, OutcomeStatus};
+use futures_util::{StreamExt, stream};
+
+use crate::state::{DesktopOutcome, JobRecord, JobStatus, OutcomeStatus};
 use crate::workspace::wire::JobDetailInfo;
 use crate::workspace::{ApiError, Client};
 
@@ -76,10 +78,12 @@ pub struct FollowReport {
     pub poll_error: Option<ApiError>,
 }
 
-/// Polls every pending job of the journal until all are terminal or `timeout` passes.
+/// Polls every pending job of the journal, `concurrency` at a time, until all are terminal or
+/// `timeout` passes. What each round learns is saved before the next round starts.
 pub async fn follow(
     client: &Client,
     journal: &mut Journal<'_>,
+    concurrency: usize,
     timeout: Duration,
     on_poll: &(dyn Fn(usize, usize) + Sync),
 ) -> anyhow::Result<FollowReport> {
@@ -92,62 +96,40 @@ pub async fn follow(
         .map(|job| job.job_id.clone())
         .collect();
     loop {
-        let mut open = 0;
-        for job_id in &job_ids {
-            if journal
-                .state
-                .job_mut(job_id)
-                .is_none_or(|job| job.status != JobStatus::Pending)
-            {
-                continue;
-            }
-            match poll(client, job_id).await {
+        let open: Vec<&String> = job_ids
+            .iter()
+            .filter(|id| {
+                journal
+                    .state
+                    .jobs
+                    .iter()
+                    .any(|job| &job.job_id == *id && job.status == JobStatus::Pending)
+            })
+            .collect();
+        let polled: Vec<(&String, Result<Update, ApiError>)> = stream::iter(open)
+            .map(|job_id| async move { (job_id, poll(client, job_id).await) })
+            .buffer_unordered(concurrency.max(1))
+            .collect()
+            .await;
+        let mut still_open = 0;
+        for (job_id, update) in polled {
+            match update {
                 Ok(update) => {
-                    let job = journal
-                        .state
-                        .job_mut(job_id)
-                        .expect("the job was just seen");
-                    job.api_status = Some(update.api_status);
-                    job.checked_at = Some(Timestamp::now());
-                    for (desktop_id, outcome) in update.outcomes {
-                        if job.desktop_ids.contains(&desktop_id) {
-                            job.desktops.insert(desktop_id, outcome);
-                        }
+                    let job = journal.state.job_mut(job_id).expect("the job was polled");
+                    if !record(job, update) {
+                        still_open += 1;
                     }
-                    if let Some(terminal) = update.terminal {
-                        // A desktop the job never reported on did not provably go.
-                        for id in job.desktop_ids.clone() {
-                            let entry = job.desktops.entry(id).or_insert(DesktopOutcome {
-                                status: OutcomeStatus::Pending,
-                                reason: None,
-                            });
-                            if entry.status == OutcomeStatus::Pending {
-                                *entry = terminal.clone();
-                            }
-                        }
-                        job.status = if job
-                            .desktops
-                            .values()
-                            .all(|outcome| outcome.status == OutcomeStatus::Deleted)
-                        {
-                            JobStatus::Succeeded
-                        } else {
-                            JobStatus::Failed
-                        };
-                    } else {
-                        open += 1;
-                    }
-                    journal.save()?;
                 }
                 Err(err) => {
                     tracing::warn!(%job_id, error = %err, "could not read the job");
                     report.poll_error = Some(err);
-                    open += 1;
+                    still_open += 1;
                 }
             }
         }
-        on_poll(job_ids.len() - open, job_ids.len());
-        if open == 0 || Instant::now() >= deadline {
+        journal.save()?;
+        on_poll(job_ids.len() - still_open, job_ids.len());
+        if still_open == 0 || Instant::now() >= deadline {
             break;
         }
         tokio::time::sleep(interval.min(deadline.saturating_duration_since(Instant::now()))).await;
@@ -168,6 +150,40 @@ pub async fn follow(
         }
     }
     Ok(report)
+}
+
+/// Writes what a poll learned into the job's record; true when the job has ended.
+fn record(job: &mut JobRecord, update: Update) -> bool {
+    job.api_status = Some(update.api_status);
+    job.checked_at = Some(Timestamp::now());
+    for (desktop_id, outcome) in update.outcomes {
+        if job.desktop_ids.contains(&desktop_id) {
+            job.desktops.insert(desktop_id, outcome);
+        }
+    }
+    let Some(terminal) = update.terminal else {
+        return false;
+    };
+    // A desktop the job never reported on did not provably go.
+    for id in &job.desktop_ids {
+        let outcome = job.desktops.entry(id.clone()).or_insert(DesktopOutcome {
+            status: OutcomeStatus::Pending,
+            reason: None,
+        });
+        if outcome.status == OutcomeStatus::Pending {
+            *outcome = terminal.clone();
+        }
+    }
+    job.status = if job
+        .desktops
+        .values()
+        .all(|outcome| outcome.status == OutcomeStatus::Deleted)
+    {
+        JobStatus::Succeeded
+    } else {
+        JobStatus::Failed
+    };
+    true
 }
 
 struct Update {

@@ -237,6 +237,7 @@ async fn execute(
     let followed = follow(
         &session.client,
         journal,
+        config.client.max_concurrency,
         Duration::from_secs(args.timeout),
         &|done, total| progress.waiting(done, total),
     )

@@ -26,7 +26,14 @@ pub async fn run(global: &Global, args: &JobsArgs, output: &Output) -> Result<u8
             state: &mut state,
             path: &state_path,
         };
-        follow(&session.client, &mut journal, Duration::ZERO, &|_, _| {}).await
+        follow(
+            &session.client,
+            &mut journal,
+            session.config.client.max_concurrency,
+            Duration::ZERO,
+            &|_, _| {},
+        )
+        .await
     };
     session.close()?;
     drop(lock);
