@@ -35,7 +35,7 @@ pub struct Global {
     )]
     pub config: PathBuf,
     /// The state file [default: deskprune.state.json beside the config].
-    #[arg(long, global = true, value_name = "PATH")]
+    #[arg(long, global = true, env = "DESKPRUNE_STATE", value_name = "PATH")]
     pub state: Option<PathBuf>,
     /// When to colour the output.
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
@@ -217,6 +217,17 @@ pub struct SimulatorArgs {
     /// Latency added to every API answer, in milliseconds.
     #[arg(long, default_value_t = 0, value_name = "MS")]
     pub latency_ms: u64,
+    /// A fault to inject (repeatable), `ENDPOINT:TRIGGER:ACTION`, e.g.
+    /// `batch_delete:nth=2:status=429:retry_after=1`, `list:share=0.1:status=503`,
+    /// `batch_delete:nth=1:drop=after`. ENDPOINT: list, detail, batch_delete, show_job,
+    /// sub_jobs, any. TRIGGER: nth=N, from=N or share=P [seed=S], optionally times=K. ACTION:
+    /// status=CODE [retry_after=SECS] [body=json|text], latency=MS, drop=before|after,
+    /// truncate, malformed, oversize[=MIB], refuse=MS, insert=K or remove=K.
+    #[arg(long = "fault", value_name = "RULE")]
+    pub faults: Vec<String>,
+    /// Never gzip answers (by default list answers are gzipped when the request accepts it).
+    #[arg(long)]
+    pub no_gzip: bool,
     /// Offset of the simulator's clock from the real one, in seconds (to test clock skew).
     #[arg(
         long,
