@@ -11,6 +11,7 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
 
+use anyhow::Context;
 use jiff::Timestamp;
 
 use super::Journal;
@@ -71,19 +72,26 @@ pub async fn submit(
             resent: false,
         })
         .collect();
-    let send = |batch: Batch| async move {
-        let request = DeleteDesktopsReq {
-            desktop_ids: batch.ids,
-            delete_users: Some(options.delete_users),
-            email_notification: Some(options.email_notification),
-            is_force_delete: Some(options.force),
-        };
-        let answer = client.batch_delete(&request).await;
-        let batch = Batch {
-            ids: request.desktop_ids,
-            resent: batch.resent,
-        };
-        (batch, answer)
+    // Each call runs as its own task, so its answer is read as it arrives even while this loop
+    // is busy (re-reading after a lost answer, saving): a finished call never times out
+    // waiting to be looked at.
+    let send = |batch: Batch| {
+        let client = client.clone();
+        let options = *options;
+        tokio::spawn(async move {
+            let request = DeleteDesktopsReq {
+                desktop_ids: batch.ids,
+                delete_users: Some(options.delete_users),
+                email_notification: Some(options.email_notification),
+                is_force_delete: Some(options.force),
+            };
+            let answer = client.batch_delete(&request).await;
+            let batch = Batch {
+                ids: request.desktop_ids,
+                resent: batch.resent,
+            };
+            (batch, answer)
+        })
     };
     let mut in_flight = FuturesUnordered::new();
     loop {
@@ -93,9 +101,10 @@ pub async fn submit(
             };
             in_flight.push(send(batch));
         }
-        let Some((batch, answer)) = in_flight.next().await else {
+        let Some(finished) = in_flight.next().await else {
             break;
         };
+        let (batch, answer) = finished.context("a batch-delete task failed")?;
         match answer {
             Ok(answer) => {
                 journal.state.jobs.push(new_job(&answer.job_id, &batch.ids));

@@ -59,7 +59,7 @@ pub fn load(path: &Path, project_id: &str) -> anyhow::Result<State> {
     Ok(state)
 }
 
-fn backup_path(path: &Path) -> PathBuf {
+pub(super) fn backup_path(path: &Path) -> PathBuf {
     let mut name = path.file_name().unwrap_or_default().to_os_string();
     name.push(".backup");
     path.with_file_name(name)
@@ -72,8 +72,10 @@ pub fn save(path: &Path, state: &mut State) -> anyhow::Result<()> {
     let mut json = serde_json::to_vec_pretty(state).expect("the state always serialises");
     json.push(b'\n');
     let write = || -> std::io::Result<()> {
-        if path.exists() {
-            std::fs::copy(path, backup_path(path))?;
+        match std::fs::read(path) {
+            Ok(previous) => crate::atomic_file::write(&backup_path(path), &previous)?,
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
+            Err(err) => return Err(err),
         }
         crate::atomic_file::write(path, &json)
     };

@@ -139,6 +139,13 @@ impl StateLock {
         file.seek(SeekFrom::Start(0)).map_err(io)?;
         file.write_all(&record).map_err(io)?;
         file.sync_all().map_err(io)?;
+        // Under the lock no one else writes the state: a temporary file of it is a dead
+        // writer's, and so is one of its backup.
+        for leftover in [state.to_path_buf(), super::file::backup_path(state)] {
+            if let Err(err) = crate::atomic_file::remove_leftovers(&leftover) {
+                tracing::warn!(error = %err, "could not remove the temporary files of a killed run");
+            }
+        }
         Ok(StateLock { file, taken_over })
     }
 }
