@@ -132,3 +132,6 @@ impl std::fmt::Display for Selector {
         }
     }
 }
+
+#[cfg(test)]
+mod proptests;

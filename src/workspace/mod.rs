@@ -10,3 +10,6 @@ pub mod wire;
 pub use client::{Client, ListFilter};
 pub use credentials::{Auth, Secret};
 pub use error::ApiError;
+
+#[cfg(test)]
+mod proptests;
