@@ -182,3 +182,23 @@ fn simulator_command_announces_its_address_first() {
         .unwrap_or_else(|| panic!("first line: {line:?}"));
     assert!(address.parse::<u16>().unwrap() > 0);
 }
+
+#[test]
+fn completions_and_man_page_come_from_the_cli_definition() {
+    let run = |args: &[&str]| {
+        let output = Command::new(env!("CARGO_BIN_EXE_deskprune"))
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{args:?}");
+        String::from_utf8(output.stdout).unwrap()
+    };
+    for shell in ["bash", "zsh", "fish", "powershell", "elvish"] {
+        let script = run(&["completions", shell]);
+        assert!(script.contains("force-unlock"), "{shell}: subcommands are completed");
+        assert!(script.contains("allow-deletions"), "{shell}: flags are completed");
+    }
+    let man = run(&["man"]);
+    assert!(man.starts_with(".ie") || man.contains(".TH deskprune"), "{}", &man[..200.min(man.len())]);
+    assert!(man.contains("apply"));
+}
