@@ -46,6 +46,18 @@ impl Error {
         }
     }
 
+    /// Whether this is stdout closed by its reader.
+    pub fn is_broken_pipe(&self) -> bool {
+        let Error::Other(err) = self else {
+            return false;
+        };
+        err.chain().any(|cause| {
+            cause
+                .downcast_ref::<std::io::Error>()
+                .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+        })
+    }
+
     pub fn hint(&self) -> Option<String> {
         match self {
             Error::Api(err) | Error::Read(ReadError::Api(err)) => err.hint().map(str::to_string),

@@ -52,6 +52,8 @@ pub fn run() -> u8 {
     };
     match runtime.block_on(commands::run(cli, &output)) {
         Ok(code) => code,
+        // The reader went away (`deskprune man | head`): nothing is wrong, and no one listens.
+        Err(err) if err.is_broken_pipe() => exit::OK,
         Err(err) => {
             output.error(&err);
             exit::ERROR

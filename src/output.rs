@@ -83,6 +83,12 @@ impl Output {
         );
     }
 
+    /// The last line of a command's result, on stdout. An apply must not stop because nobody
+    /// reads its output any more, so a failed write is ignored.
+    pub fn result(&self, line: &str) {
+        let _ = writeln!(io::stdout(), "{line}");
+    }
+
     /// A line of narration on stderr, unless quiet.
     pub fn note(&self, message: &str) {
         if !self.quiet {

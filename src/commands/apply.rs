@@ -229,7 +229,7 @@ async fn execute(
             ));
         }
         let code = exit_code(&submitted, None);
-        println!("{}", summary(code, &submitted, None));
+        output.result(&summary(code, &submitted, None));
         return Ok(code);
     }
     output.note(&format!("Waiting for {waiting} job{}…", plural(waiting)));
@@ -245,7 +245,7 @@ async fn execute(
     progress.clear();
     report_jobs(&followed, &decision.names, output);
     let code = exit_code(&submitted, Some(&followed));
-    println!("{}", summary(code, &submitted, Some(&followed)));
+    output.result(&summary(code, &submitted, Some(&followed)));
     Ok(code)
 }
 fn plural(count: usize) -> &'static str {

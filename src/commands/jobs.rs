@@ -1,6 +1,7 @@
 //! `deskprune jobs`: the recorded jobs and what became of them; `--refresh` asks the API once
 //! more about the unfinished ones.
 
+use std::io::Write;
 use std::time::Duration;
 
 use super::session::Session;
@@ -15,7 +16,7 @@ pub async fn run(global: &Global, args: &JobsArgs, output: &Output) -> Result<u8
     let state_path = state::state_path_for(&config.path, global.state.as_deref());
     if !args.refresh {
         let state = state::load(&state_path, &config.cloud.project_id)?;
-        print_jobs(&state, output);
+        print_jobs(&state, output)?;
         return Ok(exit::OK);
     }
     let lock = StateLock::acquire(&state_path, "deskprune jobs --refresh", Duration::ZERO)?;
@@ -38,20 +39,23 @@ pub async fn run(global: &Global, args: &JobsArgs, output: &Output) -> Result<u8
     session.close()?;
     drop(lock);
     result?;
-    print_jobs(&state, output);
+    print_jobs(&state, output)?;
     Ok(exit::OK)
 }
 
-fn print_jobs(state: &State, output: &Output) {
+fn print_jobs(state: &State, output: &Output) -> Result<(), Error> {
     if state.jobs.is_empty() {
         output.note("No jobs recorded.");
-        return;
+        return Ok(());
     }
     let styles = &output.stdout;
-    println!(
+    let mut stdout = std::io::stdout().lock();
+    writeln!(
+        stdout,
         "{}{:<36}  {:<20}  {:<9}  {:>7}  {:>6}  {:>7}{:#}",
         styles.header, "JOB", "SUBMITTED", "STATUS", "DELETED", "FAILED", "PENDING", styles.header
-    );
+    )
+    .map_err(anyhow::Error::from)?;
     for job in &state.jobs {
         let count = |wanted: OutcomeStatus| {
             job.desktops
@@ -64,7 +68,8 @@ fn print_jobs(state: &State, output: &Output) {
             JobStatus::Succeeded => "succeeded",
             JobStatus::Failed => "failed",
         };
-        println!(
+        writeln!(
+            stdout,
             "{:<36}  {:<20}  {:<9}  {:>7}  {:>6}  {:>7}",
             job.job_id,
             job.submitted_at.strftime("%Y-%m-%d %H:%M:%S"),
@@ -72,6 +77,8 @@ fn print_jobs(state: &State, output: &Output) {
             count(OutcomeStatus::Deleted),
             count(OutcomeStatus::Failed),
             count(OutcomeStatus::Pending),
-        );
+        )
+        .map_err(anyhow::Error::from)?;
     }
+    Ok(())
 }

@@ -1,6 +1,8 @@
 //! `deskprune schema`: the JSON Schemas of the files deskprune reads and writes, for editors
 //! and for checking files in CI. The copies in `schema/` are these, checked by a test.
 
+use std::io::Write;
+
 use crate::cli::{SchemaArgs, SchemaFile};
 use crate::error::{Error, exit};
 
@@ -14,6 +16,6 @@ pub fn schema_of(file: SchemaFile) -> serde_json::Value {
 
 pub fn run(args: &SchemaArgs) -> Result<u8, Error> {
     let text = serde_json::to_string_pretty(&schema_of(args.file)).expect("schemas serialise");
-    println!("{text}");
+    writeln!(std::io::stdout(), "{text}").map_err(anyhow::Error::from)?;
     Ok(exit::OK)
 }
