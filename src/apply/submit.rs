@@ -1,9 +1,9 @@
 //! Sending deletions: `batch-delete` calls of at most `batch_size` IDs, a few at once, each
-//! accepted job recorded as soon as its answer arrives. A call whose answer was lost is recorded
-//! as unconfirmed; its desktops are read again and only those the service shows untouched are
-//! sent again (once), so no desktop is submitted twice. A desktop refused on its own (404: gone since the plan; 409:
-//! busy) does not sink the rest of its chunk: it is recorded with its reason and the others are
-//! sent again without it.
+//! accepted job recorded as soon as its answer arrives. A call whose answer was lost is
+//! recorded as unconfirmed; its desktops are read again and only those the service shows
+//! untouched are sent again (once), so no desktop is submitted twice. A desktop refused on its
+//! own (404: gone since the plan; 409: busy) does not sink the rest of its chunk: it is
+//! recorded with its reason and the others are sent again without it.
 
 use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::time::Duration;
@@ -28,8 +28,10 @@ const SETTLE: Duration = Duration::from_secs(1);
 pub struct SubmitReport {
     /// (job ID, desktop IDs) of every accepted call, in order.
     pub jobs: Vec<(String, Vec<String>)>,
-    /// Desktops refused one by one, with the reason.
+    /// Desktops refused one by one (409: their state forbids it now), with the reason.
     pub refused: Vec<Refusal>,
+    /// Desktops the API no longer knows (404): gone since the plan, which is what apply wanted.
+    pub gone: Vec<Refusal>,
     /// Desktops never sent because sending stopped.
     pub not_sent: Vec<String>,
     /// Desktops taken by a call whose answer was lost: being deleted by a job whose ID is not
@@ -119,7 +121,11 @@ pub async fn submit(
                     let refusal = refusal(&id, &err);
                     journal.state.refused.push(refusal.clone());
                     journal.save()?;
-                    report.refused.push(refusal);
+                    if refusal.http_status == 404 {
+                        report.gone.push(refusal);
+                    } else {
+                        report.refused.push(refusal);
+                    }
                     if !rest.is_empty() {
                         queue.push_front(Batch {
                             ids: rest,

@@ -325,6 +325,12 @@ fn report_submission(report: &SubmitReport, names: &HashMap<String, String>, out
         plural(report.submitted()),
         plural(jobs)
     ));
+    for gone in &report.gone {
+        output.note(&format!(
+            "Desktop {} no longer exists (HTTP 404); nothing to delete.",
+            label(names, &gone.desktop_id)
+        ));
+    }
     for refusal in &report.refused {
         output.warning(&format!(
             "desktop {} was refused: HTTP {} {}: {}",
@@ -389,6 +395,7 @@ fn summary(code: u8, submitted: &SubmitReport, followed: Option<&FollowReport>) 
         }
         None => count(submitted.submitted(), "submitted"),
     }
+    count(submitted.gone.len(), "already gone");
     count(submitted.refused.len(), "refused");
     count(submitted.unconfirmed.len(), "unconfirmed");
     count(submitted.not_sent.len(), "not sent");

@@ -145,3 +145,26 @@ fn temporary_credentials_work_end_to_end() {
         .success();
     assert_eq!(world.stats().batch_delete, 1);
 }
+
+#[test]
+fn a_desktop_gone_since_the_plan_does_not_sink_its_chunk() {
+    // The two undeclared desktops come first, so the fault below removes `eng-0004` after the
+    // plan read it (at the in-use check) and before apply sends it.
+    let mut inventory = team(6);
+    inventory.rotate_left(4);
+    let world = World::with_options(
+        inventory,
+        SimulatorOptions {
+            faults: vec!["detail:nth=1:remove=1".parse().unwrap()],
+            ..SimulatorOptions::default()
+        },
+    );
+    world.config(CONFIG);
+    let run = world.run(&["apply", "--auto-approve"]);
+    assert_eq!(run.code(), 0, "a desktop already gone is what apply wanted");
+    insta::assert_snapshot!(run.transcript(&world));
+    let refused = &world.state()["refused"][0];
+    assert_eq!(refused["desktop_id"], id(4));
+    assert_eq!(refused["http_status"], 404);
+    assert_eq!(world.stats().batch_delete_ids, [vec![id(5)]]);
+}
