@@ -7,7 +7,7 @@ use anyhow::Context;
 use crate::cli::SimulatorArgs;
 use crate::error::{Error, exit};
 use crate::output::Output;
-use crate::simulator::{Simulator, SimulatorOptions, read_inventory};
+use crate::simulator::{FaultRule, Simulator, SimulatorOptions, read_inventory};
 
 pub async fn run(args: &SimulatorArgs, output: &Output) -> Result<u8, Error> {
     if !args.listen.ip().is_loopback() {
@@ -28,6 +28,18 @@ pub async fn run(args: &SimulatorArgs, output: &Output) -> Result<u8, Error> {
             "give a number of seconds, e.g. `--job-seconds 1`",
         ));
     }
+    let faults = args
+        .faults
+        .iter()
+        .map(|text| {
+            text.parse::<FaultRule>().map_err(|err| {
+                Error::refused(
+                    format!("`--fault {text}`: {}", err.problem),
+                    "a fault is ENDPOINT:TRIGGER:ACTION, e.g. `list:nth=2:status=503`; see `deskprune simulator --help`",
+                )
+            })
+        })
+        .collect::<Result<Vec<_>, Error>>()?;
     let options = SimulatorOptions {
         project_id: args.project_id.clone(),
         access_key: args.ak.clone(),
@@ -37,6 +49,8 @@ pub async fn run(args: &SimulatorArgs, output: &Output) -> Result<u8, Error> {
         job_duration: Duration::from_secs_f64(args.job_seconds),
         clock_offset: jiff::SignedDuration::from_secs(args.clock_skew),
         latency: Duration::from_millis(args.latency_ms),
+        faults,
+        gzip: !args.no_gzip,
     };
     let simulator = Simulator::new(options, read_inventory(&args.inventory)?);
     let listener = tokio::net::TcpListener::bind(args.listen)

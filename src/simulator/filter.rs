@@ -13,7 +13,7 @@ pub(super) enum ListKind {
     Detail,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(super) struct DesktopFilter {
     /// Exact IDs (any of them).
     pub(super) desktop_ids: Vec<String>,

@@ -4,9 +4,14 @@
 
 mod auth;
 mod batch_delete;
+mod connection;
 mod desktops;
 mod detail;
+mod fault;
+mod fault_grammar;
 mod filter;
+mod gzip;
+mod injected;
 mod job_queries;
 mod jobs;
 mod list;
@@ -22,6 +27,8 @@ mod stats;
 #[cfg(test)]
 mod tests;
 
+pub use fault::{DropPoint, Endpoint, FaultAction, FaultRule, Trigger};
+pub use fault_grammar::{DEFAULT_OVERSIZE_MIB, FaultSyntaxError};
 pub use options::SimulatorOptions;
 pub use seed::{DeleteFault, SeedDesktop, Simulate, read_inventory};
 pub use server::Simulator;

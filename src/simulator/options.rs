@@ -1,9 +1,11 @@
-//! How a simulator is set up: which project it serves, which credentials it accepts, and the
-//! timing knobs (job length, clock skew, latency) that tests turn.
+//! How a simulator is set up: which project it serves, which credentials it accepts, the
+//! timing knobs (job length, clock skew, latency) that tests turn, and the faults to inject.
 
 use std::time::Duration;
 
 use jiff::{SignedDuration, Timestamp};
+
+use super::fault::FaultRule;
 
 /// Deliberately not `Debug`: it holds the secret key and tokens, which must never reach a log.
 #[derive(Clone)]
@@ -23,6 +25,10 @@ pub struct SimulatorOptions {
     pub clock_offset: SignedDuration,
     /// Added before every API answer.
     pub latency: Duration,
+    /// Applied to every API call, in order (see `FaultRule`).
+    pub faults: Vec<FaultRule>,
+    /// Whether list answers are gzipped for requests that accept it.
+    pub gzip: bool,
 }
 
 impl Default for SimulatorOptions {
@@ -36,6 +42,8 @@ impl Default for SimulatorOptions {
             job_duration: Duration::from_secs(1),
             clock_offset: SignedDuration::ZERO,
             latency: Duration::ZERO,
+            faults: Vec::new(),
+            gzip: true,
         }
     }
 }

@@ -84,7 +84,14 @@ impl Failure {
     }
 }
 
-pub(super) fn render(outcome: Result<Reply, Failure>, request_id: &str) -> Response {
+/// An answer ready to send: status, body and its media type, before any compression.
+pub(super) struct Rendered {
+    pub(super) status: StatusCode,
+    pub(super) body: Vec<u8>,
+    pub(super) content_type: &'static str,
+}
+
+pub(super) fn render(outcome: Result<Reply, Failure>, request_id: &str) -> Rendered {
     let (status, body) = match outcome {
         Ok(reply) => (reply.status, reply.body),
         Err(Failure::Gateway {
@@ -113,13 +120,25 @@ pub(super) fn render(outcome: Result<Reply, Failure>, request_id: &str) -> Respo
             (status, Reply::json(status, &body).body)
         }
     };
-    let mut response = Response::new(Body::from(body));
+    Rendered {
+        status,
+        body,
+        content_type: "application/json",
+    }
+}
+
+/// The HTTP answer: `body` with the status, media type and the `X-Request-Id` every answer
+/// carries.
+pub(super) fn response(
+    status: StatusCode,
+    content_type: &'static str,
+    body: Body,
+    request_id: &str,
+) -> Response {
+    let mut response = Response::new(body);
     *response.status_mut() = status;
     let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     headers.insert(
         "x-request-id",
         HeaderValue::from_str(request_id).expect("a simple uuid is a valid header value"),

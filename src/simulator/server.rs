@@ -1,30 +1,35 @@
 //! The simulator as a value: shared state behind a lock, served over HTTP/1.1 on a listener
 //! the caller has already bound (so tests can bind `127.0.0.1:0`), until a shutdown signal.
+//! Each request goes through the fault rules first; list answers are gzipped for clients
+//! that accept it.
 
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use axum::Router;
 use axum::body::{Body, to_bytes};
-use axum::extract::{Request, State as Shared};
-use axum::http::StatusCode;
+use axum::extract::{ConnectInfo, Request, State as Shared};
 use axum::http::header;
 use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode};
 use axum::response::Response;
 use tokio::net::TcpListener;
 
 use super::auth::authenticate;
 use super::batch_delete::batch_delete;
+use super::connection::{Peer, Switchboard, Switched};
+use super::fault::{FaultAction, Faults, Injection};
 use super::filter::ListKind;
 use super::job_queries::{list_sub_jobs, show_job};
 use super::list::list_desktops;
 use super::options::SimulatorOptions;
 use super::query::Query;
-use super::reply::{Failure, Reply, render};
+use super::reply::{Failure, Rendered, Reply, render, response};
 use super::route::{Route, is_stats};
 use super::seed::SeedDesktop;
 use super::snapshot::Snapshot;
 use super::state::State;
 use super::stats::Stats;
+use super::{gzip, injected};
 
 /// Far more than a batch-delete of 100 IDs needs.
 const MAX_BODY_BYTES: usize = 1 << 20;
@@ -37,6 +42,8 @@ pub struct Simulator {
 struct Inner {
     options: SimulatorOptions,
     state: Mutex<State>,
+    faults: Faults,
+    switchboard: Arc<Switchboard>,
 }
 
 impl Simulator {
@@ -51,8 +58,10 @@ impl Simulator {
     fn with_state(options: SimulatorOptions, state: State) -> Simulator {
         Simulator {
             inner: Arc::new(Inner {
+                faults: Faults::new(options.faults.clone()),
                 options,
                 state: Mutex::new(state),
+                switchboard: Arc::default(),
             }),
         }
     }
@@ -64,7 +73,11 @@ impl Simulator {
         listener: TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        let app = Router::new().fallback(handle).with_state(self);
+        let listener = Switched::new(listener, self.inner.switchboard.clone())?;
+        let app = Router::new()
+            .fallback(handle)
+            .with_state(self)
+            .into_make_service_with_connect_info::<Peer>();
         axum::serve(listener, app)
             .with_graceful_shutdown(shutdown)
             .await
@@ -72,6 +85,11 @@ impl Simulator {
 
     pub fn stats(&self) -> Stats {
         self.lock().stats.clone()
+    }
+
+    /// Calls to the five operations so far: cheap enough to poll, unlike a copy of `stats`.
+    pub fn calls(&self) -> u64 {
+        self.lock().stats.calls()
     }
 
     /// The inventory and jobs as of now (finished jobs applied first), to persist.
@@ -88,6 +106,65 @@ impl Simulator {
             .state
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// A call a fault stops before it is carried out: counted, then refused or cut.
+    fn refuse_unheard(
+        &self,
+        route: Option<&Route>,
+        injection: &Injection,
+        peer: &Peer,
+        request_id: &str,
+    ) -> Response {
+        {
+            let mut state = self.lock();
+            if let Some(route) = route {
+                state.stats.count(route);
+            }
+            state.stats.faults_injected += injection.hits;
+        }
+        match &injection.answer {
+            Some(FaultAction::Status {
+                status,
+                retry_after,
+                plain_text,
+            }) => {
+                let (answer, sent) =
+                    injected::refusal(*status, *retry_after, *plain_text, request_id);
+                let mut state = self.lock();
+                state.stats.rejected += 1;
+                state.stats.body_bytes += sent as u64;
+                state.stats.sent_bytes += sent as u64;
+                answer
+            }
+            _ => {
+                peer.line.cut();
+                Response::new(Body::empty())
+            }
+        }
+    }
+
+    fn change_inventory(&self, changes: &[FaultAction]) {
+        if changes.is_empty() {
+            return;
+        }
+        let mut state = self.lock();
+        for change in changes {
+            match change {
+                FaultAction::Insert(count) => state.desktops.insert_copies(*count),
+                FaultAction::Remove(count) => state.desktops.remove_first(*count),
+                _ => {}
+            }
+        }
+    }
+
+    fn count_bytes(&self, hits: u64, plain: usize, sent: usize, gzipped: bool) {
+        let mut state = self.lock();
+        let stats = &mut state.stats;
+        stats.faults_injected += hits;
+        stats.body_bytes += plain as u64;
+        stats.sent_bytes += sent as u64;
+        stats.gzip_answers += u64::from(gzipped);
     }
 
     fn answer(&self, route: Option<Route>, parts: &Parts, body: &[u8]) -> Result<Reply, Failure> {
@@ -120,28 +197,151 @@ impl Simulator {
     }
 }
 
-async fn handle(Shared(simulator): Shared<Simulator>, request: Request) -> Response {
+async fn handle(
+    Shared(simulator): Shared<Simulator>,
+    ConnectInfo(peer): ConnectInfo<Peer>,
+    request: Request,
+) -> Response {
     let request_id = uuid::Uuid::new_v4().simple().to_string();
+    let accepts_gzip = gzip::accepted(request.headers());
     let (parts, body) = request.into_parts();
-    let options = &simulator.inner.options;
     if is_stats(&parts.method, parts.uri.path()) {
-        return render(
+        let stats = render(
             Ok(Reply::json(StatusCode::OK, &simulator.stats())),
             &request_id,
         );
+        return response(
+            stats.status,
+            stats.content_type,
+            Body::from(stats.body),
+            &request_id,
+        );
     }
+    let body = read_body(body).await;
+    let options = &simulator.inner.options;
     let route = Route::resolve(&parts.method, parts.uri.path(), &options.project_id);
-    if !options.latency.is_zero() {
-        tokio::time::sleep(options.latency).await;
-    }
-    let outcome = match read_body(body).await {
-        Ok(body) => simulator.answer(route, &parts, &body),
-        Err(failure) => {
-            simulator.lock().stats.rejected += 1;
-            Err(failure)
-        }
+    let injection = route
+        .as_ref()
+        .map(|route| simulator.inner.faults.inject(route))
+        .unwrap_or_default();
+    let call = Arrived {
+        parts,
+        body,
+        route,
+        injection,
+        peer,
+        request_id,
+        accepts_gzip,
     };
-    render(outcome, &request_id)
+    // The request has arrived whole: like the real service, carry it out even if the client
+    // stops waiting (hyper drops this handler when the client hangs up; a task runs on).
+    match tokio::spawn(simulator.serve_call(call)).await {
+        Ok(answer) => answer,
+        Err(_) => Response::builder()
+            .status(StatusCode::INTERNAL_SERVER_ERROR)
+            .body(Body::empty())
+            .expect("a plain answer"),
+    }
+}
+
+/// A request read whole, with what the faults do to it.
+struct Arrived {
+    parts: Parts,
+    body: Result<Vec<u8>, Failure>,
+    route: Option<Route>,
+    injection: Injection,
+    peer: Peer,
+    request_id: String,
+    accepts_gzip: bool,
+}
+
+impl Simulator {
+    /// Waits the latency, carries the call out (unless a fault stops it) and answers, bent as
+    /// the faults say.
+    async fn serve_call(self, call: Arrived) -> Response {
+        let options = &self.inner.options;
+        let Arrived {
+            parts,
+            body,
+            route,
+            injection,
+            peer,
+            request_id,
+            accepts_gzip,
+        } = call;
+        let delay = options.latency + injection.delay;
+        if !delay.is_zero() {
+            tokio::time::sleep(delay).await;
+        }
+        if !injection.carries_out() {
+            return self.refuse_unheard(route.as_ref(), &injection, &peer, &request_id);
+        }
+        let outcome = match body {
+            Ok(body) => self.answer(route.clone(), &parts, &body),
+            Err(failure) => {
+                self.lock().stats.rejected += 1;
+                Err(failure)
+            }
+        };
+        self.change_inventory(&injection.changes);
+        let rendered = render(outcome, &request_id);
+        let plain = rendered.body.len();
+        let (answer, sent, gzipped) = match &injection.answer {
+            None | Some(FaultAction::Refuse(_)) => {
+                let compress = options.gzip
+                    && accepts_gzip
+                    && rendered.status.is_success()
+                    && matches!(route, Some(Route::ListDesktops | Route::ListDesktopsDetail));
+                let (mut answer, sent) = encoded(rendered, compress, &request_id);
+                if let Some(FaultAction::Refuse(length)) = &injection.answer {
+                    answer
+                        .headers_mut()
+                        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+                    self.inner.switchboard.outage(*length, &peer.line);
+                }
+                (answer, sent, compress)
+            }
+            Some(FaultAction::Drop(_)) => {
+                peer.line.cut();
+                (Response::new(Body::empty()), 0, false)
+            }
+            Some(action) => {
+                let (answer, sent) = match action {
+                    FaultAction::Truncate => injected::truncated(rendered, &request_id),
+                    FaultAction::Malformed => injected::malformed(&request_id),
+                    FaultAction::Oversize { mib } => {
+                        injected::oversized(rendered, *mib, &request_id)
+                    }
+                    other => unreachable!("{other:?} does not shape an answer that is carried out"),
+                };
+                (answer, sent, false)
+            }
+        };
+        self.count_bytes(injection.hits, plain, sent, gzipped);
+        answer
+    }
+}
+
+/// The answer as it goes out, gzipped when `compress`, and the size of its body on the wire.
+fn encoded(rendered: Rendered, compress: bool, request_id: &str) -> (Response, usize) {
+    let body = if compress {
+        gzip::compress(&rendered.body)
+    } else {
+        rendered.body
+    };
+    let sent = body.len();
+    let mut answer = response(
+        rendered.status,
+        rendered.content_type,
+        Body::from(body),
+        request_id,
+    );
+    if compress {
+        let headers = answer.headers_mut();
+        headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+        headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+    }
+    (answer, sent)
 }
 
 async fn read_body(body: Body) -> Result<Vec<u8>, Failure> {

@@ -88,12 +88,22 @@ pub(super) async fn serve(simulator: Simulator) -> Server {
 }
 
 impl Server {
+    /// `http://127.0.0.1:PORT`.
+    pub(super) fn base(&self) -> &str {
+        &self.base
+    }
+
     pub(super) async fn stop(self) -> std::io::Result<()> {
         let _ = self.stop.send(());
         self.task.await.expect("the server task does not panic")
     }
 
     pub(super) async fn send(&self, call: Call) -> Answer {
+        self.attempt(call).await.expect("the simulator answers")
+    }
+
+    /// Sends `call`; an error when no whole answer arrives (a fault cut it).
+    pub(super) async fn attempt(&self, call: Call) -> Result<Answer, reqwest::Error> {
         let sent_query: Vec<(String, String)> = call
             .query
             .iter()
@@ -135,7 +145,7 @@ impl Server {
         for (name, value) in headers {
             request = request.header(name, value);
         }
-        let response = request.send().await.expect("the simulator answers");
+        let response = request.send().await?;
         let status = response.status().as_u16();
         let request_id = response
             .headers()
@@ -149,14 +159,17 @@ impl Server {
             .and_then(|value| value.to_str().ok())
             .unwrap_or_default()
             .to_string();
-        let bytes = response.bytes().await.expect("a body");
-        let body = serde_json::from_slice(&bytes).expect("a JSON body");
-        Answer {
+        let headers = response.headers().clone();
+        let bytes = response.bytes().await?;
+        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        Ok(Answer {
             status,
             request_id,
             content_type,
             body,
-        }
+            raw: bytes.to_vec(),
+            headers,
+        })
     }
 
     /// Sends `call`, insisting on `status`, and returns the body.
@@ -183,7 +196,11 @@ pub(super) struct Answer {
     pub(super) status: u16,
     pub(super) request_id: String,
     pub(super) content_type: String,
+    /// `Value::Null` when the body is not JSON.
     pub(super) body: Value,
+    /// The body as received (after gzip, which reqwest undoes).
+    pub(super) raw: Vec<u8>,
+    pub(super) headers: reqwest::header::HeaderMap,
 }
 
 impl Answer {

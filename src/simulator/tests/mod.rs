@@ -2,6 +2,7 @@
 
 mod auth;
 mod deleting;
+mod faults;
 mod harness;
 mod jobs;
 mod listing;

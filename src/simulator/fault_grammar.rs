@@ -1,0 +1,496 @@
+//! The text form of a fault rule, as `deskprune simulator --fault` takes it:
+//!
+//! ```text
+//! RULE     = ENDPOINT ":" PART { ":" PART }
+//! ENDPOINT = list | detail | batch_delete | show_job | sub_jobs | any
+//! PART     = trigger:  nth=N | from=N | share=P [seed=S]      (exactly one; N counts from 1)
+//!                      times=K                                 (optional cap on hits)
+//!          | action:   status=CODE [retry_after=SECS] [body=json|text]
+//!                      latency=MS | drop=before|after | truncate | malformed
+//!                      oversize[=MIB] | refuse=MS | insert=K | remove=K   (exactly one)
+//! ```
+//!
+//! e.g. `batch_delete:nth=2:status=429:retry_after=1`, `list:share=0.1:status=503`,
+//! `batch_delete:nth=1:drop=after`, `list:nth=1:insert=1`. Parts after the endpoint come in
+//! any order; an error names the part it is about.
+
+use std::fmt;
+use std::str::FromStr;
+use std::time::Duration;
+
+use super::fault::{DropPoint, Endpoint, FaultAction, FaultRule, Trigger};
+
+/// The size of `oversize` without a value: more than the client's 64 MiB cap.
+pub const DEFAULT_OVERSIZE_MIB: u64 = 80;
+
+const ENDPOINTS: [(&str, Endpoint); 6] = [
+    ("list", Endpoint::List),
+    ("detail", Endpoint::Detail),
+    ("batch_delete", Endpoint::BatchDelete),
+    ("show_job", Endpoint::ShowJob),
+    ("sub_jobs", Endpoint::SubJobs),
+    ("any", Endpoint::Any),
+];
+
+/// A rule that does not parse: the whole rule and what is wrong, naming the part.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("fault `{rule}`: {problem}")]
+pub struct FaultSyntaxError {
+    pub rule: String,
+    pub problem: String,
+}
+
+impl FromStr for FaultRule {
+    type Err = FaultSyntaxError;
+
+    fn from_str(text: &str) -> Result<FaultRule, FaultSyntaxError> {
+        parse(text).map_err(|problem| FaultSyntaxError {
+            rule: text.to_string(),
+            problem,
+        })
+    }
+}
+
+/// The parts of a rule as given, each kept whole (`nth=2`) for messages.
+#[derive(Default)]
+struct Parts<'a> {
+    trigger: Option<(&'a str, Trigger)>,
+    seed: Option<(&'a str, u64)>,
+    times: Option<u64>,
+    action: Option<(&'a str, FaultAction)>,
+    retry_after: Option<(&'a str, u64)>,
+    plain_text: Option<(&'a str, bool)>,
+}
+
+fn parse(text: &str) -> Result<FaultRule, String> {
+    let mut parts = text.split(':');
+    let endpoint_name = parts.next().unwrap_or_default().trim();
+    let endpoint = ENDPOINTS
+        .iter()
+        .find(|(name, _)| *name == endpoint_name)
+        .map(|(_, endpoint)| *endpoint)
+        .ok_or_else(|| {
+            format!(
+                "`{endpoint_name}` is not an endpoint; expected one of {}",
+                ENDPOINTS.map(|(name, _)| name).join(", ")
+            )
+        })?;
+    let mut seen = Parts::default();
+    let mut keys: Vec<&str> = Vec::new();
+    for part in parts {
+        let part = part.trim();
+        let (key, value) = match part.split_once('=') {
+            Some((key, value)) => (key, Some(value)),
+            None => (part, None),
+        };
+        if keys.contains(&key) {
+            return Err(format!("`{part}`: `{key}` is given twice"));
+        }
+        keys.push(key);
+        read_part(part, key, value, &mut seen)?;
+    }
+    let Some((_, mut trigger)) = seen.trigger else {
+        return Err("no trigger: add `nth=N`, `from=N` or `share=P`".to_string());
+    };
+    if let Some((part, seed)) = seen.seed {
+        match &mut trigger {
+            Trigger::Share { seed: slot, .. } => *slot = seed,
+            _ => return Err(format!("`{part}`: a seed goes only with `share=P`")),
+        }
+    }
+    let Some((_, mut action)) = seen.action else {
+        return Err(
+            "no action: add one of `status=CODE`, `latency=MS`, `drop=before|after`, `truncate`, \
+             `malformed`, `oversize[=MIB]`, `refuse=MS`, `insert=K`, `remove=K`"
+                .to_string(),
+        );
+    };
+    if !matches!(action, FaultAction::Status { .. }) {
+        let retry_after = seen.retry_after.map(|(part, _)| part);
+        let modifier = retry_after.or(seen.plain_text.map(|(part, _)| part));
+        if let Some(part) = modifier {
+            return Err(format!("`{part}`: goes only with `status=CODE`"));
+        }
+    }
+    if let FaultAction::Status {
+        retry_after,
+        plain_text,
+        ..
+    } = &mut action
+    {
+        *retry_after = seen.retry_after.map(|(_, seconds)| seconds);
+        *plain_text = seen.plain_text.is_some_and(|(_, plain)| plain);
+    }
+    Ok(FaultRule {
+        endpoint,
+        trigger,
+        times: seen.times,
+        action,
+    })
+}
+
+fn read_part<'a>(
+    part: &'a str,
+    key: &str,
+    value: Option<&str>,
+    seen: &mut Parts<'a>,
+) -> Result<(), String> {
+    let number = |min: u64, what: &str| -> Result<u64, String> {
+        let value = value.ok_or_else(|| format!("`{part}`: needs a value, e.g. `{key}=1`"))?;
+        value
+            .parse::<u64>()
+            .ok()
+            .filter(|n| *n >= min)
+            .ok_or_else(|| format!("`{part}`: {what}"))
+    };
+    let flag = || -> Result<(), String> {
+        match value {
+            None => Ok(()),
+            Some(_) => Err(format!("`{part}`: `{key}` takes no value")),
+        }
+    };
+    let mut trigger = |trigger: Trigger| -> Result<(), String> {
+        if let Some((earlier, _)) = seen.trigger {
+            return Err(format!(
+                "`{part}`: a rule has one trigger, and `{earlier}` is one"
+            ));
+        }
+        seen.trigger = Some((part, trigger));
+        Ok(())
+    };
+    match key {
+        "nth" => trigger(Trigger::Nth(number(1, "calls are numbered from 1")?))?,
+        "from" => trigger(Trigger::From(number(1, "calls are numbered from 1")?))?,
+        "share" => {
+            let share = value
+                .and_then(|value| value.parse::<f64>().ok())
+                .filter(|share| (0.0..=1.0).contains(share))
+                .ok_or_else(|| format!("`{part}`: a share is a number from 0 to 1, e.g. 0.1"))?;
+            trigger(Trigger::Share { share, seed: 1 })?;
+        }
+        "seed" => seen.seed = Some((part, number(0, "a seed is a whole number")?)),
+        "times" => seen.times = Some(number(1, "a count of at least 1")?),
+        "retry_after" => {
+            seen.retry_after = Some((part, number(0, "a whole number of seconds")?));
+        }
+        "body" => {
+            let plain = match value {
+                Some("json") => false,
+                Some("text") => true,
+                _ => return Err(format!("`{part}`: the body is `json` or `text`")),
+            };
+            seen.plain_text = Some((part, plain));
+        }
+        _ => {
+            let action = read_action(part, key, value, &number, &flag)?;
+            if let Some((earlier, _)) = &seen.action {
+                return Err(format!(
+                    "`{part}`: a rule has one action, and `{earlier}` is one"
+                ));
+            }
+            seen.action = Some((part, action));
+        }
+    }
+    Ok(())
+}
+
+fn read_action(
+    part: &str,
+    key: &str,
+    value: Option<&str>,
+    number: &dyn Fn(u64, &str) -> Result<u64, String>,
+    flag: &dyn Fn() -> Result<(), String>,
+) -> Result<FaultAction, String> {
+    let millis = |n: u64| Duration::from_millis(n);
+    Ok(match key {
+        "status" => FaultAction::Status {
+            status: u16::try_from(number(400, "an error status from 400 to 599")?)
+                .ok()
+                .filter(|status| *status <= 599)
+                .ok_or_else(|| format!("`{part}`: an error status from 400 to 599"))?,
+            retry_after: None,
+            plain_text: false,
+        },
+        "latency" => FaultAction::Latency(millis(number(0, "milliseconds, e.g. 200")?)),
+        "drop" => FaultAction::Drop(match value {
+            Some("before") => DropPoint::Before,
+            Some("after") => DropPoint::After,
+            _ => {
+                return Err(format!(
+                    "`{part}`: drop `before` or `after` the call is carried out"
+                ));
+            }
+        }),
+        "truncate" => {
+            flag()?;
+            FaultAction::Truncate
+        }
+        "malformed" => {
+            flag()?;
+            FaultAction::Malformed
+        }
+        "oversize" => FaultAction::Oversize {
+            mib: match value {
+                None => DEFAULT_OVERSIZE_MIB,
+                Some(_) => number(1, "a size in MiB of at least 1")?,
+            },
+        },
+        "refuse" => FaultAction::Refuse(millis(number(1, "milliseconds, e.g. 500")?)),
+        "insert" => FaultAction::Insert(count(number(1, "a count of at least 1")?, part)?),
+        "remove" => FaultAction::Remove(count(number(1, "a count of at least 1")?, part)?),
+        _ => {
+            return Err(format!(
+                "`{part}`: unknown part `{key}`; expected a trigger (nth, from, share, seed, \
+                 times) or an action (status, retry_after, body, latency, drop, truncate, \
+                 malformed, oversize, refuse, insert, remove)"
+            ));
+        }
+    })
+}
+
+fn count(n: u64, part: &str) -> Result<usize, String> {
+    usize::try_from(n).map_err(|_| format!("`{part}`: too many"))
+}
+
+impl fmt::Display for FaultRule {
+    /// The canonical text form, which parses back to the same rule.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let endpoint = ENDPOINTS
+            .iter()
+            .find(|(_, endpoint)| *endpoint == self.endpoint)
+            .map(|(name, _)| *name)
+            .unwrap_or("any");
+        write!(f, "{endpoint}:")?;
+        match self.trigger {
+            Trigger::Nth(n) => write!(f, "nth={n}")?,
+            Trigger::From(n) => write!(f, "from={n}")?,
+            Trigger::Share { share, seed } => write!(f, "share={share}:seed={seed}")?,
+        }
+        if let Some(times) = self.times {
+            write!(f, ":times={times}")?;
+        }
+        match &self.action {
+            FaultAction::Status {
+                status,
+                retry_after,
+                plain_text,
+            } => {
+                write!(f, ":status={status}")?;
+                if let Some(seconds) = retry_after {
+                    write!(f, ":retry_after={seconds}")?;
+                }
+                if *plain_text {
+                    write!(f, ":body=text")?;
+                }
+                Ok(())
+            }
+            FaultAction::Latency(delay) => write!(f, ":latency={}", delay.as_millis()),
+            FaultAction::Drop(DropPoint::Before) => write!(f, ":drop=before"),
+            FaultAction::Drop(DropPoint::After) => write!(f, ":drop=after"),
+            FaultAction::Truncate => write!(f, ":truncate"),
+            FaultAction::Malformed => write!(f, ":malformed"),
+            FaultAction::Oversize { mib } => write!(f, ":oversize={mib}"),
+            FaultAction::Refuse(time) => write!(f, ":refuse={}", time.as_millis()),
+            FaultAction::Insert(n) => write!(f, ":insert={n}"),
+            FaultAction::Remove(n) => write!(f, ":remove={n}"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parsed(text: &str) -> FaultRule {
+        text.parse()
+            .unwrap_or_else(|err| panic!("`{text}` should parse: {err}"))
+    }
+
+    fn problem(text: &str) -> String {
+        match text.parse::<FaultRule>() {
+            Ok(rule) => panic!("`{text}` should not parse, got {rule:?}"),
+            Err(err) => {
+                assert_eq!(err.rule, text);
+                err.problem
+            }
+        }
+    }
+
+    #[test]
+    fn reads_the_examples_of_the_docs() {
+        assert_eq!(
+            parsed("batch_delete:nth=2:status=429:retry_after=1"),
+            FaultRule {
+                endpoint: Endpoint::BatchDelete,
+                trigger: Trigger::Nth(2),
+                times: None,
+                action: FaultAction::Status {
+                    status: 429,
+                    retry_after: Some(1),
+                    plain_text: false,
+                },
+            }
+        );
+        assert_eq!(
+            parsed("list:share=0.1:status=503"),
+            FaultRule {
+                endpoint: Endpoint::List,
+                trigger: Trigger::Share {
+                    share: 0.1,
+                    seed: 1
+                },
+                times: None,
+                action: FaultAction::Status {
+                    status: 503,
+                    retry_after: None,
+                    plain_text: false,
+                },
+            }
+        );
+        assert_eq!(
+            parsed("batch_delete:nth=1:drop=after").action,
+            FaultAction::Drop(DropPoint::After)
+        );
+        assert_eq!(parsed("list:nth=1:insert=1").action, FaultAction::Insert(1));
+    }
+
+    #[test]
+    fn parts_come_in_any_order_with_their_modifiers() {
+        let rule = parsed("detail:body=text:status=502:times=3:from=2");
+        assert_eq!(rule.trigger, Trigger::From(2));
+        assert_eq!(rule.times, Some(3));
+        assert_eq!(
+            rule.action,
+            FaultAction::Status {
+                status: 502,
+                retry_after: None,
+                plain_text: true
+            }
+        );
+        assert_eq!(
+            parsed("any:seed=42:share=0.5:latency=20").trigger,
+            Trigger::Share {
+                share: 0.5,
+                seed: 42
+            }
+        );
+        assert_eq!(
+            parsed("list:nth=1:oversize").action,
+            FaultAction::Oversize {
+                mib: DEFAULT_OVERSIZE_MIB
+            }
+        );
+        assert_eq!(
+            parsed("list:nth=1:oversize=70").action,
+            FaultAction::Oversize { mib: 70 }
+        );
+    }
+
+    #[test]
+    fn every_rule_prints_as_text_that_parses_back() {
+        let texts = [
+            "list:nth=1:status=503",
+            "detail:from=2:times=3:status=502:body=text",
+            "batch_delete:nth=2:status=429:retry_after=1",
+            "any:share=0.25:seed=9:latency=40",
+            "batch_delete:nth=1:drop=before",
+            "batch_delete:nth=1:drop=after",
+            "show_job:nth=1:truncate",
+            "sub_jobs:nth=1:malformed",
+            "list:nth=1:oversize=80",
+            "detail:nth=1:refuse=300",
+            "list:from=1:insert=2",
+            "list:nth=1:remove=1",
+        ];
+        for text in texts {
+            let rule = parsed(text);
+            assert_eq!(rule.to_string(), text);
+            assert_eq!(parsed(&rule.to_string()), rule);
+        }
+    }
+
+    #[test]
+    fn errors_name_the_bad_part() {
+        let cases = [
+            ("lst:nth=1:status=503", "`lst` is not an endpoint"),
+            (
+                "list:nth=0:status=503",
+                "`nth=0`: calls are numbered from 1",
+            ),
+            (
+                "list:nth=x:status=503",
+                "`nth=x`: calls are numbered from 1",
+            ),
+            ("list:nth:status=503", "`nth`: needs a value"),
+            (
+                "list:share=1.5:status=503",
+                "`share=1.5`: a share is a number from 0 to 1",
+            ),
+            ("list:status=503", "no trigger"),
+            ("list:nth=1", "no action"),
+            (
+                "list:nth=1:from=2:status=503",
+                "`from=2`: a rule has one trigger",
+            ),
+            (
+                "list:nth=1:status=503:drop=after",
+                "`drop=after`: a rule has one action",
+            ),
+            (
+                "list:nth=1:status=200",
+                "`status=200`: an error status from 400 to 599",
+            ),
+            (
+                "list:nth=1:status=600",
+                "`status=600`: an error status from 400 to 599",
+            ),
+            (
+                "list:nth=1:drop=later",
+                "`drop=later`: drop `before` or `after`",
+            ),
+            (
+                "list:nth=1:truncate=2",
+                "`truncate=2`: `truncate` takes no value",
+            ),
+            (
+                "list:nth=1:latency=20:retry_after=1",
+                "`retry_after=1`: goes only with `status=CODE`",
+            ),
+            (
+                "list:nth=1:latency=20:body=text",
+                "`body=text`: goes only with `status=CODE`",
+            ),
+            (
+                "list:nth=1:status=503:body=xml",
+                "`body=xml`: the body is `json` or `text`",
+            ),
+            (
+                "list:nth=1:seed=3:status=503",
+                "`seed=3`: a seed goes only with `share=P`",
+            ),
+            (
+                "list:nth=1:nth=2:status=503",
+                "`nth=2`: `nth` is given twice",
+            ),
+            ("list:nth=1:explode", "`explode`: unknown part `explode`"),
+            ("list:nth=1:insert=0", "`insert=0`: a count of at least 1"),
+            ("list:nth=1:refuse=0", "`refuse=0`: milliseconds"),
+            (
+                "list:nth=1:times=0:status=503",
+                "`times=0`: a count of at least 1",
+            ),
+        ];
+        for (text, expected) in cases {
+            let problem = problem(text);
+            assert!(
+                problem.contains(expected),
+                "`{text}`: got `{problem}`, expected it to contain `{expected}`"
+            );
+        }
+        let err = "list:nth=0:status=503".parse::<FaultRule>().unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "fault `list:nth=0:status=503`: `nth=0`: calls are numbered from 1"
+        );
+    }
+}
