@@ -50,6 +50,9 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
     let mut check = Check {
         path,
         text,
+        line_starts: std::iter::once(0)
+            .chain(text.match_indices('\n').map(|(at, _)| at + 1))
+            .collect(),
         diagnostics: Vec::new(),
     };
     let config = Config {
@@ -173,6 +176,9 @@ fn plain_found(found: &str) -> &str {
 struct Check<'a> {
     path: &'a Path,
     text: &'a str,
+    /// Byte offset where each line starts, so a line number costs a binary search, not a scan
+    /// of the file (a config may declare tens of thousands of desktops).
+    line_starts: Vec<usize>,
     diagnostics: Vec<Diagnostic>,
 }
 
@@ -208,8 +214,9 @@ impl Check<'_> {
         }
     }
 
+    /// 1-based line of a byte offset.
     fn line_of(&self, offset: usize) -> usize {
-        super::diagnostic::line_column(self.text, offset.min(self.text.len())).0
+        self.line_starts.partition_point(|&start| start <= offset)
     }
 
     fn cloud(&mut self, raw: Option<Spanned<RawCloud>>) -> Cloud {
