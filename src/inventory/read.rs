@@ -1,12 +1,14 @@
 //! Reading the live inventory: every page, concurrently after the first, checked for
 //! completeness. A plan is never made from an inventory known to be incomplete.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use futures_util::{StreamExt, TryStreamExt, stream};
 
 use super::Desktop;
-use crate::workspace::wire::{DETAIL_PAGE_LIMIT, LIST_PAGE_LIMIT, MAX_IDS_PER_CALL};
+use crate::workspace::wire::{
+    DETAIL_PAGE_LIMIT, LIST_PAGE_LIMIT, ListDesktopsResponse, MAX_IDS_PER_CALL,
+};
 use crate::workspace::{ApiError, Client, ListFilter};
 
 /// Whole re-reads tried when the inventory changes under us, before giving up.
@@ -47,6 +49,14 @@ pub async fn read_all(
     })
 }
 
+/// A page as kept while the others arrive: already converted, so the wire structs of only the
+/// pages in flight are alive at once.
+struct Page {
+    offset: usize,
+    total_count: u64,
+    desktops: Vec<Desktop>,
+}
+
 /// One complete read: the desktops, or why they are not a consistent whole.
 async fn read_once(
     client: &Client,
@@ -54,29 +64,34 @@ async fn read_once(
     concurrency: usize,
     on_page: &(dyn Fn(usize, usize) + Sync),
 ) -> Result<Result<Vec<Desktop>, String>, ApiError> {
-    let first = client.list_desktops(0, LIST_PAGE_LIMIT, filter).await?;
+    let convert = |offset: usize, page: ListDesktopsResponse| Page {
+        offset,
+        total_count: page.total_count,
+        desktops: page.desktops.into_iter().map(Desktop::from).collect(),
+    };
+    let first = convert(0, client.list_desktops(0, LIST_PAGE_LIMIT, filter).await?);
     let total = usize::try_from(first.total_count).unwrap_or(usize::MAX);
     let mut read = first.desktops.len();
     on_page(read, total);
-    let mut pages = vec![(0, first)];
+    let mut pages = vec![first];
     let mut rest = stream::iter((LIST_PAGE_LIMIT..total).step_by(LIST_PAGE_LIMIT))
         .map(|offset| async move {
             client
                 .list_desktops(offset, LIST_PAGE_LIMIT, filter)
                 .await
-                .map(|page| (offset, page))
+                .map(|page| convert(offset, page))
         })
         .buffer_unordered(concurrency.max(1));
-    while let Some((offset, page)) = rest.try_next().await? {
+    while let Some(page) = rest.try_next().await? {
         read += page.desktops.len();
         on_page(read, total);
-        pages.push((offset, page));
+        pages.push(page);
     }
-    pages.sort_by_key(|(offset, _)| *offset);
+    pages.sort_by_key(|page| page.offset);
 
     let mut desktops = Vec::with_capacity(total.min(1 << 20));
-    let mut seen = HashSet::with_capacity(total.min(1 << 20));
-    for (offset, page) in pages {
+    for page in pages {
+        let offset = page.offset;
         if page.total_count != total as u64 {
             return Ok(Err(format!(
                 "`total_count` moved from {total} to {} at offset {offset}",
@@ -90,16 +105,14 @@ async fn read_once(
                 page.desktops.len()
             )));
         }
-        for wire in page.desktops {
-            if !seen.insert(wire.desktop_id.clone()) {
-                return Ok(Err(format!(
-                    "desktop `{}` was listed twice",
-                    wire.desktop_id
-                )));
-            }
-            desktops.push(Desktop::from(wire));
-        }
+        desktops.extend(page.desktops);
     }
+    let mut ids: Vec<&str> = desktops.iter().map(|desktop| desktop.id.as_str()).collect();
+    ids.sort_unstable();
+    if let Some(twice) = ids.windows(2).find(|pair| pair[0] == pair[1]) {
+        return Ok(Err(format!("desktop `{}` was listed twice", twice[0])));
+    }
+    drop(ids);
     Ok(Ok(desktops))
 }
 
