@@ -355,8 +355,12 @@ fn finish(world: &World, validator: &jsonschema::Validator, tally: &mut Tally, a
     );
     let sent: usize = world.stats().batch_delete_ids.iter().map(Vec::len).sum();
     assert_eq!(sent, DELETIONS, "{at}: every deletion sent exactly once");
-    for job in world.state()["jobs"].as_array().unwrap() {
-        assert_eq!(job["status"], "succeeded", "{at}: {job}");
+    // A run killed before its first save leaves no state file: the jobs it started were
+    // carried out all the same, and their desktops are gone (checked above).
+    if world.path("deskprune.state.json").exists() {
+        for job in world.state()["jobs"].as_array().unwrap() {
+            assert_eq!(job["status"], "succeeded", "{at}: {job}");
+        }
     }
 }
 
