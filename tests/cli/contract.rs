@@ -195,10 +195,20 @@ fn completions_and_man_page_come_from_the_cli_definition() {
     };
     for shell in ["bash", "zsh", "fish", "powershell", "elvish"] {
         let script = run(&["completions", shell]);
-        assert!(script.contains("force-unlock"), "{shell}: subcommands are completed");
-        assert!(script.contains("allow-deletions"), "{shell}: flags are completed");
+        assert!(
+            script.contains("force-unlock"),
+            "{shell}: subcommands are completed"
+        );
+        assert!(
+            script.contains("allow-deletions"),
+            "{shell}: flags are completed"
+        );
     }
     let man = run(&["man"]);
-    assert!(man.starts_with(".ie") || man.contains(".TH deskprune"), "{}", &man[..200.min(man.len())]);
+    assert!(
+        man.starts_with(".ie") || man.contains(".TH deskprune"),
+        "{}",
+        &man[..200.min(man.len())]
+    );
     assert!(man.contains("apply"));
 }

@@ -3,7 +3,17 @@
 
 mod support;
 
+mod api;
 mod apply;
+mod bad_answers;
+mod calls;
 mod contract;
+mod crash;
+mod examples;
+mod faults;
+mod mistakes;
 mod plan;
+mod rails;
 mod saved;
+mod secrets;
+mod terminal;

@@ -215,7 +215,24 @@ pub fn redact(text: &str, world: &World) -> String {
     let mut text = text.replace(&world.endpoint, "http://[simulator]");
     let dir = world.dir.path().display().to_string();
     text = text.replace(&dir, "[dir]");
-    redact_job_ids(&text)
+    redact_request_ids(&redact_job_ids(&text))
+}
+
+/// Request IDs (32 hex digits after `request id `) differ on every call.
+fn redact_request_ids(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("request id ") {
+        let (head, tail) = rest.split_at(at + "request id ".len());
+        out.push_str(head);
+        let id_len = tail.chars().take_while(char::is_ascii_hexdigit).count();
+        if id_len > 0 {
+            out.push_str("[request]");
+        }
+        rest = &tail[id_len..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Replaces job IDs (random v4 UUIDs that are not our fixed desktop IDs) with `[job]`.
@@ -247,4 +264,65 @@ fn is_uuid(candidate: &str) -> bool {
 
 pub fn read(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap()
+}
+
+// Helpers for the fault tests (crash, secrets, bad answers).
+
+impl Cmd {
+    pub fn env(mut self, key: &str, value: &str) -> Cmd {
+        self.command.env(key, value);
+        self
+    }
+
+    /// Starts the binary with its output thrown away (a full pipe nobody reads would stall it),
+    /// for tests that kill it.
+    pub fn spawn_silent(mut self) -> std::process::Child {
+        self.command
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("the binary starts")
+    }
+}
+
+impl World {
+    /// `(job ID, desktop IDs)` of every job the simulator created, oldest first.
+    pub fn simulator_jobs(&self) -> Vec<(String, Vec<String>)> {
+        let snapshot = serde_json::to_value(self.simulator.snapshot()).unwrap();
+        snapshot["jobs"]
+            .as_array()
+            .map(|jobs| {
+                jobs.iter()
+                    .map(|job| {
+                        let ids = job["sub_jobs"]
+                            .as_array()
+                            .unwrap()
+                            .iter()
+                            .map(|sub| sub["desktop_id"].as_str().unwrap().to_string())
+                            .collect();
+                        (job["id"].as_str().unwrap().to_string(), ids)
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// `(desktop ID, task_status)` of every desktop the simulator still lists.
+    pub fn listed(&self) -> Vec<(String, String)> {
+        let snapshot = serde_json::to_value(self.simulator.snapshot()).unwrap();
+        snapshot["desktops"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|desktop| {
+                (
+                    desktop["desktop_id"].as_str().unwrap().to_string(),
+                    desktop["task_status"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_string(),
+                )
+            })
+            .collect()
+    }
 }
