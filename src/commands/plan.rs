@@ -71,7 +71,7 @@ pub async fn plan_desktops(
         protect_tag: &config.guard.protect_tag,
     };
     let no_one = HashSet::new();
-    let first = plan(
+    let mut plan = plan(
         &desired,
         &Facts {
             inventory: desktops,
@@ -79,13 +79,10 @@ pub async fn plan_desktops(
             pending: &pending,
         },
     );
-    if !first.has_deletions() || config.guard.in_use_login_statuses.is_empty() {
-        return Ok(Planned {
-            plan: first,
-            read_at,
-        });
+    if !plan.has_deletions() || config.guard.in_use_login_statuses.is_empty() {
+        return Ok(Planned { plan, read_at });
     }
-    let statuses = read_login_status(client, &first.deletion_ids(), concurrency).await?;
+    let statuses = read_login_status(client, &plan.deletion_ids(), concurrency).await?;
     let in_use: HashSet<String> = statuses
         .into_iter()
         .filter(|(_, status)| {
@@ -98,14 +95,7 @@ pub async fn plan_desktops(
         .map(|(id, _)| id)
         .collect();
     tracing::info!(count = in_use.len(), "desktops in use are held back");
-    let plan = plan(
-        &desired,
-        &Facts {
-            inventory: desktops,
-            in_use: &in_use,
-            pending: &pending,
-        },
-    );
+    plan.hold_in_use(&in_use);
     Ok(Planned { plan, read_at })
 }
 

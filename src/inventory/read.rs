@@ -57,6 +57,14 @@ struct Page {
     desktops: Vec<Desktop>,
 }
 
+fn convert(offset: usize, page: ListDesktopsResponse) -> Page {
+    Page {
+        offset,
+        total_count: page.total_count,
+        desktops: page.desktops.into_iter().map(Desktop::from).collect(),
+    }
+}
+
 /// One complete read: the desktops, or why they are not a consistent whole.
 async fn read_once(
     client: &Client,
@@ -64,25 +72,26 @@ async fn read_once(
     concurrency: usize,
     on_page: &(dyn Fn(usize, usize) + Sync),
 ) -> Result<Result<Vec<Desktop>, String>, ApiError> {
-    let convert = |offset: usize, page: ListDesktopsResponse| Page {
-        offset,
-        total_count: page.total_count,
-        desktops: page.desktops.into_iter().map(Desktop::from).collect(),
-    };
     let first = convert(0, client.list_desktops(0, LIST_PAGE_LIMIT, filter).await?);
     let total = usize::try_from(first.total_count).unwrap_or(usize::MAX);
     let mut read = first.desktops.len();
     on_page(read, total);
     let mut pages = vec![first];
+    // Each page is fetched, decoded and converted in a task of its own, so the JSON work of
+    // the pages in flight spreads over the runtime's threads.
     let mut rest = stream::iter((LIST_PAGE_LIMIT..total).step_by(LIST_PAGE_LIMIT))
-        .map(|offset| async move {
-            client
-                .list_desktops(offset, LIST_PAGE_LIMIT, filter)
-                .await
-                .map(|page| convert(offset, page))
+        .map(|offset| {
+            let (client, filter) = (client.clone(), filter.clone());
+            tokio::spawn(async move {
+                client
+                    .list_desktops(offset, LIST_PAGE_LIMIT, &filter)
+                    .await
+                    .map(|page| convert(offset, page))
+            })
         })
         .buffer_unordered(concurrency.max(1));
-    while let Some(page) = rest.try_next().await? {
+    while let Some(page) = rest.next().await {
+        let page = page.expect("a page task never panics")?;
         read += page.desktops.len();
         on_page(read, total);
         pages.push(page);

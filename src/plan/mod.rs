@@ -115,6 +115,21 @@ impl Plan {
             .map(|entry| entry.id.clone())
             .collect()
     }
+
+    /// Moves the deletions someone is logged in to over to `in_use`: the same plan as one made
+    /// with those facts from the start, without planning twice (the login states are read for
+    /// the deletions only).
+    pub fn hold_in_use(&mut self, in_use: &HashSet<String>) {
+        if in_use.is_empty() {
+            return;
+        }
+        let (held, deletions): (Vec<Entry>, Vec<Entry>) = std::mem::take(&mut self.deletions)
+            .into_iter()
+            .partition(|entry| in_use.contains(&entry.id));
+        self.deletions = deletions;
+        self.in_use.extend(held);
+        self.in_use.sort_by_cached_key(sort_key);
+    }
 }
 
 /// Whether `desktop` carries the protection tag with a value other than `false`.

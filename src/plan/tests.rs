@@ -296,5 +296,13 @@ proptest! {
             &Facts { inventory: &reversed, in_use: &in_use_ids, pending: &pending_ids },
         );
         prop_assert_eq!(&result.deletions, &again.deletions);
+        // Holding back the desktops in use afterwards gives the same plan.
+        let none = HashSet::new();
+        let mut held = plan(
+            &Desired { scope: &scope, declarations: &declarations, protect_tag: PROTECT },
+            &Facts { inventory: &inventory, in_use: &none, pending: &pending_ids },
+        );
+        held.hold_in_use(&in_use_ids);
+        prop_assert_eq!(held, result);
     }
 }

@@ -4,7 +4,7 @@
 
 use std::io::{self, Write};
 
-use similar::{ChangeTag, DiffOp, group_diff_ops};
+use similar::{DiffOp, DiffTag, group_diff_ops};
 
 use super::Styles;
 use crate::document::{DesktopDoc, PlanDocument, ScopeDoc};
@@ -165,44 +165,34 @@ fn render_diff(
         }
     }
     let widths = Widths::of(now.iter().map(|(entry, _)| *entry));
-    let lines: Vec<String> = now.iter().map(|(entry, _)| widths.line(entry)).collect();
-    let before: Vec<&str> = lines.iter().map(String::as_str).collect();
-    let after: Vec<&str> = before
-        .iter()
-        .zip(&now)
-        .filter(|(_, (_, deleted))| !deleted)
-        .map(|(line, _)| *line)
-        .collect();
 
     // Kept desktops the plan does not list (a saved plan keeps only their number).
     let unlisted = doc.summary.kept.saturating_sub(kept.len());
     if unlisted > 0 {
         skipped(out, styles, unlisted)?;
     }
+    // Only the lines of the hunks are formatted: at 100,000 desktops most are never shown.
     let mut shown_until = 0;
     for hunk in group_diff_ops(ops, CONTEXT) {
-        let start = hunk.first().map_or(0, |op| op.old_range().start);
-        if start > shown_until {
-            skipped(out, styles, start - shown_until)?;
-        }
         for op in &hunk {
-            for change in op.iter_changes(&before, &after) {
-                match change.tag() {
-                    ChangeTag::Delete => writeln!(
-                        out,
-                        "{}- {}{:#}",
-                        styles.delete,
-                        change.value(),
-                        styles.delete
-                    )?,
-                    ChangeTag::Equal | ChangeTag::Insert => writeln!(out, "  {}", change.value())?,
+            let (tag, lines, _) = op.as_tag_tuple();
+            if lines.start > shown_until {
+                skipped(out, styles, lines.start - shown_until)?;
+            }
+            for (entry, _) in &now[lines.clone()] {
+                let line = widths.line(entry);
+                match tag {
+                    DiffTag::Delete => {
+                        writeln!(out, "{}- {line}{:#}", styles.delete, styles.delete)?
+                    }
+                    _ => writeln!(out, "  {line}")?,
                 }
             }
-            shown_until = op.old_range().end;
+            shown_until = lines.end;
         }
     }
-    if before.len() > shown_until {
-        skipped(out, styles, before.len() - shown_until)?;
+    if now.len() > shown_until {
+        skipped(out, styles, now.len() - shown_until)?;
     }
     Ok(())
 }
