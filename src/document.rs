@@ -10,7 +10,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::config::{Config, Scope, Selector};
-use crate::plan::{Entry, Plan, Warning};
+use crate::inventory::Desktop;
+use crate::plan::{Plan, Warning};
 
 pub const FORMAT_VERSION: u32 = 1;
 
@@ -95,14 +96,14 @@ pub struct Summary {
     pub total: usize,
 }
 
-impl From<&Entry> for DesktopDoc {
-    fn from(entry: &Entry) -> Self {
+impl From<Desktop> for DesktopDoc {
+    fn from(desktop: Desktop) -> Self {
         DesktopDoc {
-            desktop_id: entry.id.clone(),
-            computer_name: entry.name.clone(),
-            user_name: entry.user.clone(),
-            status: entry.status.clone(),
-            created: entry.created.clone(),
+            desktop_id: desktop.id,
+            computer_name: desktop.name,
+            user_name: desktop.user,
+            status: desktop.status,
+            created: desktop.created,
         }
     }
 }
@@ -118,13 +119,26 @@ impl From<&Scope> for ScopeDoc {
     }
 }
 
-pub fn docs(entries: &[Entry]) -> Vec<DesktopDoc> {
-    entries.iter().map(DesktopDoc::from).collect()
-}
-
 impl PlanDocument {
-    pub fn new(plan: &Plan, config: &Config, created_at: jiff::Timestamp) -> PlanDocument {
-        PlanDocument {
+    /// The document of `plan`, which it takes apart (nothing is copied). The kept desktops are
+    /// not part of the document (only their number is); they come back beside it, for the
+    /// context lines of the human view.
+    pub fn new(
+        plan: Plan,
+        config: &Config,
+        created_at: jiff::Timestamp,
+    ) -> (PlanDocument, Vec<DesktopDoc>) {
+        let summary = Summary {
+            to_delete: plan.deletions.len(),
+            missing: plan.missing.len(),
+            protected: plan.protected.len(),
+            in_use: plan.in_use.len(),
+            in_progress: plan.in_progress.len(),
+            kept: plan.kept.len(),
+            in_scope: plan.in_scope(),
+            total: plan.total,
+        };
+        let document = PlanDocument {
             format_version: FORMAT_VERSION,
             deskprune_version: env!("CARGO_PKG_VERSION").to_string(),
             created_at: created_at.to_string(),
@@ -135,7 +149,7 @@ impl PlanDocument {
                 digest: config.digest.clone(),
             },
             scope: ScopeDoc::from(&config.scope),
-            deletions: docs(&plan.deletions),
+            deletions: plan.deletions,
             missing: plan
                 .missing
                 .iter()
@@ -151,25 +165,17 @@ impl PlanDocument {
                     }
                 })
                 .collect(),
-            protected: docs(&plan.protected),
-            in_use: docs(&plan.in_use),
-            in_progress: docs(&plan.in_progress),
+            protected: plan.protected,
+            in_use: plan.in_use,
+            in_progress: plan.in_progress,
             warnings: plan
                 .warnings
                 .iter()
                 .map(|warning| warning_text(warning, config))
                 .collect(),
-            summary: Summary {
-                to_delete: plan.deletions.len(),
-                missing: plan.missing.len(),
-                protected: plan.protected.len(),
-                in_use: plan.in_use.len(),
-                in_progress: plan.in_progress.len(),
-                kept: plan.kept.len(),
-                in_scope: plan.in_scope(),
-                total: plan.total,
-            },
-        }
+            summary,
+        };
+        (document, plan.kept)
     }
 }
 

@@ -2,7 +2,7 @@
 //! plan), show it, pass the rails, confirm, send the deletions chunk by chunk, follow the jobs,
 //! report. Every rail stands between the decision and the first request.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::Path;
 use std::time::Duration;
@@ -12,7 +12,7 @@ use super::session::Session;
 use crate::apply::{FollowReport, Journal, SubmitReport, follow, submit};
 use crate::cli::{ApplyArgs, Global};
 use crate::config::Config;
-use crate::document::{DesktopDoc, PlanDocument, docs};
+use crate::document::{DesktopDoc, PlanDocument};
 use crate::error::{Error, exit};
 use crate::inventory::read_by_ids;
 use crate::output::Output;
@@ -69,17 +69,16 @@ pub async fn run(global: &Global, args: &ApplyArgs, output: &Output) -> Result<u
 /// Plans now and shows the plan.
 async fn decide_now(session: &Session, state: &State, output: &Output) -> Result<Decision, Error> {
     let planned = compute(session, state, &Progress::new(output.progress)).await?;
-    let document = PlanDocument::new(&planned.plan, &session.config, planned.read_at);
-    super::plan::print(
-        &document,
-        &docs(&planned.plan.kept),
-        crate::cli::Format::Human,
-        output,
-    )?;
+    let (document, kept) = PlanDocument::new(planned.plan, &session.config, planned.read_at);
+    super::plan::print(&document, &kept, crate::cli::Format::Human, output)?;
     Ok(Decision {
-        send: planned.plan.deletion_ids(),
+        send: document
+            .deletions
+            .iter()
+            .map(|d| d.desktop_id.clone())
+            .collect(),
         names: names(&document),
-        in_scope: planned.plan.in_scope(),
+        in_scope: document.summary.in_scope,
     })
 }
 
@@ -134,8 +133,9 @@ async fn decide_saved(
         .map(|d| d.desktop_id.clone())
         .collect();
     let reread = read_by_ids(&session.client, &ids, session.config.client.max_concurrency).await?;
-    let fresh = plan_desktops(session, &reread, state, read_at).await?;
-    let checked = recheck(saved, &fresh.plan, &reread);
+    let found: HashSet<String> = reread.iter().map(|d| d.id.clone()).collect();
+    let fresh = plan_desktops(session, reread, state, read_at).await?;
+    let checked = recheck(saved, &fresh.plan, &found);
     if !checked.stale.is_empty() {
         let mut stderr = std::io::stderr();
         let _ = write!(stderr, "{}", stale_diff(&checked.stale));

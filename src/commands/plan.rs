@@ -7,7 +7,7 @@ use std::io::Write;
 use super::session::Session;
 use crate::cli::{Format, Global, PlanArgs};
 use crate::config::Config;
-use crate::document::{DesktopDoc, PlanDocument, docs};
+use crate::document::{DesktopDoc, PlanDocument};
 use crate::error::{Error, exit};
 use crate::inventory::{Desktop, read_all, read_login_status};
 use crate::output::Output;
@@ -26,7 +26,7 @@ pub async fn run(global: &Global, args: &PlanArgs, output: &Output) -> Result<u8
     let planned = compute(&session, &state, &progress).await;
     drop(progress);
     let config = session.close()?;
-    show(&config, &planned?, args, output)
+    show(&config, planned?, args, output)
 }
 
 /// The plan and when its facts were read.
@@ -51,13 +51,13 @@ pub async fn compute(
     )
     .await;
     progress.clear();
-    plan_desktops(session, &desktops?, state, read_at).await
+    plan_desktops(session, desktops?, state, read_at).await
 }
 
 /// Plans over `desktops`, asking the API who is logged in to the candidates for deletion.
 pub async fn plan_desktops(
     session: &Session,
-    desktops: &[Desktop],
+    desktops: Vec<Desktop>,
     state: &State,
     read_at: jiff::Timestamp,
 ) -> Result<Planned, Error> {
@@ -73,7 +73,7 @@ pub async fn plan_desktops(
     let no_one = HashSet::new();
     let mut plan = plan(
         &desired,
-        &Facts {
+        Facts {
             inventory: desktops,
             in_use: &no_one,
             pending: &pending,
@@ -161,10 +161,9 @@ pub fn print(
     })
 }
 
-fn show(config: &Config, planned: &Planned, args: &PlanArgs, output: &Output) -> Result<u8, Error> {
-    let plan = &planned.plan;
-    let document = PlanDocument::new(plan, config, planned.read_at);
-    print(&document, &docs(&plan.kept), args.format(), output)?;
+fn show(config: &Config, planned: Planned, args: &PlanArgs, output: &Output) -> Result<u8, Error> {
+    let (document, kept) = PlanDocument::new(planned.plan, config, planned.read_at);
+    print(&document, &kept, args.format(), output)?;
     if let Some(path) = &args.out {
         crate::document::write(path, &document)?;
         output.note(&format!(
@@ -173,17 +172,18 @@ fn show(config: &Config, planned: &Planned, args: &PlanArgs, output: &Output) ->
             path.display()
         ));
     }
-    check_empty(config, plan.in_scope())?;
+    let summary = &document.summary;
+    check_empty(config, summary.in_scope)?;
     if let BudgetCheck::Exceeded {
         deletions, reasons, ..
-    } = budget(config).check(plan.deletions.len(), plan.in_scope())
+    } = budget(config).check(summary.to_delete, summary.in_scope)
     {
         output.warning(&format!(
             "this plan exceeds the deletion budget: {}; `apply` will refuse it unless given `--allow-deletions {deletions}`",
             reasons.join("; ")
         ));
     }
-    Ok(if args.detailed_exitcode && plan.has_deletions() {
+    Ok(if args.detailed_exitcode && summary.to_delete > 0 {
         exit::CHANGES
     } else {
         exit::OK

@@ -16,6 +16,7 @@ pub use scope::in_scope;
 use std::collections::{HashMap, HashSet};
 
 use crate::config::{Declaration, Scope, Selector};
+use crate::document::DesktopDoc;
 use crate::inventory::Desktop;
 
 /// What the config says should be.
@@ -26,37 +27,20 @@ pub struct Desired<'a> {
     pub protect_tag: &'a str,
 }
 
-/// What was read from the API (and the state file) about the world.
-#[derive(Debug, Clone, Copy)]
+/// What was read from the API (and the state file) about the world. The planner takes the
+/// inventory by value and moves each desktop into the plan.
+#[derive(Debug, Clone)]
 pub struct Facts<'a> {
-    pub inventory: &'a [Desktop],
+    pub inventory: Vec<Desktop>,
     /// Desktops someone is logged in to (from the detail list).
     pub in_use: &'a HashSet<String>,
     /// Desktops in a recorded job that has not ended yet.
     pub pending: &'a HashSet<String>,
 }
 
-/// A desktop as a plan shows it.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Entry {
-    pub name: String,
-    pub id: String,
-    pub user: String,
-    pub status: String,
-    pub created: String,
-}
-
-impl From<&Desktop> for Entry {
-    fn from(desktop: &Desktop) -> Self {
-        Entry {
-            name: desktop.name.clone(),
-            id: desktop.id.clone(),
-            user: desktop.user.clone(),
-            status: desktop.status.clone(),
-            created: desktop.created.clone(),
-        }
-    }
-}
+/// A desktop as a plan shows it: the plan document's own type, so nothing is copied between
+/// planning and printing.
+pub type Entry = DesktopDoc;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Warning {
@@ -112,7 +96,7 @@ impl Plan {
     pub fn deletion_ids(&self) -> Vec<String> {
         self.deletions
             .iter()
-            .map(|entry| entry.id.clone())
+            .map(|entry| entry.desktop_id.clone())
             .collect()
     }
 
@@ -125,7 +109,7 @@ impl Plan {
         }
         let (held, deletions): (Vec<Entry>, Vec<Entry>) = std::mem::take(&mut self.deletions)
             .into_iter()
-            .partition(|entry| in_use.contains(&entry.id));
+            .partition(|entry| in_use.contains(&entry.desktop_id));
         self.deletions = deletions;
         self.in_use.extend(held);
         self.in_use.sort_by_cached_key(sort_key);
@@ -140,10 +124,10 @@ pub fn is_protected(desktop: &Desktop, protect_tag: &str) -> bool {
 }
 
 fn sort_key(entry: &Entry) -> (String, String) {
-    (entry.name.to_lowercase(), entry.id.clone())
+    (entry.computer_name.to_lowercase(), entry.desktop_id.clone())
 }
 
-pub fn plan(desired: &Desired<'_>, facts: &Facts<'_>) -> Plan {
+pub fn plan(desired: &Desired<'_>, facts: Facts<'_>) -> Plan {
     // Which declarations match which desktops, over the whole inventory: a declaration that
     // matches a desktop outside the scope is not "missing".
     let mut by_name: HashMap<String, usize> = HashMap::new();
@@ -173,31 +157,31 @@ pub fn plan(desired: &Desired<'_>, facts: &Facts<'_>) -> Plan {
         for &index in &declared {
             matches[index] += 1;
         }
-        let managed = in_scope(desired.scope, desktop);
+        let managed = in_scope(desired.scope, &desktop);
         if !managed {
             for &index in &declared {
                 out_of_scope_match[index] = true;
             }
             continue;
         }
-        let entry = Entry::from(desktop);
         let deleting = desktop.is_deleting() || facts.pending.contains(&desktop.id);
-        if !declared.is_empty() {
+        let list = if !declared.is_empty() {
             if deleting {
                 for &index in &declared {
                     deleting_match[index] = true;
                 }
             }
-            plan.kept.push(entry);
+            &mut plan.kept
         } else if deleting {
-            plan.in_progress.push(entry);
-        } else if is_protected(desktop, desired.protect_tag) {
-            plan.protected.push(entry);
+            &mut plan.in_progress
+        } else if is_protected(&desktop, desired.protect_tag) {
+            &mut plan.protected
         } else if facts.in_use.contains(&desktop.id) {
-            plan.in_use.push(entry);
+            &mut plan.in_use
         } else {
-            plan.deletions.push(entry);
-        }
+            &mut plan.deletions
+        };
+        list.push(DesktopDoc::from(desktop));
     }
 
     for (index, declaration) in desired.declarations.iter().enumerate() {

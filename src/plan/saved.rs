@@ -6,9 +6,8 @@
 
 use std::collections::{HashMap, HashSet};
 
-use super::{Entry, Plan};
+use super::Plan;
 use crate::document::{DesktopDoc, PlanDocument};
-use crate::inventory::Desktop;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Stale {
@@ -29,49 +28,64 @@ pub struct Recheck {
     pub stale: Vec<Stale>,
 }
 
-/// `fresh` is the plan made now, with today's config and facts, over `reread` (the saved
-/// deletions read again by ID).
-pub fn recheck(saved: &PlanDocument, fresh: &Plan, reread: &[Desktop]) -> Recheck {
-    let now: HashMap<&str, &Desktop> = reread.iter().map(|d| (d.id.as_str(), d)).collect();
-    let ids = |entries: &[Entry]| -> HashSet<String> {
-        entries.iter().map(|entry| entry.id.clone()).collect()
-    };
-    let (deleting, in_use, in_progress) = (
-        ids(&fresh.deletions),
-        ids(&fresh.in_use),
-        ids(&fresh.in_progress),
-    );
-    let (protected, kept) = (ids(&fresh.protected), ids(&fresh.kept));
+/// `fresh` is the plan made now, with today's config and facts, over the saved deletions read
+/// again by ID; `found` are the IDs that read found.
+pub fn recheck(saved: &PlanDocument, fresh: &Plan, found: &HashSet<String>) -> Recheck {
+    // Where each desktop stands now, and how it looks.
+    let mut now: HashMap<&str, (&DesktopDoc, Standing)> = HashMap::new();
+    for (entries, standing) in [
+        (&fresh.deletions, Standing::Deletion),
+        (&fresh.in_progress, Standing::InProgress),
+        (&fresh.in_use, Standing::InUse),
+        (&fresh.protected, Standing::Protected),
+        (&fresh.kept, Standing::Declared),
+    ] {
+        for entry in entries {
+            now.insert(entry.desktop_id.as_str(), (entry, standing));
+        }
+    }
     let mut result = Recheck::default();
     for before in &saved.deletions {
-        let Some(desktop) = now.get(before.desktop_id.as_str()) else {
-            result.disappeared.push(before.clone());
+        let id = before.desktop_id.as_str();
+        let Some(&(after, standing)) = now.get(id) else {
+            if found.contains(id) {
+                result.stale.push(Stale {
+                    before: before.clone(),
+                    after: None,
+                    why: "no longer in the scope",
+                });
+            } else {
+                result.disappeared.push(before.clone());
+            }
             continue;
         };
-        let after = DesktopDoc::from(&Entry::from(*desktop));
-        let id = &before.desktop_id;
         let stale = |why| Stale {
             before: before.clone(),
             after: Some(after.clone()),
             why,
         };
-        if after != *before {
-            result.stale.push(stale("changed since the plan was made"));
-        } else if deleting.contains(id) {
-            result.send.push(after);
-        } else if in_progress.contains(id) {
-            result.held.push((after, "already being deleted"));
-        } else if in_use.contains(id) {
-            result.held.push((after, "in use (someone is logged in)"));
-        } else if protected.contains(id) {
-            result.stale.push(stale("now carries the protection tag"));
-        } else if kept.contains(id) {
-            result.stale.push(stale("now declared in the config"));
-        } else {
-            result.stale.push(stale("no longer in the scope"));
+        match standing {
+            _ if after != before => result.stale.push(stale("changed since the plan was made")),
+            Standing::Deletion => result.send.push(after.clone()),
+            Standing::InProgress => result.held.push((after.clone(), "already being deleted")),
+            Standing::InUse => result
+                .held
+                .push((after.clone(), "in use (someone is logged in)")),
+            Standing::Protected => result.stale.push(stale("now carries the protection tag")),
+            Standing::Declared => result.stale.push(stale("now declared in the config")),
         }
     }
     result
+}
+
+/// Where a desktop of a saved plan stands in the plan made now.
+#[derive(Debug, Clone, Copy)]
+enum Standing {
+    Deletion,
+    InProgress,
+    InUse,
+    Protected,
+    Declared,
 }
 
 /// The stale desktops as a line diff: how each looked when planned (`-`) and now (`+`).
@@ -103,6 +117,7 @@ mod tests {
 
     use super::*;
     use crate::config::Scope;
+    use crate::inventory::Desktop;
     use crate::plan::{Desired, Facts, plan};
 
     fn desktop(id: &str, tags: &[(&str, &str)]) -> Desktop {
@@ -122,9 +137,8 @@ mod tests {
     }
 
     fn saved(desktops: &[Desktop]) -> PlanDocument {
-        let entries: Vec<Entry> = desktops.iter().map(Entry::from).collect();
         PlanDocument {
-            deletions: crate::document::docs(&entries),
+            deletions: desktops.iter().cloned().map(DesktopDoc::from).collect(),
             ..serde_json::from_value(serde_json::json!({
                 "format_version": 1, "deskprune_version": "0", "created_at": "t",
                 "region": "r", "project_id": "p",
@@ -167,8 +181,8 @@ mod tests {
                 declarations: &[],
                 protect_tag: "deskprune:protect",
             },
-            &Facts {
-                inventory: &reread,
+            Facts {
+                inventory: reread.to_vec(),
                 in_use: &none,
                 pending: &none,
             },
@@ -181,7 +195,8 @@ mod tests {
             status: "ACTIVE".into(),
             created: "c".into(),
         });
-        let result = recheck(&saved_plan, &fresh, &reread);
+        let found = reread.iter().map(|d| d.id.clone()).collect();
+        let result = recheck(&saved_plan, &fresh, &found);
         let ids = |docs: Vec<&DesktopDoc>| {
             docs.into_iter()
                 .map(|d| d.desktop_id.clone())

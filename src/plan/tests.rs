@@ -48,8 +48,8 @@ fn run(scope: &Scope, declarations: &[Declaration], inventory: &[Desktop]) -> Pl
             declarations,
             protect_tag: PROTECT,
         },
-        &Facts {
-            inventory,
+        Facts {
+            inventory: inventory.to_vec(),
             in_use: &none,
             pending: &none,
         },
@@ -57,7 +57,10 @@ fn run(scope: &Scope, declarations: &[Declaration], inventory: &[Desktop]) -> Pl
 }
 
 fn ids(entries: &[Entry]) -> Vec<&str> {
-    entries.iter().map(|entry| entry.id.as_str()).collect()
+    entries
+        .iter()
+        .map(|entry| entry.desktop_id.as_str())
+        .collect()
 }
 
 #[test]
@@ -94,8 +97,8 @@ fn protection_deleting_and_pending_hold_back_a_deletion() {
             declarations: &[],
             protect_tag: PROTECT,
         },
-        &Facts {
-            inventory: &inventory,
+        Facts {
+            inventory: inventory.to_vec(),
             in_use: &in_use,
             pending: &pending,
         },
@@ -268,9 +271,9 @@ proptest! {
         inventory.retain(|d| seen.insert(d.id.clone()));
         let result = plan(
             &Desired { scope: &scope, declarations: &declarations, protect_tag: PROTECT },
-            &Facts { inventory: &inventory, in_use: &in_use_ids, pending: &pending_ids },
+            Facts { inventory: inventory.clone(), in_use: &in_use_ids, pending: &pending_ids },
         );
-        let deleted: HashSet<&str> = result.deletions.iter().map(|e| e.id.as_str()).collect();
+        let deleted: HashSet<&str> = result.deletions.iter().map(|e| e.desktop_id.as_str()).collect();
         for desktop in &inventory {
             let must_keep = !in_scope(&scope, desktop)
                 || is_declared(desktop, &declarations)
@@ -293,14 +296,14 @@ proptest! {
         reversed.reverse();
         let again = plan(
             &Desired { scope: &scope, declarations: &declarations, protect_tag: PROTECT },
-            &Facts { inventory: &reversed, in_use: &in_use_ids, pending: &pending_ids },
+            Facts { inventory: reversed, in_use: &in_use_ids, pending: &pending_ids },
         );
         prop_assert_eq!(&result.deletions, &again.deletions);
         // Holding back the desktops in use afterwards gives the same plan.
         let none = HashSet::new();
         let mut held = plan(
             &Desired { scope: &scope, declarations: &declarations, protect_tag: PROTECT },
-            &Facts { inventory: &inventory, in_use: &none, pending: &pending_ids },
+            Facts { inventory: inventory.clone(), in_use: &none, pending: &pending_ids },
         );
         held.hold_in_use(&in_use_ids);
         prop_assert_eq!(held, result);
