@@ -112,7 +112,7 @@ impl Plan {
             .partition(|entry| in_use.contains(&entry.desktop_id));
         self.deletions = deletions;
         self.in_use.extend(held);
-        self.in_use.sort_by_cached_key(sort_key);
+        self.in_use.sort_by(plan_order);
     }
 }
 
@@ -123,8 +123,26 @@ pub fn is_protected(desktop: &Desktop, protect_tag: &str) -> bool {
         .is_some_and(|value| !value.trim().eq_ignore_ascii_case("false"))
 }
 
-fn sort_key(entry: &Entry) -> (String, String) {
-    (entry.computer_name.to_lowercase(), entry.desktop_id.clone())
+/// Plan order: by name, case-insensitively, then by ID. Compared in place, without a lower-cased
+/// copy of every name.
+pub fn plan_order(a: &Entry, b: &Entry) -> std::cmp::Ordering {
+    let lower = |entry: &Entry| {
+        entry
+            .computer_name
+            .chars()
+            .flat_map(char::to_lowercase)
+            .collect::<Vec<_>>()
+    };
+    let (a_name, b_name) = (&a.computer_name, &b.computer_name);
+    let names = if a_name.is_ascii() && b_name.is_ascii() {
+        a_name
+            .bytes()
+            .map(|byte| byte.to_ascii_lowercase())
+            .cmp(b_name.bytes().map(|byte| byte.to_ascii_lowercase()))
+    } else {
+        lower(a).cmp(&lower(b))
+    };
+    names.then_with(|| a.desktop_id.cmp(&b.desktop_id))
 }
 
 pub fn plan(desired: &Desired<'_>, facts: Facts<'_>) -> Plan {
@@ -220,7 +238,7 @@ pub fn plan(desired: &Desired<'_>, facts: Facts<'_>) -> Plan {
         &mut plan.in_use,
         &mut plan.in_progress,
     ] {
-        list.sort_by_cached_key(sort_key);
+        list.sort_by(plan_order);
     }
     plan.missing.sort_by_key(|declaration| declaration.line);
     plan

@@ -8,6 +8,7 @@ use similar::{DiffOp, DiffTag, group_diff_ops};
 
 use super::Styles;
 use crate::document::{DesktopDoc, PlanDocument, ScopeDoc};
+use crate::plan::plan_order;
 
 /// Unchanged desktops shown around each deletion.
 const CONTEXT: usize = 2;
@@ -136,9 +137,7 @@ fn render_diff(
         .map(|entry| (entry, false))
         .chain(doc.deletions.iter().map(|entry| (entry, true)))
         .collect();
-    now.sort_by_cached_key(|(entry, _)| {
-        (entry.computer_name.to_lowercase(), entry.desktop_id.clone())
-    });
+    now.sort_by(|(a, _), (b, _)| plan_order(a, b));
 
     let mut ops: Vec<DiffOp> = Vec::new();
     let mut new_index = 0;
