@@ -58,10 +58,14 @@ struct Page {
 }
 
 fn convert(offset: usize, page: ListDesktopsResponse) -> Page {
+    // A fresh vector: `collect` would reuse the wire page's allocation in place, three times
+    // the size these desktops need, and keep it for as long as the desktop is kept.
+    let mut desktops = Vec::with_capacity(page.desktops.len());
+    desktops.extend(page.desktops.into_iter().map(Desktop::from));
     Page {
         offset,
         total_count: page.total_count,
-        desktops: page.desktops.into_iter().map(Desktop::from).collect(),
+        desktops,
     }
 }
 
