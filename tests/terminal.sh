@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The real binary in a real terminal (tmux), against a copy of the quick start: the plan is
 # coloured on a terminal and plain with NO_COLOR; `apply` asks for the region and the number of
-# desktops, a wrong answer cancels with nothing deleted, the right one deletes, and the next plan
-# says `No changes.`. Nothing is written into the repository.
+# desktops, a wrong answer cancels with nothing deleted, the right one deletes (showing progress
+# while it waits, cleared afterwards), and the next plan says `No changes.`. Nothing is written
+# into the repository.
 #
 #   DESKPRUNE_BIN=target/debug/deskprune bash tests/terminal.sh
 #
@@ -139,16 +140,28 @@ else
     fail "after the cancelled apply, nothing was deleted (exit $status)" "$(plain "$pane")"
 fi
 
-# The right answer deletes the three desktops; the next plan has nothing to do.
+# The right answer deletes the three desktops, with progress while it waits that is gone
+# afterwards; the next plan has nothing to do.
 pane=$(start "$bin" apply)
 if shows "$pane" "$prompt"; then
     tmx send-keys -t "$pane" -l "cn-north-4 3"
     tmx send-keys -t "$pane" Enter
+    # The job takes a second in the simulator: long enough to see the progress line.
+    if shows "$pane" "Waiting for jobs: 0 of 1 finished"; then
+        pass "progress shows while waiting for the job"
+    else
+        fail "progress shows while waiting for the job" "$(plain "$pane")"
+    fi
     status=$(finished "$pane")
     if [ "$status" = 0 ] && plain "$pane" | grep -qF "3 deleted"; then
         pass "\`cn-north-4 3\` deletes the 3 desktops"
     else
         fail "\`cn-north-4 3\` deletes the 3 desktops (exit $status)" "$(plain "$pane")"
+    fi
+    if plain "$pane" | grep -qF "Waiting for jobs:"; then
+        fail "the progress line is cleared when the wait ends" "$(plain "$pane")"
+    else
+        pass "the progress line is cleared when the wait ends"
     fi
 else
     fail "\`cn-north-4 3\` deletes the 3 desktops: no prompt" "$(plain "$pane")"
