@@ -101,7 +101,7 @@ fn validate(schema: &Value, instance: &Value, what: &str) {
 fn every_example_config_loads_and_matches_the_schema() {
     let schema = committed("config");
     let mut seen = 0;
-    for entry in walk(&format!("{ROOT}/examples")) {
+    for entry in crate::support::files_under(std::path::Path::new(&format!("{ROOT}/examples"))) {
         if entry.extension().is_some_and(|ext| ext == "toml") {
             deskprune::config::load(&entry)
                 .unwrap_or_else(|err| panic!("{}:\n{err}", entry.display()));
@@ -133,23 +133,6 @@ fn plans_and_states_written_by_the_binary_match_their_schemas() {
         .run(&["apply", "--auto-approve", "--allow-deletions", "2"])
         .success();
     validate(&committed("state"), &world.state(), "state");
-}
-
-fn walk(dir: &str) -> Vec<std::path::PathBuf> {
-    let mut found = Vec::new();
-    let mut stack = vec![std::path::PathBuf::from(dir)];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                stack.push(path);
-            } else {
-                found.push(path);
-            }
-        }
-    }
-    found.sort();
-    found
 }
 
 #[test]

@@ -41,20 +41,11 @@ fn assert_clean(what: &str, text: &[u8]) {
 
 /// Fails if any file under `dir` holds a secret.
 fn assert_folder_clean(dir: &Path) -> usize {
-    let mut checked = 0;
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                stack.push(path);
-            } else {
-                assert_clean(&path.display().to_string(), &std::fs::read(&path).unwrap());
-                checked += 1;
-            }
-        }
+    let files = files_under(dir);
+    for path in &files {
+        assert_clean(&path.display().to_string(), &std::fs::read(path).unwrap());
     }
-    checked
+    files.len()
 }
 
 /// Runs `cmd`, checks its output, and hands the run back for more checks.
