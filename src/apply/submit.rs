@@ -115,7 +115,7 @@ pub async fn submit(
                 report.jobs.push((answer.job_id, batch.ids));
                 on_chunk(report.submitted());
             }
-            Err(err) if matches!(err.status(), Some(404 | 409)) => {
+            Err(err) if is_about_one_desktop(&err) => {
                 let (refused, rest) = single_out(&err, batch.ids);
                 if let Some(id) = refused {
                     let refusal = refusal(&id, &err);
@@ -234,6 +234,15 @@ fn new_job(job_id: &str, ids: &[String]) -> JobRecord {
     }
 }
 
+/// Whether a refusal is the Workspace service's answer about a desktop (404: it does not exist;
+/// 409: its state forbids deleting it now). A gateway's (`APIGW.*`: no such API, for one) or a
+/// proxy's bare 404 says nothing about any desktop: it stops sending instead of being taken
+/// apart desktop by desktop and reported as "already gone".
+fn is_about_one_desktop(err: &ApiError) -> bool {
+    matches!(err.status(), Some(404 | 409))
+        && err.code().is_some_and(|code| code.starts_with("WKS."))
+}
+
 /// The desktop a per-desktop refusal is about: the one ID of `batch` its message names, or the
 /// only ID when the batch has one. Returns it and the rest of the batch.
 fn single_out(err: &ApiError, batch: Vec<String>) -> (Option<String>, Vec<String>) {
@@ -306,6 +315,23 @@ mod tests {
             single_out(&err, ids(&["id-0001", "id-0002", "id-0003"])),
             (Some("id-0002".into()), ids(&["id-0001", "id-0003"]))
         );
+    }
+
+    #[test]
+    fn a_gateway_404_is_not_about_a_desktop() {
+        let gateway = ApiError::Refused {
+            call: "batch-delete".into(),
+            status: 404,
+            code: "APIGW.0101".into(),
+            message: "The API does not exist".into(),
+            request_id: None,
+        };
+        assert!(!is_about_one_desktop(&gateway));
+        assert!(
+            gateway.is_client_refusal(),
+            "so sending stops, nothing recorded as gone"
+        );
+        assert!(is_about_one_desktop(&conflict("busy")));
     }
 
     #[test]
