@@ -30,6 +30,7 @@ pub struct Global {
         short,
         long,
         global = true,
+        env = "DESKPRUNE_CONFIG",
         default_value = "deskprune.toml",
         value_name = "PATH"
     )]

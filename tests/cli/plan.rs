@@ -113,3 +113,31 @@ fn bad_config_is_rejected_before_any_call() {
     assert_eq!(world.stats().list_desktops, 0, "nothing is sent");
     insta::assert_snapshot!(run.transcript(&world));
 }
+
+#[test]
+fn the_config_and_state_can_come_from_the_environment() {
+    let world = World::new(team(2));
+    world.config("[scope]\nall = true\n\n[[desktop]]\nname = \"eng-0000\"\n");
+    std::fs::rename(world.path("deskprune.toml"), world.path("elsewhere.toml")).unwrap();
+    let apply = ["apply", "--auto-approve", "--allow-deletions", "1"];
+    let run = world
+        .command(&apply)
+        .env("DESKPRUNE_CONFIG", "elsewhere.toml")
+        .env("DESKPRUNE_STATE", "kept/state.json")
+        .run();
+    assert_eq!(run.code(), 1);
+    assert!(
+        run.stderr().contains("cannot lock `kept/state.json.lock`"),
+        "the folder of the state file does not exist yet: {}",
+        run.stderr()
+    );
+    std::fs::create_dir(world.path("kept")).unwrap();
+    world
+        .command(&apply)
+        .env("DESKPRUNE_CONFIG", "elsewhere.toml")
+        .env("DESKPRUNE_STATE", "kept/state.json")
+        .run()
+        .success();
+    assert!(world.path("kept/state.json").exists());
+    assert!(!world.path("deskprune.state.json").exists());
+}
