@@ -9,6 +9,8 @@ use crate::workspace::wire::SimpleDesktopInfo;
 
 /// `task_status` of a desktop whose deletion is already under way.
 pub const TASK_DELETING: &str = "deleting";
+/// `status` some regions give a deleted desktop that is still listed.
+pub const STATUS_DELETED: &str = "DELETED";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Desktop {
@@ -32,8 +34,35 @@ impl Desktop {
             .map(|(_, value)| value.as_str())
     }
 
+    /// Being deleted, or already deleted: some regions keep listing a deleted desktop with
+    /// `status` `DELETED` for a while instead of dropping it. Either way it is never sent again.
     pub fn is_deleting(&self) -> bool {
         self.task_status.eq_ignore_ascii_case(TASK_DELETING)
+            || self.status.eq_ignore_ascii_case(STATUS_DELETED)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deleting_or_deleted_desktops_are_never_sent_again() {
+        let desktop = |status: &str, task_status: &str| Desktop {
+            id: "d".into(),
+            name: "n".into(),
+            user: String::new(),
+            status: status.into(),
+            task_status: task_status.into(),
+            created: String::new(),
+            enterprise_project_id: String::new(),
+            tags: Vec::new(),
+        };
+        assert!(desktop("ACTIVE", "deleting").is_deleting());
+        assert!(desktop("DELETED", "").is_deleting());
+        assert!(desktop("deleted", "").is_deleting());
+        assert!(!desktop("ACTIVE", "").is_deleting());
+        assert!(!desktop("SHUTOFF", "deleteFailed").is_deleting());
     }
 }
 
