@@ -42,6 +42,26 @@ impl Desktop {
     }
 }
 
+impl From<SimpleDesktopInfo> for Desktop {
+    fn from(wire: SimpleDesktopInfo) -> Self {
+        Desktop {
+            id: wire.desktop_id,
+            name: wire.computer_name.unwrap_or_default(),
+            user: wire.user_name.unwrap_or_default(),
+            status: wire.status.unwrap_or_default(),
+            task_status: wire.task_status.unwrap_or_default(),
+            created: wire.created.unwrap_or_default(),
+            enterprise_project_id: wire.enterprise_project_id.unwrap_or_default(),
+            tags: wire
+                .tags
+                .unwrap_or_default()
+                .into_iter()
+                .map(|tag| (tag.key, tag.value.unwrap_or_default()))
+                .collect(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -63,25 +83,5 @@ mod tests {
         assert!(desktop("deleted", "").is_deleting());
         assert!(!desktop("ACTIVE", "").is_deleting());
         assert!(!desktop("SHUTOFF", "deleteFailed").is_deleting());
-    }
-}
-
-impl From<SimpleDesktopInfo> for Desktop {
-    fn from(wire: SimpleDesktopInfo) -> Self {
-        Desktop {
-            id: wire.desktop_id,
-            name: wire.computer_name.unwrap_or_default(),
-            user: wire.user_name.unwrap_or_default(),
-            status: wire.status.unwrap_or_default(),
-            task_status: wire.task_status.unwrap_or_default(),
-            created: wire.created.unwrap_or_default(),
-            enterprise_project_id: wire.enterprise_project_id.unwrap_or_default(),
-            tags: wire
-                .tags
-                .unwrap_or_default()
-                .into_iter()
-                .map(|tag| (tag.key, tag.value.unwrap_or_default()))
-                .collect(),
-        }
     }
 }
