@@ -11,7 +11,7 @@ use crate::document::{DesktopDoc, PlanDocument};
 use crate::error::{Error, exit};
 use crate::inventory::{Desktop, read_all, read_login_status};
 use crate::output::Output;
-use crate::plan::{Budget, BudgetCheck, Desired, Facts, Plan, plan};
+use crate::plan::{Budget, BudgetCheck, Desired, Plan, Planner};
 use crate::progress::Progress;
 use crate::state::{self, State};
 use crate::workspace::ListFilter;
@@ -35,7 +35,8 @@ pub struct Planned {
     pub read_at: jiff::Timestamp,
 }
 
-/// Reads the inventory (and, for the candidates, who is logged in) and plans.
+/// Reads the inventory into the planner page by page, then asks who is logged in to the
+/// desktops it would delete.
 pub async fn compute(
     session: &Session,
     state: &State,
@@ -43,46 +44,58 @@ pub async fn compute(
 ) -> Result<Planned, Error> {
     let config = &session.config;
     let read_at = jiff::Timestamp::now();
-    let desktops = read_all(
+    let pending = state.pending_desktops(read_at);
+    let planner = read_all(
         &session.client,
         &list_filter(config),
         config.client.max_concurrency,
         &|read, total| progress.reading(read, total),
+        || Planner::new(desired(config), &pending),
     )
     .await;
     progress.clear();
-    plan_desktops(session, desktops?, state, read_at).await
+    let plan = planner?.finish();
+    hold_in_use(session, plan, read_at).await
 }
 
-/// Plans over `desktops`, asking the API who is logged in to the candidates for deletion.
+/// Plans over `desktops` (a saved plan's, read again), then holds back those in use.
 pub async fn plan_desktops(
     session: &Session,
     desktops: Vec<Desktop>,
     state: &State,
     read_at: jiff::Timestamp,
 ) -> Result<Planned, Error> {
-    let config = &session.config;
-    let client = &session.client;
-    let concurrency = config.client.max_concurrency;
     let pending = state.pending_desktops(read_at);
-    let desired = Desired {
+    let mut planner = Planner::new(desired(&session.config), &pending);
+    planner.extend(desktops);
+    hold_in_use(session, planner.finish(), read_at).await
+}
+
+fn desired(config: &Config) -> Desired<'_> {
+    Desired {
         scope: &config.scope,
         declarations: &config.desktops,
         protect_tag: &config.guard.protect_tag,
-    };
-    let no_one = HashSet::new();
-    let mut plan = plan(
-        &desired,
-        Facts {
-            inventory: desktops,
-            in_use: &no_one,
-            pending: &pending,
-        },
-    );
+    }
+}
+
+/// Reads the login state of the desktops `plan` would delete (100 a call) and holds back those
+/// someone is logged in to.
+async fn hold_in_use(
+    session: &Session,
+    mut plan: Plan,
+    read_at: jiff::Timestamp,
+) -> Result<Planned, Error> {
+    let config = &session.config;
     if !plan.has_deletions() || config.guard.in_use_login_statuses.is_empty() {
         return Ok(Planned { plan, read_at });
     }
-    let statuses = read_login_status(client, &plan.deletion_ids(), concurrency).await?;
+    let statuses = read_login_status(
+        &session.client,
+        &plan.deletion_ids(),
+        config.client.max_concurrency,
+    )
+    .await?;
     let in_use: HashSet<String> = statuses
         .into_iter()
         .filter(|(_, status)| {

@@ -1,7 +1,8 @@
 //! Reading the live inventory: every page, concurrently after the first, checked for
 //! completeness. A plan is never made from an inventory known to be incomplete.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::hash::{BuildHasher, RandomState};
 
 use futures_util::{StreamExt, TryStreamExt, stream};
 
@@ -24,19 +25,24 @@ pub enum ReadError {
     Unstable { attempts: usize, detail: String },
 }
 
-/// Every desktop that `filter` selects, read page by page (`limit` 1000). `concurrency` pages
-/// are in flight at once after the first, which gives `total_count`. `on_page` hears the
-/// number of desktops read so far and the total.
-pub async fn read_all(
+/// Every desktop that `filter` selects, read page by page (`limit` 1000) and handed to a sink
+/// made by `fresh` as each page arrives (the planner takes them one by one, so the whole
+/// inventory is never held). `concurrency` pages are in flight at once after the first, which
+/// gives `total_count`. `on_page` hears the number of desktops read so far and the total.
+///
+/// The sink is returned only when the read was complete and consistent; when the list changed
+/// under us it is dropped and a fresh one fills again from a new read.
+pub async fn read_all<S: Extend<Desktop>>(
     client: &Client,
     filter: &ListFilter,
     concurrency: usize,
     on_page: &(dyn Fn(usize, usize) + Sync),
-) -> Result<Vec<Desktop>, ReadError> {
+    fresh: impl Fn() -> S,
+) -> Result<S, ReadError> {
     let mut last = String::new();
     for attempt in 1..=READ_ATTEMPTS {
-        match read_once(client, filter, concurrency, on_page).await? {
-            Ok(desktops) => return Ok(desktops),
+        match read_once(client, filter, concurrency, on_page, fresh()).await? {
+            Ok(sink) => return Ok(sink),
             Err(detail) => {
                 tracing::warn!(attempt, %detail, "the desktop list changed while reading it; reading again");
                 last = detail;
@@ -49,8 +55,8 @@ pub async fn read_all(
     })
 }
 
-/// A page as kept while the others arrive: already converted, so the wire structs of only the
-/// pages in flight are alive at once.
+/// A page, converted as soon as it arrives: only the wire structs of the pages in flight are
+/// alive at once.
 struct Page {
     offset: usize,
     total_count: u64,
@@ -59,7 +65,7 @@ struct Page {
 
 fn convert(offset: usize, page: ListDesktopsResponse) -> Page {
     // A fresh vector: `collect` would reuse the wire page's allocation in place, three times
-    // the size these desktops need, and keep it for as long as the desktop is kept.
+    // the size these desktops need.
     let mut desktops = Vec::with_capacity(page.desktops.len());
     desktops.extend(page.desktops.into_iter().map(Desktop::from));
     Page {
@@ -69,18 +75,61 @@ fn convert(offset: usize, page: ListDesktopsResponse) -> Page {
     }
 }
 
-/// One complete read: the desktops, or why they are not a consistent whole.
-async fn read_once(
+/// What one read has seen so far, to tell whether its pages make a consistent whole.
+struct Consistency {
+    total: usize,
+    /// Hashes of the IDs seen (keyed at random per read): 8 bytes a desktop instead of the ID.
+    /// A collision could only call a read inconsistent (and read again), never hide a desktop.
+    seen: HashSet<u64>,
+    hasher: RandomState,
+}
+
+impl Consistency {
+    fn check(&mut self, page: &Page) -> Result<(), String> {
+        let (offset, total) = (page.offset, self.total);
+        if page.total_count != total as u64 {
+            return Err(format!(
+                "`total_count` moved from {total} to {} at offset {offset}",
+                page.total_count
+            ));
+        }
+        let expected = LIST_PAGE_LIMIT.min(total.saturating_sub(offset));
+        if page.desktops.len() != expected {
+            return Err(format!(
+                "the page at offset {offset} held {} desktops, expected {expected}",
+                page.desktops.len()
+            ));
+        }
+        for desktop in &page.desktops {
+            if !self.seen.insert(self.hasher.hash_one(&desktop.id)) {
+                return Err(format!("desktop `{}` was listed twice", desktop.id));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// One complete read into `sink`, or why its pages are not a consistent whole.
+async fn read_once<S: Extend<Desktop>>(
     client: &Client,
     filter: &ListFilter,
     concurrency: usize,
     on_page: &(dyn Fn(usize, usize) + Sync),
-) -> Result<Result<Vec<Desktop>, String>, ApiError> {
+    mut sink: S,
+) -> Result<Result<S, String>, ApiError> {
     let first = convert(0, client.list_desktops(0, LIST_PAGE_LIMIT, filter).await?);
     let total = usize::try_from(first.total_count).unwrap_or(usize::MAX);
+    let mut consistency = Consistency {
+        total,
+        seen: HashSet::with_capacity(total.min(1 << 20)),
+        hasher: RandomState::new(),
+    };
     let mut read = first.desktops.len();
     on_page(read, total);
-    let mut pages = vec![first];
+    if let Err(detail) = consistency.check(&first) {
+        return Ok(Err(detail));
+    }
+    sink.extend(first.desktops);
     // Each page is fetched, decoded and converted in a task of its own, so the JSON work of
     // the pages in flight spreads over the runtime's threads.
     let mut rest = stream::iter((LIST_PAGE_LIMIT..total).step_by(LIST_PAGE_LIMIT))
@@ -98,35 +147,12 @@ async fn read_once(
         let page = page.expect("a page task never panics")?;
         read += page.desktops.len();
         on_page(read, total);
-        pages.push(page);
-    }
-    pages.sort_by_key(|page| page.offset);
-
-    let mut desktops = Vec::with_capacity(total.min(1 << 20));
-    for page in pages {
-        let offset = page.offset;
-        if page.total_count != total as u64 {
-            return Ok(Err(format!(
-                "`total_count` moved from {total} to {} at offset {offset}",
-                page.total_count
-            )));
+        if let Err(detail) = consistency.check(&page) {
+            return Ok(Err(detail));
         }
-        let expected = LIST_PAGE_LIMIT.min(total - offset);
-        if page.desktops.len() != expected {
-            return Ok(Err(format!(
-                "the page at offset {offset} held {} desktops, expected {expected}",
-                page.desktops.len()
-            )));
-        }
-        desktops.extend(page.desktops);
+        sink.extend(page.desktops);
     }
-    let mut ids: Vec<&str> = desktops.iter().map(|desktop| desktop.id.as_str()).collect();
-    ids.sort_unstable();
-    if let Some(twice) = ids.windows(2).find(|pair| pair[0] == pair[1]) {
-        return Ok(Err(format!("desktop `{}` was listed twice", twice[0])));
-    }
-    drop(ids);
-    Ok(Ok(desktops))
+    Ok(Ok(sink))
 }
 
 /// The desktops among `ids` that still exist, read by ID in calls of 100.

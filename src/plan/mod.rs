@@ -1,5 +1,6 @@
 //! The planner: pure and deterministic. From the desired state and the facts read from the
-//! API it decides, desktop by desktop, what apply will do. No I/O happens here.
+//! API it decides, desktop by desktop, what apply will do; a [`Planner`] takes the desktops as
+//! they are read, so the inventory is never held whole. No I/O happens here.
 //!
 //! Invariants (checked by property tests): a desktop that is declared, protected, outside the
 //! scope, in use, or already being deleted is never planned for deletion; every other in-scope
@@ -145,48 +146,82 @@ pub fn plan_order(a: &Entry, b: &Entry) -> std::cmp::Ordering {
     names.then_with(|| a.desktop_id.cmp(&b.desktop_id))
 }
 
+/// Plans over a whole inventory. The same as feeding a [`Planner`] and holding back the
+/// desktops in use.
 pub fn plan(desired: &Desired<'_>, facts: Facts<'_>) -> Plan {
-    // Which declarations match which desktops, over the whole inventory: a declaration that
-    // matches a desktop outside the scope is not "missing".
-    let mut by_name: HashMap<String, usize> = HashMap::new();
-    let mut by_id: HashMap<&str, usize> = HashMap::new();
-    for (index, declaration) in desired.declarations.iter().enumerate() {
-        match &declaration.selector {
-            Selector::Name(name) => by_name.insert(name.to_lowercase(), index),
-            Selector::Id(id) => by_id.insert(id.as_str(), index),
-        };
-    }
-    let mut matches = vec![0usize; desired.declarations.len()];
-    let mut out_of_scope_match = vec![false; desired.declarations.len()];
-    let mut deleting_match = vec![false; desired.declarations.len()];
+    let mut planner = Planner::new(*desired, facts.pending);
+    planner.extend(facts.inventory);
+    let mut plan = planner.finish();
+    plan.hold_in_use(facts.in_use);
+    plan
+}
 
-    let mut plan = Plan {
-        total: facts.inventory.len(),
-        ..Plan::default()
-    };
-    for desktop in facts.inventory {
+/// Plans desktop by desktop, as they arrive: each desktop is decided and moved into the plan
+/// at once, so a reader need not hold the whole inventory. What depends on all of it (missing
+/// declarations, names matching several desktops, the order) is settled by [`Planner::finish`].
+pub struct Planner<'a> {
+    desired: Desired<'a>,
+    pending: &'a HashSet<String>,
+    /// Which declarations match which desktops, over the whole inventory: a declaration that
+    /// matches a desktop outside the scope is not "missing".
+    by_name: HashMap<String, usize>,
+    by_id: HashMap<&'a str, usize>,
+    matches: Vec<usize>,
+    out_of_scope_match: Vec<bool>,
+    deleting_match: Vec<bool>,
+    plan: Plan,
+}
+
+impl<'a> Planner<'a> {
+    pub fn new(desired: Desired<'a>, pending: &'a HashSet<String>) -> Planner<'a> {
+        let mut by_name = HashMap::new();
+        let mut by_id = HashMap::new();
+        for (index, declaration) in desired.declarations.iter().enumerate() {
+            match &declaration.selector {
+                Selector::Name(name) => by_name.insert(name.to_lowercase(), index),
+                Selector::Id(id) => by_id.insert(id.as_str(), index),
+            };
+        }
+        let count = desired.declarations.len();
+        Planner {
+            desired,
+            pending,
+            by_name,
+            by_id,
+            matches: vec![0; count],
+            out_of_scope_match: vec![false; count],
+            deleting_match: vec![false; count],
+            plan: Plan::default(),
+        }
+    }
+
+    /// Decides one desktop. Desktops someone is logged in to are held back afterwards
+    /// ([`Plan::hold_in_use`]): who is logged in is read for the deletions only.
+    pub fn add(&mut self, desktop: Desktop) {
+        let desired = &self.desired;
+        self.plan.total += 1;
         let declared: Vec<usize> = [
-            by_id.get(desktop.id.as_str()).copied(),
-            by_name.get(&desktop.name.to_lowercase()).copied(),
+            self.by_id.get(desktop.id.as_str()).copied(),
+            self.by_name.get(&desktop.name.to_lowercase()).copied(),
         ]
         .into_iter()
         .flatten()
         .collect();
         for &index in &declared {
-            matches[index] += 1;
+            self.matches[index] += 1;
         }
-        let managed = in_scope(desired.scope, &desktop);
-        if !managed {
+        if !in_scope(desired.scope, &desktop) {
             for &index in &declared {
-                out_of_scope_match[index] = true;
+                self.out_of_scope_match[index] = true;
             }
-            continue;
+            return;
         }
-        let deleting = desktop.is_deleting() || facts.pending.contains(&desktop.id);
+        let deleting = desktop.is_deleting() || self.pending.contains(&desktop.id);
+        let plan = &mut self.plan;
         let list = if !declared.is_empty() {
             if deleting {
                 for &index in &declared {
-                    deleting_match[index] = true;
+                    self.deleting_match[index] = true;
                 }
             }
             &mut plan.kept
@@ -194,54 +229,63 @@ pub fn plan(desired: &Desired<'_>, facts: Facts<'_>) -> Plan {
             &mut plan.in_progress
         } else if is_protected(&desktop, desired.protect_tag) {
             &mut plan.protected
-        } else if facts.in_use.contains(&desktop.id) {
-            &mut plan.in_use
         } else {
             &mut plan.deletions
         };
         list.push(DesktopDoc::from(desktop));
     }
 
-    for (index, declaration) in desired.declarations.iter().enumerate() {
-        let selector = declaration.selector.clone();
-        let line = declaration.line;
-        match matches[index] {
-            0 => plan.missing.push(declaration.clone()),
-            count => {
-                if let Selector::Name(name) = &selector
-                    && count > 1
-                {
-                    plan.warnings.push(Warning::AmbiguousName {
-                        name: name.clone(),
-                        line,
-                        count,
-                    });
-                }
-                if out_of_scope_match[index] {
-                    plan.warnings.push(Warning::DeclaredOutOfScope {
-                        selector: selector.clone(),
-                        line,
-                    });
-                }
-                if deleting_match[index] {
-                    plan.warnings
-                        .push(Warning::DeclaredButDeleting { selector, line });
+    /// The plan of every desktop added, each list in plan order.
+    pub fn finish(self) -> Plan {
+        let mut plan = self.plan;
+        for (index, declaration) in self.desired.declarations.iter().enumerate() {
+            let selector = declaration.selector.clone();
+            let line = declaration.line;
+            match self.matches[index] {
+                0 => plan.missing.push(declaration.clone()),
+                count => {
+                    if let Selector::Name(name) = &selector
+                        && count > 1
+                    {
+                        plan.warnings.push(Warning::AmbiguousName {
+                            name: name.clone(),
+                            line,
+                            count,
+                        });
+                    }
+                    if self.out_of_scope_match[index] {
+                        plan.warnings.push(Warning::DeclaredOutOfScope {
+                            selector: selector.clone(),
+                            line,
+                        });
+                    }
+                    if self.deleting_match[index] {
+                        plan.warnings
+                            .push(Warning::DeclaredButDeleting { selector, line });
+                    }
                 }
             }
         }
+        for list in [
+            &mut plan.deletions,
+            &mut plan.kept,
+            &mut plan.protected,
+            &mut plan.in_use,
+            &mut plan.in_progress,
+        ] {
+            list.sort_by(plan_order);
+        }
+        plan.missing.sort_by_key(|declaration| declaration.line);
+        plan
     }
+}
 
-    for list in [
-        &mut plan.deletions,
-        &mut plan.kept,
-        &mut plan.protected,
-        &mut plan.in_use,
-        &mut plan.in_progress,
-    ] {
-        list.sort_by(plan_order);
+impl Extend<Desktop> for Planner<'_> {
+    fn extend<I: IntoIterator<Item = Desktop>>(&mut self, desktops: I) {
+        for desktop in desktops {
+            self.add(desktop);
+        }
     }
-    plan.missing.sort_by_key(|declaration| declaration.line);
-    plan
 }
 
 #[cfg(test)]
