@@ -53,6 +53,10 @@ struct Args {
     /// of `DESKPRUNE_SDK_PYTHON` [default: target/sdk-venv/bin/python].
     #[arg(long)]
     sdk: bool,
+    /// How the config declares the desktops to keep: one `[[desktop]]` table each, or the
+    /// compact `[desktops] names = [...]` list.
+    #[arg(long, value_enum, default_value_t = Declare::Tables)]
+    declare: Declare,
     /// Desktops declared in the config that `validate` is timed on.
     #[arg(long, default_value_t = 10_000)]
     validate_desktops: usize,
@@ -66,6 +70,12 @@ struct Args {
     /// one, to look at them or profile a run by hand.
     #[arg(long)]
     dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Declare {
+    Tables,
+    Lists,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -89,8 +99,8 @@ fn main() -> anyhow::Result<()> {
     let keep = args.desktops - deletions;
     write_config(&dir.path().join("deskprune.toml"), keep, deletions, &args)?;
     println!(
-        "# {} desktops, {} to delete, latency {} ms, gzip {:?}, concurrency {}",
-        args.desktops, deletions, args.latency_ms, args.gzip, args.concurrency
+        "# {} desktops, {} to delete, latency {} ms, gzip {:?}, concurrency {}, declared as {:?}",
+        args.desktops, deletions, args.latency_ms, args.gzip, args.concurrency, args.declare
     );
     println!("deskprune: {}", binary.display());
 
@@ -302,8 +312,19 @@ fn write_config(path: &Path, keep: usize, deletions: usize, args: &Args) -> anyh
         deletions.max(1),
         args.concurrency
     );
-    for i in 0..keep {
-        writeln!(text, "[[desktop]]\nname = \"eng-{i:06}\"")?;
+    match args.declare {
+        Declare::Tables => {
+            for i in 0..keep {
+                writeln!(text, "[[desktop]]\nname = \"eng-{i:06}\"")?;
+            }
+        }
+        Declare::Lists => {
+            text.push_str("[desktops]\nnames = [\n");
+            for i in 0..keep {
+                writeln!(text, "  \"eng-{i:06}\",")?;
+            }
+            text.push_str("]\n");
+        }
     }
     std::fs::write(path, text)?;
     Ok(())

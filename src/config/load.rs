@@ -13,8 +13,8 @@ use toml::Spanned;
 
 use super::diagnostic::{ConfigError, Diagnostic};
 use super::raw::{
-    LOGIN_STATUSES, RawClient, RawCloud, RawConfig, RawDelete, RawDesktop, RawGuard, RawScope,
-    defaults,
+    LOGIN_STATUSES, RawClient, RawCloud, RawConfig, RawDelete, RawDesktop, RawDesktops, RawGuard,
+    RawScope, defaults,
 };
 use super::values::{self, Rejection};
 use super::{
@@ -63,7 +63,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
         delete: check.delete(raw.delete.unwrap_or_default()),
         guard: check.guard(raw.guard.unwrap_or_default()),
         client: check.client(raw.client.unwrap_or_default()),
-        desktops: check.desktops(raw.desktop),
+        desktops: check.desktops(raw.desktop, raw.desktops.unwrap_or_default()),
     };
     if check.diagnostics.is_empty() {
         Ok(config)
@@ -564,10 +564,12 @@ impl Check<'_> {
         self.text.get(span).unwrap_or_default()
     }
 
-    fn desktops(&mut self, entries: Vec<Spanned<RawDesktop>>) -> Vec<Declaration> {
-        // Lower-cased name or exact id -> the first declaration's span and spelling.
-        let mut names: HashMap<String, (Range<usize>, String)> = HashMap::new();
-        let mut ids: HashMap<String, (Range<usize>, String)> = HashMap::new();
+    fn desktops(
+        &mut self,
+        entries: Vec<Spanned<RawDesktop>>,
+        lists: RawDesktops,
+    ) -> Vec<Declaration> {
+        let mut seen = Seen::default();
         let mut declarations = Vec::new();
         for entry in entries {
             let entry_span = entry.span();
@@ -609,45 +611,78 @@ impl Check<'_> {
                     id: Some(id),
                 } => ("id", id),
             };
-            if self
-                .string(&value, |v| values::exact_name(&format!("`{key}`"), v))
-                .is_none()
-            {
-                continue;
+            let line = self.line_of(entry_span.start);
+            if let Some(declaration) = self.declare("`[[desktop]]`", key, value, line, &mut seen) {
+                declarations.push(declaration);
             }
-            let (seen, dedup_key) = match key {
-                "name" => (&mut names, value.get_ref().to_lowercase()),
-                _ => (&mut ids, value.get_ref().clone()),
-            };
-            if let Some((first, spelling)) = seen.get(&dedup_key).cloned() {
-                let help = if spelling != *value.get_ref() {
-                    "computer names are compared case-insensitively, so these are the same desktop; remove one entry"
-                } else {
-                    "remove one of the two entries"
-                };
-                let duplicate = self
-                    .error(
-                        value.span(),
-                        format!("duplicate `[[desktop]]` {key} `{}`", value.get_ref()),
-                    )
-                    .label("declared again here")
-                    .note(self.text, first, "first declared here")
-                    .help(help);
-                self.push(duplicate);
-                continue;
+        }
+        for (key, values) in [("name", lists.names), ("id", lists.ids)] {
+            for value in values {
+                let line = self.line_of(value.span().start);
+                if let Some(declaration) = self.declare("`[desktops]`", key, value, line, &mut seen)
+                {
+                    declarations.push(declaration);
+                }
             }
-            seen.insert(dedup_key, (value.span(), value.get_ref().clone()));
-            let selector = match key {
-                "name" => Selector::Name(value.into_inner()),
-                _ => Selector::Id(value.into_inner()),
-            };
-            declarations.push(Declaration {
-                selector,
-                line: self.line_of(entry_span.start),
-            });
         }
         declarations
     }
+
+    /// Checks one declared `name` or `id` (in `form`) and that no declaration, in either form,
+    /// named the same desktop before.
+    fn declare(
+        &mut self,
+        form: &'static str,
+        key: &str,
+        value: Spanned<String>,
+        line: usize,
+        seen: &mut Seen,
+    ) -> Option<Declaration> {
+        self.string(&value, |v| values::exact_name(&format!("`{key}`"), v))?;
+        let (seen, dedup_key) = match key {
+            "name" => (&mut seen.names, value.get_ref().to_lowercase()),
+            _ => (&mut seen.ids, value.get_ref().clone()),
+        };
+        if let Some((first, spelling, first_form)) = seen.get(&dedup_key).cloned() {
+            let help = if spelling != *value.get_ref() {
+                "computer names are compared case-insensitively, so these are the same desktop; remove one entry"
+            } else {
+                "remove one of the two entries"
+            };
+            let duplicate = self
+                .error(
+                    value.span(),
+                    format!("duplicate {form} {key} `{}`", value.get_ref()),
+                )
+                .label("declared again here")
+                .note(
+                    self.text,
+                    first,
+                    if first_form == form {
+                        "first declared here".to_string()
+                    } else {
+                        format!("also declared here, in {first_form}")
+                    },
+                )
+                .help(help);
+            self.push(duplicate);
+            return None;
+        }
+        seen.insert(dedup_key, (value.span(), value.get_ref().clone(), form));
+        let selector = match key {
+            "name" => Selector::Name(value.into_inner()),
+            _ => Selector::Id(value.into_inner()),
+        };
+        Some(Declaration { selector, line })
+    }
+}
+
+/// Declarations met so far: lower-cased name or exact id -> the first one's span, spelling and
+/// form (`[[desktop]]` entries are read before `[desktops]` lists, whatever the file order).
+#[derive(Default)]
+struct Seen {
+    names: HashMap<String, (Range<usize>, String, &'static str)>,
+    ids: HashMap<String, (Range<usize>, String, &'static str)>,
 }
 
 /// The lower bound of a number range.

@@ -45,6 +45,9 @@ pub struct RawConfig {
     #[serde(default)]
     #[schemars(with = "Vec<RawDesktop>")]
     pub desktop: Vec<Spanned<RawDesktop>>,
+    /// More desktops that should exist, as plain lists: the compact form for long, generated
+    /// lists (the same as one `[[desktop]]` entry per item).
+    pub desktops: Option<RawDesktops>,
 }
 
 /// Which project, in which region, and where the API calls go.
@@ -220,6 +223,21 @@ pub struct RawDesktop {
     /// The desktop's id.
     #[schemars(with = "Option<String>", length(min = 1))]
     pub id: Option<Spanned<String>>,
+}
+
+/// `[desktops]`: declarations as lists, one string per desktop.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(rename = "Desktops")]
+pub struct RawDesktops {
+    /// Computer names of desktops that should exist (compared case-insensitively).
+    #[serde(default)]
+    #[schemars(with = "Vec<String>")]
+    pub names: Vec<Spanned<String>>,
+    /// Ids of desktops that should exist.
+    #[serde(default)]
+    #[schemars(with = "Vec<String>")]
+    pub ids: Vec<Spanned<String>>,
 }
 
 /// The JSON Schema (draft-07, which taplo / Even Better TOML understand) of the config file.

@@ -351,7 +351,9 @@ macro_rules! bad_config {
 }
 
 bad_config! {
-    unknown_key_top_level: format!("{MINIMAL}\n[desktops]\nname = \"eng-alice-01\"\n");
+    unknown_key_top_level: format!("{MINIMAL}\n[desktp]\nname = \"eng-alice-01\"\n");
+    unknown_key_in_desktop_lists: format!("{MINIMAL}\n[desktops]\nname = \"eng-alice-01\"\n");
+    duplicate_across_both_forms: format!("{MINIMAL}\n[desktops]\nnames = [\"eng-bob-02\", \"ENG-alice-01\"]\n\n[[desktop]]\nname = \"eng-alice-01\"\n");
     unknown_key_in_cloud: MINIMAL.replace("[scope]", "flavour = \"x\"\n\n[scope]");
     unknown_key_in_scope: MINIMAL.replace("name_prefix", "name_prefx");
     unknown_key_in_desktop: format!("{MINIMAL}\n[[desktop]]\ncomputer_name = \"eng-alice-01\"\n");
@@ -458,4 +460,26 @@ fn schema_agrees_with_the_loader() {
             "schema accepted:\n{bad}"
         );
     }
+}
+
+#[test]
+fn the_compact_lists_declare_like_entries() {
+    let text = format!(
+        "{MINIMAL}\n[[desktop]]\nname = \"eng-alice-01\"\n\n[desktops]\nnames = [\n  \"eng-bob-02\",\n  \"eng-carol-03\",\n]\nids = [\"1d81c1dc-312b-4621-b778-bac3a1336442\"]\n"
+    );
+    let config = parse(Path::new("deskprune.toml"), &text).expect("valid");
+    let declared: Vec<(String, usize)> = config
+        .desktops
+        .iter()
+        .map(|d| (d.selector.to_string(), d.line))
+        .collect();
+    assert_eq!(
+        declared,
+        [
+            ("name `eng-alice-01`".to_string(), 8),
+            ("name `eng-bob-02`".to_string(), 13),
+            ("name `eng-carol-03`".to_string(), 14),
+            ("id `1d81c1dc-312b-4621-b778-bac3a1336442`".to_string(), 16),
+        ]
+    );
 }
