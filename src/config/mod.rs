@@ -13,7 +13,7 @@ mod values;
 pub use diagnostic::{ConfigError, Diagnostic, Note};
 pub use load::{load, parse};
 pub use raw::{RawConfig, schema};
-pub use regions::{KNOWN_REGIONS, unknown_region_warning};
+pub use regions::unknown_region_warning;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;

@@ -28,8 +28,9 @@ pub struct Desired<'a> {
     pub protect_tag: &'a str,
 }
 
-/// What was read from the API (and the state file) about the world. The planner takes the
-/// inventory by value and moves each desktop into the plan.
+/// A whole world at once, for tests: the inventory read from the API, and what the state file
+/// and the detail list say about it.
+#[cfg(test)]
 #[derive(Debug, Clone)]
 pub struct Facts<'a> {
     pub inventory: Vec<Desktop>,
@@ -146,8 +147,9 @@ pub fn plan_order(a: &Entry, b: &Entry) -> std::cmp::Ordering {
     names.then_with(|| a.desktop_id.cmp(&b.desktop_id))
 }
 
-/// Plans over a whole inventory. The same as feeding a [`Planner`] and holding back the
-/// desktops in use.
+/// Plans over a whole inventory, as the commands do: a [`Planner`] fed every desktop, then the
+/// desktops in use held back. For tests, which reason about whole worlds.
+#[cfg(test)]
 pub fn plan(desired: &Desired<'_>, facts: Facts<'_>) -> Plan {
     let mut planner = Planner::new(*desired, facts.pending);
     planner.extend(facts.inventory);

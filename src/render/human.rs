@@ -102,7 +102,7 @@ pub fn render_plan(
 }
 
 /// `Plan: 12 to delete, 3 missing, 2 protected, 480 kept.`
-pub fn summary_line(doc: &PlanDocument, styles: &Styles) -> String {
+fn summary_line(doc: &PlanDocument, styles: &Styles) -> String {
     let Styles { header, delete, .. } = *styles;
     let summary = &doc.summary;
     let mut line = format!(

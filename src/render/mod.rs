@@ -6,6 +6,6 @@ mod human;
 mod markdown;
 mod styles;
 
-pub use human::{render_plan, scope_text, summary_line};
+pub use human::{render_plan, scope_text};
 pub use markdown::render_markdown;
 pub use styles::Styles;
