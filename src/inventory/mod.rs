@@ -5,7 +5,7 @@ mod read;
 
 pub use read::{ReadError, read_all, read_by_ids, read_login_status};
 
-use crate::workspace::wire::SimpleDesktopInfo;
+use crate::workspace::wire::ListedDesktop;
 
 /// `task_status` of a desktop whose deletion is already under way.
 pub const TASK_DELETING: &str = "deleting";
@@ -42,8 +42,8 @@ impl Desktop {
     }
 }
 
-impl From<SimpleDesktopInfo> for Desktop {
-    fn from(wire: SimpleDesktopInfo) -> Self {
+impl From<ListedDesktop> for Desktop {
+    fn from(wire: ListedDesktop) -> Self {
         Desktop {
             id: wire.desktop_id,
             name: wire.computer_name.unwrap_or_default(),

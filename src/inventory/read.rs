@@ -8,7 +8,7 @@ use futures_util::{StreamExt, TryStreamExt, stream};
 
 use super::Desktop;
 use crate::workspace::wire::{
-    DETAIL_PAGE_LIMIT, LIST_PAGE_LIMIT, ListDesktopsResponse, MAX_IDS_PER_CALL,
+    DETAIL_PAGE_LIMIT, LIST_PAGE_LIMIT, ListDesktopsResponse, ListedDesktop, MAX_IDS_PER_CALL,
 };
 use crate::workspace::{ApiError, Client, ListFilter};
 
@@ -63,15 +63,11 @@ struct Page {
     desktops: Vec<Desktop>,
 }
 
-fn convert(offset: usize, page: ListDesktopsResponse) -> Page {
-    // A fresh vector: `collect` would reuse the wire page's allocation in place, three times
-    // the size these desktops need.
-    let mut desktops = Vec::with_capacity(page.desktops.len());
-    desktops.extend(page.desktops.into_iter().map(Desktop::from));
+fn convert(offset: usize, page: ListDesktopsResponse<ListedDesktop>) -> Page {
     Page {
         offset,
         total_count: page.total_count,
-        desktops,
+        desktops: page.desktops.into_iter().map(Desktop::from).collect(),
     }
 }
 

@@ -36,7 +36,7 @@ pub(super) fn list_desktops(
             StatusCode::OK,
             &ListDesktopsResponse {
                 total_count,
-                desktops: page.into_iter().map(|seed| seed.desktop.clone()).collect(),
+                desktops: page.into_iter().map(|seed| &seed.desktop).collect(),
             },
         ),
         ListKind::Detail => Reply::json(

@@ -15,7 +15,7 @@ use super::error::{ApiError, TransportKind};
 use super::sign::{self, Signable};
 use super::wire::{
     BatchDeleteResponse, DeleteDesktopsReq, ErrorBody, ListDesktopsDetailResponse,
-    ListDesktopsResponse, ListSubJobsResponse, ShowJobResponse,
+    ListDesktopsResponse, ListSubJobsResponse, ListedDesktop, ShowJobResponse,
 };
 use crate::config::ClientSettings;
 
@@ -161,7 +161,7 @@ impl Client {
         offset: usize,
         limit: usize,
         filter: &ListFilter,
-    ) -> Result<ListDesktopsResponse, ApiError> {
+    ) -> Result<ListDesktopsResponse<ListedDesktop>, ApiError> {
         let mut query = vec![
             ("offset".to_string(), offset.to_string()),
             ("limit".to_string(), limit.to_string()),

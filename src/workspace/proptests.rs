@@ -89,11 +89,13 @@ fn one<T: DeserializeOwned + Serialize>(bytes: &[u8]) -> bool {
 
 /// Feeds `bytes` to every wire type; returns how many accepted it.
 fn every_type(bytes: &[u8]) -> usize {
+    listed_like_simple(bytes);
     [
         one::<Tag>(bytes),
         one::<AttachUserInfo>(bytes),
         one::<SimpleDesktopInfo>(bytes),
         one::<ListDesktopsResponse>(bytes),
+        serde_json::from_slice::<ListDesktopsResponse<ListedDesktop>>(bytes).is_ok(),
         one::<DesktopDetailInfo>(bytes),
         one::<ListDesktopsDetailResponse>(bytes),
         one::<DeleteDesktopsReq>(bytes),
@@ -163,6 +165,41 @@ fn every_sample_decodes_into_its_own_type() {
             "{name} decodes as nothing"
         );
     }
+}
+
+/// The client reads pages with `ListedDesktop`: it must read the same values the full
+/// `SimpleDesktopInfo` does, from the reference's sample and from every mutation of it that the
+/// full type accepts.
+fn listed_like_simple(bytes: &[u8]) {
+    let Ok(full) = serde_json::from_slice::<ListDesktopsResponse>(bytes) else {
+        return;
+    };
+    let listed: ListDesktopsResponse<ListedDesktop> =
+        serde_json::from_slice(bytes).expect("what the full type reads, the client reads");
+    assert_eq!(listed.total_count, full.total_count);
+    let expected: Vec<ListedDesktop> = full
+        .desktops
+        .into_iter()
+        .map(|desktop| ListedDesktop {
+            desktop_id: desktop.desktop_id,
+            computer_name: desktop.computer_name,
+            created: desktop.created,
+            user_name: desktop.user_name,
+            enterprise_project_id: desktop.enterprise_project_id,
+            tags: desktop.tags,
+            status: desktop.status,
+            task_status: desktop.task_status,
+        })
+        .collect();
+    assert_eq!(listed.desktops, expected);
+}
+
+#[test]
+fn the_client_reads_the_sample_page_as_the_full_type_does() {
+    let page = include_str!("../../tests/data/sample_responses/list_desktops_200.json");
+    let full: ListDesktopsResponse = serde_json::from_str(page).unwrap();
+    assert!(!full.desktops.is_empty());
+    listed_like_simple(page.as_bytes());
 }
 
 /// Types that ignore the key skip the value without recursing; the one that keeps it as JSON

@@ -96,12 +96,35 @@ pub struct SimpleDesktopInfo {
     pub project_id: Option<String>,
 }
 
-/// `ListDesktopsResponse`: a page of `GET /desktops`.
+/// `ListDesktopsResponse`: a page of `GET /desktops`. The simulator serialises it with
+/// borrowed [`SimpleDesktopInfo`]s; the client reads it with [`ListedDesktop`]s.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ListDesktopsResponse {
+pub struct ListDesktopsResponse<D = SimpleDesktopInfo> {
     pub total_count: u64,
+    #[serde(default = "Vec::new")]
+    pub desktops: Vec<D>,
+}
+
+/// The fields of a [`SimpleDesktopInfo`] that deskprune reads. The others are skipped while
+/// parsing, never allocated: at 100,000 desktops a page is 1 MB, and most of it is fields a
+/// plan never looks at.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct ListedDesktop {
+    pub desktop_id: String,
     #[serde(default)]
-    pub desktops: Vec<SimpleDesktopInfo>,
+    pub computer_name: Option<String>,
+    #[serde(default)]
+    pub created: Option<String>,
+    #[serde(default)]
+    pub user_name: Option<String>,
+    #[serde(default)]
+    pub enterprise_project_id: Option<String>,
+    #[serde(default)]
+    pub tags: Option<Vec<Tag>>,
+    #[serde(default)]
+    pub status: Option<String>,
+    #[serde(default)]
+    pub task_status: Option<String>,
 }
 
 /// `DesktopDetailInfo`: one desktop of `GET /desktops/detail`. Nested objects that deskprune
