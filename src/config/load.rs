@@ -3,7 +3,6 @@
 //! file, so one run shows everything there is to fix. Since apply deletes what the file does not
 //! declare, nothing doubtful is let through: defaults apply only to keys that are absent.
 
-use std::collections::HashMap;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -18,7 +17,8 @@ use super::raw::{
 };
 use super::values::{self, Rejection};
 use super::{
-    ClientSettings, Cloud, Config, Declaration, DeleteOptions, Guard, Scope, Selector, Target,
+    ClientSettings, Cloud, Config, Declaration, Declarations, DeleteOptions, Guard, Scope,
+    Selector, Target,
 };
 
 /// Reads and validates the config file at `path`.
@@ -564,13 +564,10 @@ impl Check<'_> {
         self.text.get(span).unwrap_or_default()
     }
 
-    fn desktops(
-        &mut self,
-        entries: Vec<Spanned<RawDesktop>>,
-        lists: RawDesktops,
-    ) -> Vec<Declaration> {
-        let mut seen = Seen::default();
-        let mut declarations = Vec::new();
+    fn desktops(&mut self, entries: Vec<Spanned<RawDesktop>>, lists: RawDesktops) -> Declarations {
+        let mut declarations = Declarations::default();
+        // Where each declaration was written, and in which form, for a duplicate's message.
+        let mut written: Vec<(Range<usize>, &'static str)> = Vec::new();
         for entry in entries {
             let entry_span = entry.span();
             let (key, value) = match entry.into_inner() {
@@ -612,77 +609,91 @@ impl Check<'_> {
                 } => ("id", id),
             };
             let line = self.line_of(entry_span.start);
-            if let Some(declaration) = self.declare("`[[desktop]]`", key, value, line, &mut seen) {
-                declarations.push(declaration);
-            }
+            self.declare(
+                "`[[desktop]]`",
+                key,
+                value,
+                line,
+                &mut declarations,
+                &mut written,
+            );
         }
+        let count = declarations.len() + lists.names.len() + lists.ids.len();
+        written.reserve_exact(count - written.len());
         for (key, values) in [("name", lists.names), ("id", lists.ids)] {
             for value in values {
                 let line = self.line_of(value.span().start);
-                if let Some(declaration) = self.declare("`[desktops]`", key, value, line, &mut seen)
-                {
-                    declarations.push(declaration);
-                }
+                self.declare(
+                    "`[desktops]`",
+                    key,
+                    value,
+                    line,
+                    &mut declarations,
+                    &mut written,
+                );
             }
         }
         declarations
     }
 
-    /// Checks one declared `name` or `id` (in `form`) and that no declaration, in either form,
-    /// named the same desktop before.
+    /// Checks one declared `name` or `id` (in `form`) and adds it, unless a declaration in
+    /// either form named the same desktop before.
     fn declare(
         &mut self,
         form: &'static str,
         key: &str,
         value: Spanned<String>,
         line: usize,
-        seen: &mut Seen,
-    ) -> Option<Declaration> {
-        self.string(&value, |v| values::exact_name(&format!("`{key}`"), v))?;
-        let (seen, dedup_key) = match key {
-            "name" => (&mut seen.names, value.get_ref().to_lowercase()),
-            _ => (&mut seen.ids, value.get_ref().clone()),
-        };
-        if let Some((first, spelling, first_form)) = seen.get(&dedup_key).cloned() {
-            let help = if spelling != *value.get_ref() {
-                "computer names are compared case-insensitively, so these are the same desktop; remove one entry"
-            } else {
-                "remove one of the two entries"
-            };
-            let duplicate = self
-                .error(
-                    value.span(),
-                    format!("duplicate {form} {key} `{}`", value.get_ref()),
-                )
-                .label("declared again here")
-                .note(
-                    self.text,
-                    first,
-                    if first_form == form {
-                        "first declared here".to_string()
-                    } else {
-                        format!("also declared here, in {first_form}")
-                    },
-                )
-                .help(help);
-            self.push(duplicate);
-            return None;
+        declarations: &mut Declarations,
+        written: &mut Vec<(Range<usize>, &'static str)>,
+    ) {
+        if self
+            .string(&value, |v| values::exact_name(&format!("`{key}`"), v))
+            .is_none()
+        {
+            return;
         }
-        seen.insert(dedup_key, (value.span(), value.get_ref().clone(), form));
-        let selector = match key {
-            "name" => Selector::Name(value.into_inner()),
-            _ => Selector::Id(value.into_inner()),
+        let value_span = value.span();
+        let earlier = match key {
+            "name" => declarations.by_name(value.get_ref()),
+            _ => declarations.by_id(value.get_ref()),
         };
-        Some(Declaration { selector, line })
+        let Some(earlier) = earlier else {
+            let selector = match key {
+                "name" => Selector::Name(value.into_inner()),
+                _ => Selector::Id(value.into_inner()),
+            };
+            declarations
+                .push(Declaration { selector, line })
+                .expect("no earlier declaration of this desktop");
+            written.push((value_span, form));
+            return;
+        };
+        let (first, first_form) = written[earlier].clone();
+        let (Selector::Name(spelling) | Selector::Id(spelling)) = &declarations[earlier].selector;
+        let help = if spelling != value.get_ref() {
+            "computer names are compared case-insensitively, so these are the same desktop; remove one entry"
+        } else {
+            "remove one of the two entries"
+        };
+        let duplicate = self
+            .error(
+                value.span(),
+                format!("duplicate {form} {key} `{}`", value.get_ref()),
+            )
+            .label("declared again here")
+            .note(
+                self.text,
+                first,
+                if first_form == form {
+                    "first declared here".to_string()
+                } else {
+                    format!("also declared here, in {first_form}")
+                },
+            )
+            .help(help);
+        self.push(duplicate);
     }
-}
-
-/// Declarations met so far: lower-cased name or exact id -> the first one's span, spelling and
-/// form (`[[desktop]]` entries are read before `[desktops]` lists, whatever the file order).
-#[derive(Default)]
-struct Seen {
-    names: HashMap<String, (Range<usize>, String, &'static str)>,
-    ids: HashMap<String, (Range<usize>, String, &'static str)>,
 }
 
 /// The lower bound of a number range.

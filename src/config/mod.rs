@@ -2,6 +2,7 @@
 //! `file:line:col`. `raw` holds the serde shapes (and the JSON Schema), `load` turns them into
 //! the types below.
 
+mod declarations;
 mod diagnostic;
 mod load;
 mod raw;
@@ -10,6 +11,7 @@ mod regions;
 mod tests;
 mod values;
 
+pub use declarations::Declarations;
 pub use diagnostic::{ConfigError, Diagnostic, Note};
 pub use load::{load, parse};
 pub use raw::{RawConfig, schema};
@@ -31,7 +33,7 @@ pub struct Config {
     pub delete: DeleteOptions,
     pub guard: Guard,
     pub client: ClientSettings,
-    pub desktops: Vec<Declaration>,
+    pub desktops: Declarations,
 }
 
 impl Config {

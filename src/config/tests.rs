@@ -104,7 +104,7 @@ id = "1d81c1dc-312b-4621-b778-bac3a1336442"
             max_concurrency: 64,
             requests_per_second: 0.5,
         },
-        desktops: vec![
+        desktops: [
             Declaration {
                 selector: Selector::Name("eng-alice-01".into()),
                 line: 30,
@@ -113,7 +113,9 @@ id = "1d81c1dc-312b-4621-b778-bac3a1336442"
                 selector: Selector::Id("1d81c1dc-312b-4621-b778-bac3a1336442".into()),
                 line: 33,
             },
-        ],
+        ]
+        .into_iter()
+        .collect(),
     };
     assert_eq!(config, expected);
 }

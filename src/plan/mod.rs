@@ -14,9 +14,9 @@ pub use budget::{Budget, BudgetCheck};
 pub use saved::{Recheck, Stale, recheck, stale_diff};
 pub use scope::in_scope;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
-use crate::config::{Declaration, Scope, Selector};
+use crate::config::{Declaration, Declarations, Scope, Selector};
 use crate::document::DesktopDoc;
 use crate::inventory::Desktop;
 
@@ -24,7 +24,7 @@ use crate::inventory::Desktop;
 #[derive(Debug, Clone, Copy)]
 pub struct Desired<'a> {
     pub scope: &'a Scope,
-    pub declarations: &'a [Declaration],
+    pub declarations: &'a Declarations,
     pub protect_tag: &'a str,
 }
 
@@ -164,10 +164,8 @@ pub fn plan(desired: &Desired<'_>, facts: Facts<'_>) -> Plan {
 pub struct Planner<'a> {
     desired: Desired<'a>,
     pending: &'a HashSet<String>,
-    /// Which declarations match which desktops, over the whole inventory: a declaration that
-    /// matches a desktop outside the scope is not "missing".
-    by_name: HashMap<String, usize>,
-    by_id: HashMap<&'a str, usize>,
+    /// How many desktops each declaration matches, over the whole inventory: a declaration
+    /// that matches a desktop outside the scope is not "missing".
     matches: Vec<usize>,
     out_of_scope_match: Vec<bool>,
     deleting_match: Vec<bool>,
@@ -176,20 +174,10 @@ pub struct Planner<'a> {
 
 impl<'a> Planner<'a> {
     pub fn new(desired: Desired<'a>, pending: &'a HashSet<String>) -> Planner<'a> {
-        let mut by_name = HashMap::new();
-        let mut by_id = HashMap::new();
-        for (index, declaration) in desired.declarations.iter().enumerate() {
-            match &declaration.selector {
-                Selector::Name(name) => by_name.insert(name.to_lowercase(), index),
-                Selector::Id(id) => by_id.insert(id.as_str(), index),
-            };
-        }
         let count = desired.declarations.len();
         Planner {
             desired,
             pending,
-            by_name,
-            by_id,
             matches: vec![0; count],
             out_of_scope_match: vec![false; count],
             deleting_match: vec![false; count],
@@ -202,27 +190,25 @@ impl<'a> Planner<'a> {
     pub fn add(&mut self, desktop: Desktop) {
         let desired = &self.desired;
         self.plan.total += 1;
-        let declared: Vec<usize> = [
-            self.by_id.get(desktop.id.as_str()).copied(),
-            self.by_name.get(&desktop.name.to_lowercase()).copied(),
-        ]
-        .into_iter()
-        .flatten()
-        .collect();
-        for &index in &declared {
+        let declared = [
+            desired.declarations.by_id(&desktop.id),
+            desired.declarations.by_name(&desktop.name),
+        ];
+        let declared = declared.iter().flatten().copied();
+        for index in declared.clone() {
             self.matches[index] += 1;
         }
         if !in_scope(desired.scope, &desktop) {
-            for &index in &declared {
+            for index in declared {
                 self.out_of_scope_match[index] = true;
             }
             return;
         }
         let deleting = desktop.is_deleting() || self.pending.contains(&desktop.id);
         let plan = &mut self.plan;
-        let list = if !declared.is_empty() {
+        let list = if declared.clone().next().is_some() {
             if deleting {
-                for &index in &declared {
+                for index in declared {
                     self.deleting_match[index] = true;
                 }
             }

@@ -116,7 +116,7 @@ mod tests {
     use std::collections::BTreeMap;
 
     use super::*;
-    use crate::config::Scope;
+    use crate::config::{Declarations, Scope};
     use crate::inventory::Desktop;
     use crate::plan::{Desired, Facts, plan};
 
@@ -178,7 +178,7 @@ mod tests {
         let fresh = plan(
             &Desired {
                 scope: &scope,
-                declarations: &[],
+                declarations: &Declarations::default(),
                 protect_tag: "deskprune:protect",
             },
             Facts {

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashSet};
 use proptest::prelude::*;
 
 use super::*;
-use crate::config::{Declaration, Scope, Selector};
+use crate::config::{Declaration, Declarations, Scope, Selector};
 use crate::inventory::Desktop;
 
 const PROTECT: &str = "deskprune:protect";
@@ -45,7 +45,7 @@ fn run(scope: &Scope, declarations: &[Declaration], inventory: &[Desktop]) -> Pl
     plan(
         &Desired {
             scope,
-            declarations,
+            declarations: &declarations.iter().cloned().collect(),
             protect_tag: PROTECT,
         },
         Facts {
@@ -94,7 +94,7 @@ fn protection_deleting_and_pending_hold_back_a_deletion() {
     let plan = plan(
         &Desired {
             scope: &team_scope(),
-            declarations: &[],
+            declarations: &Declarations::default(),
             protect_tag: PROTECT,
         },
         Facts {
@@ -231,7 +231,8 @@ fn arb_scope() -> impl Strategy<Value = Scope> {
         })
 }
 
-fn arb_declarations() -> impl Strategy<Value = Vec<Declaration>> {
+/// Declarations as a config gives them: each names another desktop.
+fn arb_declarations() -> impl Strategy<Value = Declarations> {
     prop::collection::vec(
         prop_oneof![
             (0usize..NAMES.len()).prop_map(|i| Selector::Name(NAMES[i].to_lowercase())),
@@ -240,15 +241,16 @@ fn arb_declarations() -> impl Strategy<Value = Vec<Declaration>> {
         0..8,
     )
     .prop_map(|selectors| {
-        selectors
-            .into_iter()
-            .enumerate()
-            .map(|(line, selector)| Declaration { selector, line })
-            .collect()
+        let mut declarations = Declarations::default();
+        for (line, selector) in selectors.into_iter().enumerate() {
+            // A second declaration of the same desktop is refused, as the config check does.
+            let _ = declarations.push(Declaration { selector, line });
+        }
+        declarations
     })
 }
 
-fn is_declared(desktop: &Desktop, declarations: &[Declaration]) -> bool {
+fn is_declared(desktop: &Desktop, declarations: &Declarations) -> bool {
     declarations.iter().any(|d| match &d.selector {
         Selector::Name(name) => name.to_lowercase() == desktop.name.to_lowercase(),
         Selector::Id(id) => *id == desktop.id,

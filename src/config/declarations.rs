@@ -1,0 +1,232 @@
+//! The declared desktops in file order, indexed by computer name (case-insensitively, as Windows
+//! compares them) and by ID. The config check fills the index as it reads the declarations, so
+//! a second declaration of the same desktop is caught there; the planner looks every listed
+//! desktop up in the same index. The index holds positions, not copies of the names: a config
+//! may declare a hundred thousand desktops.
+
+use std::hash::BuildHasher;
+
+use hashbrown::{DefaultHashBuilder, HashTable};
+
+use super::{Declaration, Selector};
+
+#[derive(Debug, Clone, Default)]
+pub struct Declarations {
+    list: Vec<Declaration>,
+    by_name: HashTable<u32>,
+    by_id: HashTable<u32>,
+    hasher: DefaultHashBuilder,
+}
+
+impl Declarations {
+    pub fn len(&self) -> usize {
+        self.list.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.list.is_empty()
+    }
+
+    pub fn iter(&self) -> std::slice::Iter<'_, Declaration> {
+        self.list.iter()
+    }
+
+    /// The declaration of the desktop called `name`, compared case-insensitively.
+    pub fn by_name(&self, name: &str) -> Option<usize> {
+        let hash = name_hash(&self.hasher, name);
+        self.by_name
+            .find(hash, |&at| same_name(self.name_at(at), name))
+            .map(|&at| at as usize)
+    }
+
+    /// The declaration of the desktop with this ID.
+    pub fn by_id(&self, id: &str) -> Option<usize> {
+        self.by_id
+            .find(self.hasher.hash_one(id), |&at| self.id_at(at) == id)
+            .map(|&at| at as usize)
+    }
+
+    /// Adds `declaration` and returns its position, unless an earlier one names the same
+    /// desktop: then the earlier one's position is the error, and nothing is added.
+    pub fn push(&mut self, declaration: Declaration) -> Result<usize, usize> {
+        let earlier = match &declaration.selector {
+            Selector::Name(name) => self.by_name(name),
+            Selector::Id(id) => self.by_id(id),
+        };
+        if let Some(earlier) = earlier {
+            return Err(earlier);
+        }
+        let at = self.list.len();
+        let position = u32::try_from(at).expect("fewer than 2^32 declarations");
+        let Declarations {
+            list,
+            by_name,
+            by_id,
+            hasher,
+        } = self;
+        match &declaration.selector {
+            Selector::Name(name) => {
+                let rehash = |&at: &u32| name_hash(hasher, name_of(list, at));
+                by_name.insert_unique(name_hash(hasher, name), position, rehash);
+            }
+            Selector::Id(id) => {
+                let rehash = |&at: &u32| hasher.hash_one(id_of(list, at));
+                by_id.insert_unique(hasher.hash_one(id), position, rehash);
+            }
+        }
+        list.push(declaration);
+        Ok(at)
+    }
+
+    fn name_at(&self, at: u32) -> &str {
+        name_of(&self.list, at)
+    }
+
+    fn id_at(&self, at: u32) -> &str {
+        id_of(&self.list, at)
+    }
+}
+
+impl std::ops::Index<usize> for Declarations {
+    type Output = Declaration;
+
+    fn index(&self, index: usize) -> &Declaration {
+        &self.list[index]
+    }
+}
+
+/// For tests, which write their declarations out: each must name another desktop.
+#[cfg(test)]
+impl FromIterator<Declaration> for Declarations {
+    fn from_iter<I: IntoIterator<Item = Declaration>>(iter: I) -> Declarations {
+        let mut declarations = Declarations::default();
+        for declaration in iter {
+            declarations
+                .push(declaration)
+                .expect("each declaration names another desktop");
+        }
+        declarations
+    }
+}
+
+impl PartialEq for Declarations {
+    fn eq(&self, other: &Declarations) -> bool {
+        self.list == other.list
+    }
+}
+
+impl<'a> IntoIterator for &'a Declarations {
+    type Item = &'a Declaration;
+    type IntoIter = std::slice::Iter<'a, Declaration>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.iter()
+    }
+}
+
+fn name_of(list: &[Declaration], at: u32) -> &str {
+    match &list[at as usize].selector {
+        Selector::Name(name) => name,
+        Selector::Id(_) => unreachable!("the name index holds names only"),
+    }
+}
+
+fn id_of(list: &[Declaration], at: u32) -> &str {
+    match &list[at as usize].selector {
+        Selector::Id(id) => id,
+        Selector::Name(_) => unreachable!("the ID index holds IDs only"),
+    }
+}
+
+/// The hash of `name` lower-cased, without making a lower-cased copy in the common cases: a
+/// name already in lower case, and an ASCII name short enough for a buffer on the stack.
+fn name_hash(hasher: &DefaultHashBuilder, name: &str) -> u64 {
+    if !name.is_ascii() {
+        return hasher.hash_one(name.to_lowercase());
+    }
+    if !name.bytes().any(|byte| byte.is_ascii_uppercase()) {
+        return hasher.hash_one(name);
+    }
+    let mut buffer = [0u8; 64];
+    match buffer.get_mut(..name.len()) {
+        Some(lower) => {
+            lower.copy_from_slice(name.as_bytes());
+            lower.make_ascii_lowercase();
+            hasher.hash_one(std::str::from_utf8(lower).expect("ASCII stays UTF-8"))
+        }
+        None => hasher.hash_one(name.to_ascii_lowercase()),
+    }
+}
+
+/// Whether two names are the same computer name: equal once lower-cased.
+fn same_name(a: &str, b: &str) -> bool {
+    if a.is_ascii() && b.is_ascii() {
+        a.eq_ignore_ascii_case(b)
+    } else {
+        a.to_lowercase() == b.to_lowercase()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn name(name: &str, line: usize) -> Declaration {
+        Declaration {
+            selector: Selector::Name(name.to_string()),
+            line,
+        }
+    }
+
+    fn id(id: &str, line: usize) -> Declaration {
+        Declaration {
+            selector: Selector::Id(id.to_string()),
+            line,
+        }
+    }
+
+    #[test]
+    fn finds_names_case_insensitively_and_ids_exactly() {
+        let mut declarations = Declarations::default();
+        assert_eq!(declarations.push(name("eng-001", 1)), Ok(0));
+        assert_eq!(declarations.push(name("ENG-Ärger", 2)), Ok(1));
+        assert_eq!(declarations.push(id("ID-1", 3)), Ok(2));
+        let long = "X".repeat(100);
+        assert_eq!(declarations.push(name(&long, 4)), Ok(3));
+
+        assert_eq!(declarations.by_name("ENG-001"), Some(0));
+        assert_eq!(declarations.by_name("eng-ärger"), Some(1));
+        assert_eq!(declarations.by_name(&long.to_lowercase()), Some(3));
+        assert_eq!(declarations.by_name("eng-002"), None);
+        assert_eq!(declarations.by_name("id-1"), None, "an ID is not a name");
+        assert_eq!(declarations.by_id("ID-1"), Some(2));
+        assert_eq!(declarations.by_id("id-1"), None, "IDs are exact");
+        assert_eq!(declarations.by_id("eng-001"), None, "a name is not an ID");
+        assert_eq!(declarations.len(), 4);
+    }
+
+    #[test]
+    fn a_second_declaration_of_the_same_desktop_is_refused() {
+        let mut declarations = Declarations::default();
+        declarations.push(name("Eng-001", 1)).unwrap();
+        declarations.push(id("d-1", 2)).unwrap();
+        assert_eq!(declarations.push(name("ENG-001", 3)), Err(0));
+        assert_eq!(declarations.push(id("d-1", 4)), Err(1));
+        assert_eq!(declarations.push(id("D-1", 5)), Ok(2));
+        assert_eq!(declarations.len(), 3);
+    }
+
+    #[test]
+    fn stays_correct_as_it_grows() {
+        let mut declarations = Declarations::default();
+        for n in 0..5000 {
+            declarations.push(name(&format!("Desk-{n}"), n)).unwrap();
+            declarations.push(id(&format!("id-{n}"), n)).unwrap();
+        }
+        for n in (0..5000).step_by(7) {
+            assert_eq!(declarations.by_name(&format!("DESK-{n}")), Some(2 * n));
+            assert_eq!(declarations.by_id(&format!("id-{n}")), Some(2 * n + 1));
+        }
+        assert_eq!(declarations.by_name("desk-5000"), None);
+    }
+}
