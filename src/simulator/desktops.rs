@@ -2,10 +2,13 @@
 //! ID so that lookups, batch-delete validation and removals cost O(IDs), not O(inventory).
 //! A paged read asks for the same filter page after page, so the positions a filter matches
 //! are kept until the inventory changes: reading N desktops costs O(N), not O(N²/page).
-//! Faults may add or remove desktops while a client reads.
+//! Faults may add or remove desktops while a client reads. Each desktop's list JSON is
+//! rendered when it is loaded or changed, so serving a page costs copying its bytes.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+
+use serde_json::value::RawValue;
 
 use super::filter::DesktopFilter;
 use super::seed::SeedDesktop;
@@ -13,12 +16,38 @@ use super::seed::SeedDesktop;
 #[derive(Debug, Default)]
 pub(super) struct Desktops {
     /// Keyed by arrival number: iteration order is the inventory's, and removal is cheap.
-    ordered: BTreeMap<u64, SeedDesktop>,
+    ordered: BTreeMap<u64, Stored>,
     position: HashMap<String, u64>,
     next: u64,
     /// Bumped by every change, so a cached match list is never stale.
     version: u64,
     matched: Mutex<Option<Matched>>,
+}
+
+/// A desktop, and its `SimpleDesktopInfo` as the list call serves it.
+#[derive(Debug)]
+pub(super) struct Stored {
+    pub(super) seed: SeedDesktop,
+    listed: OnceLock<Box<RawValue>>,
+}
+
+impl Stored {
+    fn new(seed: SeedDesktop) -> Stored {
+        let stored = Stored {
+            seed,
+            listed: OnceLock::new(),
+        };
+        stored.listed();
+        stored
+    }
+
+    /// The desktop's JSON in a list answer, rendered again after a change.
+    pub(super) fn listed(&self) -> &RawValue {
+        self.listed.get_or_init(|| {
+            serde_json::value::to_raw_value(&self.seed.desktop)
+                .expect("wire types always serialise")
+        })
+    }
 }
 
 /// The positions of the desktops `filter` matched at `version`, in inventory order.
@@ -37,7 +66,7 @@ impl Desktops {
         for seed in seeds {
             match desktops.position.get(&seed.desktop.desktop_id) {
                 Some(position) => {
-                    desktops.ordered.insert(*position, seed);
+                    desktops.ordered.insert(*position, Stored::new(seed));
                 }
                 None => {
                     let position = desktops.next;
@@ -45,7 +74,7 @@ impl Desktops {
                     desktops
                         .position
                         .insert(seed.desktop.desktop_id.clone(), position);
-                    desktops.ordered.insert(position, seed);
+                    desktops.ordered.insert(position, Stored::new(seed));
                 }
             }
         }
@@ -53,12 +82,15 @@ impl Desktops {
     }
 
     pub(super) fn get(&self, id: &str) -> Option<&SeedDesktop> {
-        self.ordered.get(self.position.get(id)?)
+        Some(&self.ordered.get(self.position.get(id)?)?.seed)
     }
 
+    /// The desktop, to change: its list JSON is rendered again when next served.
     pub(super) fn get_mut(&mut self, id: &str) -> Option<&mut SeedDesktop> {
         self.version += 1;
-        self.ordered.get_mut(self.position.get(id)?)
+        let stored = self.ordered.get_mut(self.position.get(id)?)?;
+        stored.listed.take();
+        Some(&mut stored.seed)
     }
 
     pub(super) fn remove(&mut self, id: &str) {
@@ -72,7 +104,11 @@ impl Desktops {
     /// each with a new ID and its own name: desktops created while a client reads.
     pub(super) fn insert_copies(&mut self, count: usize) {
         self.version += 1;
-        let template = self.ordered.values().next().cloned();
+        let template = self
+            .ordered
+            .values()
+            .next()
+            .map(|stored| stored.seed.clone());
         for _ in 0..count {
             let id = uuid::Uuid::new_v4().to_string();
             let seed = match &template {
@@ -89,7 +125,7 @@ impl Desktops {
             let position = self.next;
             self.next += 1;
             self.position.insert(id, position);
-            self.ordered.insert(position, seed);
+            self.ordered.insert(position, Stored::new(seed));
         }
     }
 
@@ -97,15 +133,18 @@ impl Desktops {
     pub(super) fn remove_first(&mut self, count: usize) {
         self.version += 1;
         for _ in 0..count {
-            let Some((_, seed)) = self.ordered.pop_first() else {
+            let Some((_, stored)) = self.ordered.pop_first() else {
                 return;
             };
-            self.position.remove(&seed.desktop.desktop_id);
+            self.position.remove(&stored.seed.desktop.desktop_id);
         }
     }
 
     pub(super) fn to_vec(&self) -> Vec<SeedDesktop> {
-        self.ordered.values().cloned().collect()
+        self.ordered
+            .values()
+            .map(|stored| stored.seed.clone())
+            .collect()
     }
 
     /// The number of desktops matching `filter`, and the `limit` of them starting at `offset`,
@@ -115,7 +154,7 @@ impl Desktops {
         filter: &DesktopFilter,
         offset: usize,
         limit: usize,
-    ) -> (u64, Vec<&SeedDesktop>) {
+    ) -> (u64, Vec<&Stored>) {
         if !filter.desktop_ids.is_empty() {
             return self.page_of_ids(filter, offset, limit);
         }
@@ -141,7 +180,7 @@ impl Desktops {
         let positions: Arc<Vec<u64>> = Arc::new(
             self.ordered
                 .iter()
-                .filter(|(_, seed)| filter.is_empty() || filter.matches(&seed.desktop))
+                .filter(|(_, stored)| filter.is_empty() || filter.matches(&stored.seed.desktop))
                 .map(|(position, _)| *position)
                 .collect(),
         );
@@ -159,7 +198,7 @@ impl Desktops {
         filter: &DesktopFilter,
         offset: usize,
         limit: usize,
-    ) -> (u64, Vec<&SeedDesktop>) {
+    ) -> (u64, Vec<&Stored>) {
         let mut positions: Vec<u64> = filter
             .desktop_ids
             .iter()
@@ -172,10 +211,10 @@ impl Desktops {
         let matching = positions
             .into_iter()
             .map(|position| &self.ordered[&position])
-            .filter(|seed| filter.matches(&seed.desktop));
-        for seed in matching {
+            .filter(|stored| filter.matches(&stored.seed.desktop));
+        for stored in matching {
             if total >= offset && page.len() < limit {
-                page.push(seed);
+                page.push(stored);
             }
             total += 1;
         }
@@ -206,9 +245,9 @@ mod tests {
         DesktopFilter::parse(&Query::parse(query), ListKind::Simple).unwrap()
     }
 
-    fn ids(page: &[&SeedDesktop]) -> Vec<String> {
+    fn ids(page: &[&Stored]) -> Vec<String> {
         page.iter()
-            .map(|seed| seed.desktop.desktop_id.clone())
+            .map(|stored| stored.seed.desktop.desktop_id.clone())
             .collect()
     }
 
@@ -230,7 +269,11 @@ mod tests {
         let active = filter("status=ACTIVE");
         assert_eq!(desktops.page(&active, 0, 10).0, 0);
         desktops.get_mut("id-1").unwrap().desktop.status = Some("ACTIVE".into());
-        assert_eq!(desktops.page(&active, 0, 10).0, 1);
+        let (total, page) = desktops.page(&active, 0, 10);
+        assert_eq!(total, 1);
+        // And served as it is now.
+        let listed: serde_json::Value = serde_json::from_str(page[0].listed().get()).unwrap();
+        assert_eq!(listed["status"], "ACTIVE");
     }
 
     #[test]

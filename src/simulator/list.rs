@@ -36,13 +36,16 @@ pub(super) fn list_desktops(
             StatusCode::OK,
             &ListDesktopsResponse {
                 total_count,
-                desktops: page.into_iter().map(|seed| &seed.desktop).collect(),
+                desktops: page.into_iter().map(|stored| stored.listed()).collect(),
             },
         ),
         ListKind::Detail => Reply::json(
             StatusCode::OK,
             &ListDesktopsDetailResponse {
-                desktops: page.into_iter().map(describe).collect(),
+                desktops: page
+                    .into_iter()
+                    .map(|stored| describe(&stored.seed))
+                    .collect(),
                 total_count,
             },
         ),

@@ -256,8 +256,9 @@ struct Arrived {
 }
 
 impl Simulator {
-    /// Waits the latency, carries the call out (unless a fault stops it) and answers, bent as
-    /// the faults say.
+    /// Carries the call out (unless a fault stops it) and answers, bent as the faults say,
+    /// `latency` after the call arrived. The answer is built within that time, so a client
+    /// waits the latency alone, however long the simulator takes to build it (up to it).
     async fn serve_call(self, call: Arrived) -> Response {
         let options = &self.inner.options;
         let Arrived {
@@ -269,11 +270,9 @@ impl Simulator {
             request_id,
             accepts_gzip,
         } = call;
-        let delay = options.latency + injection.delay;
-        if !delay.is_zero() {
-            tokio::time::sleep(delay).await;
-        }
+        let answer_at = tokio::time::Instant::now() + options.latency + injection.delay;
         if !injection.carries_out() {
+            tokio::time::sleep_until(answer_at).await;
             return self.refuse_unheard(route.as_ref(), &injection, &peer, &request_id);
         }
         let outcome = match body {
@@ -286,25 +285,16 @@ impl Simulator {
         self.change_inventory(&injection.changes);
         let rendered = render(outcome, &request_id);
         let plain = rendered.body.len();
-        let (answer, sent, gzipped) = match &injection.answer {
+        let (mut answer, sent, gzipped) = match &injection.answer {
             None | Some(FaultAction::Refuse(_)) => {
                 let compress = options.gzip
                     && accepts_gzip
                     && rendered.status.is_success()
                     && matches!(route, Some(Route::ListDesktops | Route::ListDesktopsDetail));
-                let (mut answer, sent) = encoded(rendered, compress, &request_id);
-                if let Some(FaultAction::Refuse(length)) = &injection.answer {
-                    answer
-                        .headers_mut()
-                        .insert(header::CONNECTION, HeaderValue::from_static("close"));
-                    self.inner.switchboard.outage(*length, &peer.line);
-                }
+                let (answer, sent) = encoded(rendered, compress, &request_id);
                 (answer, sent, compress)
             }
-            Some(FaultAction::Drop(_)) => {
-                peer.line.cut();
-                (Response::new(Body::empty()), 0, false)
-            }
+            Some(FaultAction::Drop(_)) => (Response::new(Body::empty()), 0, false),
             Some(action) => {
                 let (answer, sent) = match action {
                     FaultAction::Truncate => injected::truncated(rendered, &request_id),
@@ -318,6 +308,17 @@ impl Simulator {
             }
         };
         self.count_bytes(injection.hits, plain, sent, gzipped);
+        tokio::time::sleep_until(answer_at).await;
+        match &injection.answer {
+            Some(FaultAction::Refuse(length)) => {
+                answer
+                    .headers_mut()
+                    .insert(header::CONNECTION, HeaderValue::from_static("close"));
+                self.inner.switchboard.outage(*length, &peer.line);
+            }
+            Some(FaultAction::Drop(_)) => peer.line.cut(),
+            _ => {}
+        }
         answer
     }
 }
