@@ -19,6 +19,16 @@ pub struct Declarations {
 }
 
 impl Declarations {
+    /// Room for `names` and `ids` declarations without growing the index.
+    pub fn with_capacity(names: usize, ids: usize) -> Declarations {
+        Declarations {
+            list: Vec::with_capacity(names + ids),
+            by_name: HashTable::with_capacity(names),
+            by_id: HashTable::with_capacity(ids),
+            hasher: DefaultHashBuilder::default(),
+        }
+    }
+
     pub fn len(&self) -> usize {
         self.list.len()
     }

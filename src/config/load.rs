@@ -565,9 +565,13 @@ impl Check<'_> {
     }
 
     fn desktops(&mut self, entries: Vec<Spanned<RawDesktop>>, lists: RawDesktops) -> Declarations {
-        let mut declarations = Declarations::default();
+        let mut declarations = Declarations::with_capacity(
+            entries.len() + lists.names.len(),
+            entries.len() + lists.ids.len(),
+        );
         // Where each declaration was written, and in which form, for a duplicate's message.
-        let mut written: Vec<(Range<usize>, &'static str)> = Vec::new();
+        let mut written: Vec<(Range<usize>, &'static str)> =
+            Vec::with_capacity(entries.len() + lists.names.len() + lists.ids.len());
         for entry in entries {
             let entry_span = entry.span();
             let (key, value) = match entry.into_inner() {
@@ -618,8 +622,6 @@ impl Check<'_> {
                 &mut written,
             );
         }
-        let count = declarations.len() + lists.names.len() + lists.ids.len();
-        written.reserve_exact(count - written.len());
         for (key, values) in [("name", lists.names), ("id", lists.ids)] {
             for value in values {
                 let line = self.line_of(value.span().start);
@@ -648,7 +650,9 @@ impl Check<'_> {
         written: &mut Vec<(Range<usize>, &'static str)>,
     ) {
         if self
-            .string(&value, |v| values::exact_name(&format!("`{key}`"), v))
+            .string(&value, |v| {
+                values::exact_name(if key == "name" { "`name`" } else { "`id`" }, v)
+            })
             .is_none()
         {
             return;
