@@ -56,7 +56,7 @@ impl Output {
             .with_writer(io::stderr)
             .with_ansi(self.stderr_color)
             .with_target(false)
-            .without_time()
+            .with_timer(tracing_subscriber::fmt::time::uptime())
             .try_init();
     }
 

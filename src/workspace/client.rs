@@ -2,6 +2,8 @@
 //! rate and concurrency, retries what is safe to retry, and turns answers into wire types or
 //! an [`ApiError`] naming the call.
 
+use std::io::Read;
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,7 +16,7 @@ use super::credentials::Auth;
 use super::error::{ApiError, TransportKind};
 use super::sign::{self, Signable};
 use super::wire::{
-    BatchDeleteResponse, DeleteDesktopsReq, ErrorBody, ListDesktopsDetailResponse,
+    BatchDeleteResponse, DeleteDesktopsReq, ErrorBody, ListDesktopsDetailResponse, LoginState,
     ListDesktopsResponse, ListSubJobsResponse, ListedDesktop, ShowJobResponse,
 };
 use crate::config::ClientSettings;
@@ -66,26 +68,40 @@ impl ListFilter {
     }
 }
 
-/// Requests at most `per_second` a second, spread evenly.
+/// Calls at most `per_second` a second: at most `burst` (the whole part of `per_second`, at
+/// least 1) in any window of `burst / per_second` seconds, so for 10 a second, at most 10 in
+/// any one second. Calls need not be spread evenly: when a round of answers comes in at once,
+/// the next round leaves at once, unless the window is full.
 #[derive(Debug)]
 struct RateLimiter {
-    interval: Duration,
-    next: Mutex<Instant>,
+    burst: usize,
+    window: Duration,
+    /// When each of the last `burst` calls left (or will leave), oldest first.
+    slots: Mutex<VecDeque<Instant>>,
 }
 
 impl RateLimiter {
     fn new(per_second: f64) -> RateLimiter {
+        let burst = per_second.floor().max(1.0);
         RateLimiter {
-            interval: Duration::from_secs_f64(1.0 / per_second),
-            next: Mutex::new(Instant::now()),
+            burst: burst as usize,
+            window: Duration::from_secs_f64(burst / per_second),
+            slots: Mutex::new(VecDeque::with_capacity(burst as usize)),
         }
     }
 
+    /// Waits for this call's slot.
     async fn wait(&self) {
         let slot = {
-            let mut next = self.next.lock().await;
-            let slot = (*next).max(Instant::now());
-            *next = slot + self.interval;
+            let mut slots = self.slots.lock().await;
+            let now = Instant::now();
+            let slot = if slots.len() < self.burst {
+                now
+            } else {
+                let oldest = slots.pop_front().expect("the window is full");
+                (oldest + self.window).max(now)
+            };
+            slots.push_back(slot);
             slot
         };
         tokio::time::sleep_until(slot).await;
@@ -135,7 +151,6 @@ impl Client {
             .user_agent(USER_AGENT)
             .timeout(settings.timeout)
             .connect_timeout(settings.timeout.min(Duration::from_secs(10)))
-            .gzip(true)
             .build()?;
         Ok(Client {
             inner: Arc::new(Inner {
@@ -183,7 +198,7 @@ impl Client {
         offset: usize,
         limit: usize,
         filter: &ListFilter,
-    ) -> Result<ListDesktopsDetailResponse, ApiError> {
+    ) -> Result<ListDesktopsDetailResponse<LoginState>, ApiError> {
         let mut query = vec![
             ("offset".to_string(), offset.to_string()),
             ("limit".to_string(), limit.to_string()),
@@ -294,7 +309,7 @@ impl Client {
         call: &Call,
     ) -> Result<(StatusCode, Vec<u8>), (ApiError, Option<Duration>)> {
         let inner = &*self.inner;
-        let _permit = inner
+        let permit = inner
             .permits
             .acquire()
             .await
@@ -311,6 +326,8 @@ impl Client {
         for (name, value) in &headers {
             request = request.header(name, value);
         }
+        // Not signed, as the official SDK does not sign it either.
+        request = request.header(reqwest::header::ACCEPT_ENCODING, "gzip");
         let started = std::time::Instant::now();
         let transport = |err: reqwest::Error| {
             let kind = if err.is_connect() {
@@ -333,6 +350,8 @@ impl Client {
             .map_err(|err| (transport(err), None))?;
         let status = response.status();
         let request_id = header(&response, "x-request-id");
+        let gzipped = header(&response, "content-encoding")
+            .is_some_and(|coding| coding.trim().eq_ignore_ascii_case("gzip"));
         let retry_after = header(&response, "retry-after").and_then(|v| parse_retry_after(&v));
         let mut body = Vec::new();
         while let Some(chunk) = response
@@ -350,9 +369,22 @@ impl Client {
             }
             body.extend_from_slice(&chunk);
         }
+        // The answer is in: the next call may leave while this one is unpacked.
+        drop(permit);
+        let sent = body.len();
+        if gzipped {
+            body = gunzip(&body, MAX_BODY_BYTES).map_err(|detail| {
+                let err = ApiError::Malformed {
+                    call: call.name.clone(),
+                    status: status.as_u16(),
+                    detail,
+                };
+                (err, None)
+            })?;
+        }
         tracing::debug!(
             method = %call.method, path = %path, query = %query, status = status.as_u16(),
-            bytes = body.len(), elapsed_ms = started.elapsed().as_millis() as u64, "api call"
+            sent, bytes = body.len(), elapsed_ms = started.elapsed().as_millis() as u64, "api call"
         );
         if status.is_success() {
             Ok((status, body))
@@ -402,6 +434,19 @@ impl Client {
         }
         headers
     }
+}
+
+/// A gzipped body unpacked, refusing one that unpacks to more than `limit` bytes.
+fn gunzip(packed: &[u8], limit: usize) -> Result<Vec<u8>, String> {
+    let mut body = Vec::with_capacity(packed.len().saturating_mul(8).min(limit));
+    flate2::read::GzDecoder::new(packed)
+        .take(limit as u64 + 1)
+        .read_to_end(&mut body)
+        .map_err(|err| format!("its gzip encoding is broken: {err}"))?;
+    if body.len() > limit {
+        return Err(format!("the answer unpacks to more than {} MiB", limit >> 20));
+    }
+    Ok(body)
 }
 
 fn header(response: &reqwest::Response, name: &str) -> Option<String> {
@@ -493,6 +538,47 @@ fn decode<T: DeserializeOwned>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn gunzip_unpacks_and_refuses_broken_or_oversized_bodies() {
+        use std::io::Write;
+        let body = br#"{"total_count":0,"desktops":[]}"#.repeat(1000);
+        let mut encoder =
+            flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        encoder.write_all(&body).unwrap();
+        let packed = encoder.finish().unwrap();
+        assert_eq!(gunzip(&packed, 1 << 20).unwrap(), body);
+        assert_eq!(
+            gunzip(&packed, (1 << 20) / 64).unwrap_err(),
+            "the answer unpacks to more than 0 MiB"
+        );
+        let cut = gunzip(&packed[..packed.len() / 2], 1 << 20).unwrap_err();
+        assert!(cut.starts_with("its gzip encoding is broken"), "{cut}");
+        let garbage = gunzip(b"not gzip at all", 1 << 20).unwrap_err();
+        assert!(garbage.starts_with("its gzip encoding is broken"), "{garbage}");
+    }
+
+    /// The limiter's slots for `calls` calls made at once, in milliseconds from the first.
+    async fn slots(per_second: f64, calls: usize) -> Vec<u128> {
+        let limiter = RateLimiter::new(per_second);
+        let start = Instant::now();
+        let mut slots = Vec::new();
+        for _ in 0..calls {
+            limiter.wait().await;
+            slots.push((Instant::now() - start).as_millis());
+        }
+        slots
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_rate_limit_lets_a_second_s_calls_go_at_once_and_no_more() {
+        assert_eq!(slots(3.0, 7).await, [0, 0, 0, 1000, 1000, 1000, 2000]);
+        assert_eq!(slots(0.5, 3).await, [0, 2000, 4000]);
+        assert_eq!(slots(2.5, 5).await, [0, 0, 800, 800, 1600]);
+        let fast = slots(1000.0, 1001).await;
+        assert!(fast[..1000].iter().all(|&at| at == 0));
+        assert_eq!(fast[1000], 1000);
+    }
 
     #[test]
     fn backoff_grows_and_stays_capped() {

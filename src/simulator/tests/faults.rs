@@ -199,7 +199,6 @@ fn raw_client() -> reqwest::Client {
     let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::builder()
         .no_proxy()
-        .gzip(false)
         .build()
         .expect("an http client")
 }
