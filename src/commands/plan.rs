@@ -1,8 +1,10 @@
 //! `deskprune plan`: read the inventory, decide, show the plan. Also the shared steps that
 //! `apply` runs before it sends anything.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::io::Write;
+
+use tokio::task::JoinSet;
 
 use super::session::Session;
 use crate::cli::{Format, Global, PlanArgs};
@@ -14,7 +16,8 @@ use crate::output::Output;
 use crate::plan::{Budget, BudgetCheck, Desired, Plan, Planner};
 use crate::progress::Progress;
 use crate::state::{self, State};
-use crate::workspace::ListFilter;
+use crate::workspace::wire::MAX_IDS_PER_CALL;
+use crate::workspace::{ApiError, ListFilter};
 
 pub async fn run(global: &Global, args: &PlanArgs, output: &Output) -> Result<u8, Error> {
     let config = super::load_config(global, output)?;
@@ -35,8 +38,8 @@ pub struct Planned {
     pub read_at: jiff::Timestamp,
 }
 
-/// Reads the inventory into the planner page by page, then asks who is logged in to the
-/// desktops it would delete.
+/// Reads the inventory into the planner page by page, asking who is logged in to the desktops
+/// it would delete while the rest is still being read.
 pub async fn compute(
     session: &Session,
     state: &State,
@@ -45,20 +48,20 @@ pub async fn compute(
     let config = &session.config;
     let read_at = jiff::Timestamp::now();
     let pending = state.pending_desktops(read_at);
-    let planner = read_all(
+    let planning = read_all(
         &session.client,
         &list_filter(config),
         config.client.max_concurrency,
         &|read, total| progress.reading(read, total),
-        || Planner::new(desired(config), &pending),
+        || Planning::new(session, &pending),
     )
     .await;
     progress.clear();
-    let plan = planner?.finish();
-    hold_in_use(session, plan, read_at).await
+    let plan = planning?.finish().await?;
+    Ok(Planned { plan, read_at })
 }
 
-/// Plans over `desktops` (a saved plan's, read again), then holds back those in use.
+/// Plans over `desktops` (a saved plan's, read again), holding back those in use.
 pub async fn plan_desktops(
     session: &Session,
     desktops: Vec<Desktop>,
@@ -66,50 +69,87 @@ pub async fn plan_desktops(
     read_at: jiff::Timestamp,
 ) -> Result<Planned, Error> {
     let pending = state.pending_desktops(read_at);
-    let mut planner = Planner::new(desired(&session.config), &pending);
-    planner.extend(desktops);
-    hold_in_use(session, planner.finish(), read_at).await
-}
-
-fn desired(config: &Config) -> Desired<'_> {
-    Desired {
-        scope: &config.scope,
-        declarations: &config.desktops,
-        protect_tag: &config.guard.protect_tag,
-    }
-}
-
-/// Reads the login state of the desktops `plan` would delete (100 a call) and holds back those
-/// someone is logged in to.
-async fn hold_in_use(
-    session: &Session,
-    mut plan: Plan,
-    read_at: jiff::Timestamp,
-) -> Result<Planned, Error> {
-    let config = &session.config;
-    if !plan.has_deletions() || config.guard.in_use_login_statuses.is_empty() {
-        return Ok(Planned { plan, read_at });
-    }
-    let statuses = read_login_status(
-        &session.client,
-        &plan.deletion_ids(),
-        config.client.max_concurrency,
-    )
-    .await?;
-    let in_use: HashSet<String> = statuses
-        .into_iter()
-        .filter(|(_, status)| {
-            config
-                .guard
-                .in_use_login_statuses
-                .iter()
-                .any(|busy| busy.eq_ignore_ascii_case(status))
-        })
-        .map(|(id, _)| id)
-        .collect();
-    tracing::info!(count = in_use.len(), "desktops in use are held back");
-    plan.hold_in_use(&in_use);
+    let mut planning = Planning::new(session, &pending);
+    planning.extend(desktops);
+    let plan = planning.finish().await?;
     Ok(Planned { plan, read_at })
+}
+
+/// The planner, fed desktop by desktop, and the in-use guard's reads: as soon as 100 desktops
+/// to delete are known, who is logged in to them is asked in a call of its own, in flight
+/// while the rest of the inventory is read. Dropped, it stops the reads it started.
+struct Planning<'a> {
+    planner: Planner<'a>,
+    session: &'a Session,
+    /// How many of the planner's deletions have been asked about.
+    asked: usize,
+    reads: JoinSet<Result<HashMap<String, String>, ApiError>>,
+}
+
+impl<'a> Planning<'a> {
+    fn new(session: &'a Session, pending: &'a HashSet<String>) -> Planning<'a> {
+        let config = &session.config;
+        Planning {
+            planner: Planner::new(
+                Desired {
+                    scope: &config.scope,
+                    declarations: &config.desktops,
+                    protect_tag: &config.guard.protect_tag,
+                },
+                pending,
+            ),
+            session,
+            asked: 0,
+            reads: JoinSet::new(),
+        }
+    }
+
+    /// Asks about each full 100 deletions not asked about yet; with `rest`, also the last few.
+    fn ask(&mut self, rest: bool) {
+        if self.session.config.guard.in_use_login_statuses.is_empty() {
+            return;
+        }
+        let unasked = &self.planner.deletions()[self.asked..];
+        for chunk in unasked.chunks(MAX_IDS_PER_CALL) {
+            if chunk.len() < MAX_IDS_PER_CALL && !rest {
+                break;
+            }
+            let ids = chunk.iter().map(|entry| entry.desktop_id.clone()).collect();
+            let client = self.session.client.clone();
+            self.reads
+                .spawn(async move { read_login_status(&client, ids).await });
+            self.asked += chunk.len();
+        }
+    }
+
+    /// The plan, once every answer about who is logged in is in, with those desktops held back.
+    async fn finish(mut self) -> Result<Plan, Error> {
+        self.ask(true);
+        // Sorted while the last answers travel.
+        let mut plan = self.planner.finish();
+        let busy = &self.session.config.guard.in_use_login_statuses;
+        let mut in_use = HashSet::new();
+        while let Some(statuses) = self.reads.join_next().await {
+            let statuses = statuses.expect("a login-status read never panics")?;
+            in_use.extend(statuses.into_iter().filter_map(|(id, status)| {
+                busy.iter()
+                    .any(|state| state.eq_ignore_ascii_case(&status))
+                    .then_some(id)
+            }));
+        }
+        if !in_use.is_empty() {
+            tracing::info!(count = in_use.len(), "desktops in use are held back");
+        }
+        plan.hold_in_use(&in_use);
+        Ok(plan)
+    }
+}
+
+impl Extend<Desktop> for Planning<'_> {
+    fn extend<I: IntoIterator<Item = Desktop>>(&mut self, desktops: I) {
+        self.planner.extend(desktops);
+        self.ask(false);
+    }
 }
 
 /// The list filters that keep out-of-scope desktops off the wire. The planner still checks

@@ -27,8 +27,8 @@ pub enum ReadError {
 
 /// Every desktop that `filter` selects, read page by page (`limit` 1000) and handed to a sink
 /// made by `fresh` as each page arrives (the planner takes them one by one, so the whole
-/// inventory is never held). `concurrency` pages are in flight at once after the first, which
-/// gives `total_count`. `on_page` hears the number of desktops read so far and the total.
+/// inventory is never held). `concurrency` calls are in flight at once after the first, which
+/// gives `total_count`, and up to twice as many pages are held at once. `on_page` hears the number of desktops read so far and the total.
 ///
 /// The sink is returned only when the read was complete and consistent; when the list changed
 /// under us it is dropped and a fresh one fills again from a new read.
@@ -69,6 +69,13 @@ fn convert(offset: usize, page: ListDesktopsResponse<ListedDesktop>) -> Page {
         total_count: page.total_count,
         desktops: page.desktops.into_iter().map(Desktop::from).collect(),
     }
+}
+
+/// Calls started at once for `concurrency` in flight: twice as many. The client lets
+/// `concurrency` of them out at a time, and an answer being unpacked and decoded no longer
+/// holds one of those places, so the next call leaves while the last answer is still read.
+fn window(concurrency: usize) -> usize {
+    2 * concurrency.max(1)
 }
 
 /// What one read has seen so far, to tell whether its pages make a consistent whole.
@@ -127,7 +134,7 @@ async fn read_once<S: Extend<Desktop>>(
     }
     sink.extend(first.desktops);
     // Each page is fetched, decoded and converted in a task of its own, so the JSON work of
-    // the pages in flight spreads over the runtime's threads.
+    // the pages spreads over the runtime's threads.
     let mut rest = stream::iter((LIST_PAGE_LIMIT..total).step_by(LIST_PAGE_LIMIT))
         .map(|offset| {
             let (client, filter) = (client.clone(), filter.clone());
@@ -138,7 +145,7 @@ async fn read_once<S: Extend<Desktop>>(
                     .map(|page| convert(offset, page))
             })
         })
-        .buffer_unordered(concurrency.max(1));
+        .buffer_unordered(window(concurrency));
     while let Some(page) = rest.next().await {
         let page = page.expect("a page task never panics")?;
         read += page.desktops.len();
@@ -165,7 +172,7 @@ pub async fn read_by_ids(
             };
             client.list_desktops(0, MAX_IDS_PER_CALL, &filter).await
         })
-        .buffer_unordered(concurrency.max(1))
+        .buffer_unordered(window(concurrency))
         .try_fold(Vec::new(), |mut desktops, page| async move {
             desktops.extend(page.desktops.into_iter().map(Desktop::from));
             Ok(desktops)
@@ -173,28 +180,23 @@ pub async fn read_by_ids(
         .await
 }
 
-/// `login_status` of each of `ids` that still exists, read from the detail list in calls of
-/// 100 IDs.
+/// `login_status` of each of `ids` (at most 100, one call) that still exists, from the
+/// detail list.
 pub async fn read_login_status(
     client: &Client,
-    ids: &[String],
-    concurrency: usize,
+    ids: Vec<String>,
 ) -> Result<HashMap<String, String>, ApiError> {
-    let limit = MAX_IDS_PER_CALL.min(DETAIL_PAGE_LIMIT);
-    stream::iter(ids.chunks(MAX_IDS_PER_CALL))
-        .map(|chunk| async move {
-            let filter = ListFilter {
-                desktop_ids: chunk.to_vec(),
-                ..ListFilter::default()
-            };
-            client.list_desktops_detail(0, limit, &filter).await
-        })
-        .buffer_unordered(concurrency.max(1))
-        .try_fold(HashMap::new(), |mut statuses, page| async move {
-            for desktop in page.desktops {
-                statuses.insert(desktop.desktop_id, desktop.login_status.unwrap_or_default());
-            }
-            Ok(statuses)
-        })
-        .await
+    assert!(ids.len() <= MAX_IDS_PER_CALL, "one call takes at most 100 IDs");
+    let filter = ListFilter {
+        desktop_ids: ids,
+        ..ListFilter::default()
+    };
+    let page = client
+        .list_desktops_detail(0, MAX_IDS_PER_CALL.min(DETAIL_PAGE_LIMIT), &filter)
+        .await?;
+    Ok(page
+        .desktops
+        .into_iter()
+        .map(|desktop| (desktop.desktop_id, desktop.login_status.unwrap_or_default()))
+        .collect())
 }

@@ -223,6 +223,11 @@ impl<'a> Planner<'a> {
         list.push(DesktopDoc::from(desktop));
     }
 
+    /// The deletions decided so far, in the order they were decided.
+    pub fn deletions(&self) -> &[Entry] {
+        &self.plan.deletions
+    }
+
     /// The plan of every desktop added, each list in plan order.
     pub fn finish(self) -> Plan {
         let mut plan = self.plan;

@@ -90,6 +90,7 @@ fn one<T: DeserializeOwned + Serialize>(bytes: &[u8]) -> bool {
 /// Feeds `bytes` to every wire type; returns how many accepted it.
 fn every_type(bytes: &[u8]) -> usize {
     listed_like_simple(bytes);
+    login_like_detail(bytes);
     [
         one::<Tag>(bytes),
         one::<AttachUserInfo>(bytes),
@@ -98,6 +99,7 @@ fn every_type(bytes: &[u8]) -> usize {
         serde_json::from_slice::<ListDesktopsResponse<ListedDesktop>>(bytes).is_ok(),
         one::<DesktopDetailInfo>(bytes),
         one::<ListDesktopsDetailResponse>(bytes),
+        serde_json::from_slice::<ListDesktopsDetailResponse<LoginState>>(bytes).is_ok(),
         one::<DeleteDesktopsReq>(bytes),
         one::<BatchDeleteResponse>(bytes),
         one::<JobEntities>(bytes),
@@ -192,6 +194,33 @@ fn listed_like_simple(bytes: &[u8]) {
         })
         .collect();
     assert_eq!(listed.desktops, expected);
+}
+
+/// The same for `LoginState` and the detail list.
+fn login_like_detail(bytes: &[u8]) {
+    let Ok(full) = serde_json::from_slice::<ListDesktopsDetailResponse>(bytes) else {
+        return;
+    };
+    let read: ListDesktopsDetailResponse<LoginState> =
+        serde_json::from_slice(bytes).expect("what the full type reads, the client reads");
+    assert_eq!(read.total_count, full.total_count);
+    let expected: Vec<LoginState> = full
+        .desktops
+        .into_iter()
+        .map(|desktop| LoginState {
+            desktop_id: desktop.desktop_id,
+            login_status: desktop.login_status,
+        })
+        .collect();
+    assert_eq!(read.desktops, expected);
+}
+
+#[test]
+fn the_client_reads_the_sample_detail_page_as_the_full_type_does() {
+    let page = include_str!("../../tests/data/sample_responses/list_desktops_detail_200.json");
+    let full: ListDesktopsDetailResponse = serde_json::from_str(page).unwrap();
+    assert!(full.desktops.iter().any(|d| d.login_status.is_some()));
+    login_like_detail(page.as_bytes());
 }
 
 #[test]

@@ -231,12 +231,21 @@ pub struct DesktopDetailInfo {
     pub agent_version: Option<String>,
 }
 
-/// `ListDesktopsDetailResponse`: a page of `GET /desktops/detail`.
+/// `ListDesktopsDetailResponse`: a page of `GET /desktops/detail`. The client reads it with
+/// [`LoginState`]s.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ListDesktopsDetailResponse {
-    #[serde(default)]
-    pub desktops: Vec<DesktopDetailInfo>,
+pub struct ListDesktopsDetailResponse<D = DesktopDetailInfo> {
+    #[serde(default = "Vec::new")]
+    pub desktops: Vec<D>,
     pub total_count: u64,
+}
+
+/// The fields of a [`DesktopDetailInfo`] that deskprune reads: who is logged in.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct LoginState {
+    pub desktop_id: String,
+    #[serde(default)]
+    pub login_status: Option<String>,
 }
 
 /// `DeleteDesktopsReq`: the body of `POST /desktops/batch-delete`. deskprune always sends the
