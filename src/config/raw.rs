@@ -200,7 +200,8 @@ pub struct RawClient {
         extend("default" = defaults::MAX_CONCURRENCY)
     )]
     pub max_concurrency: Option<Spanned<i64>>,
-    /// Requests started per second, more than 0 and at most 1000.
+    /// Requests started per second, more than 0 and at most 1000: at most this many in any one
+    /// second (for less than 1, one request every 1/N seconds).
     #[schemars(
         with = "Option<f64>",
         range(max = 1000),
