@@ -27,9 +27,13 @@ pub async fn run(global: &Global, args: &PlanArgs, output: &Output) -> Result<u8
     // Progress is for a person at a terminal reading the human view.
     let progress = Progress::new(output.progress && args.format() == Format::Human);
     let planned = compute(&session, &state, &progress).await;
+    tracing::debug!("TIMING computed");
     drop(progress);
     let config = session.close()?;
-    show(&config, planned?, args, output)
+    tracing::debug!("TIMING closed");
+    let r = show(&config, planned?, args, output);
+    tracing::debug!("TIMING shown");
+    r
 }
 
 /// The plan and when its facts were read.
@@ -126,7 +130,9 @@ impl<'a> Planning<'a> {
     async fn finish(mut self) -> Result<Plan, Error> {
         self.ask(true);
         // Sorted while the last answers travel.
+        tracing::debug!("TIMING finishing");
         let mut plan = self.planner.finish();
+        tracing::debug!("TIMING finished");
         let busy = &self.session.config.guard.in_use_login_statuses;
         let mut in_use = HashSet::new();
         while let Some(statuses) = self.reads.join_next().await {

@@ -104,7 +104,10 @@ impl RateLimiter {
             slots.push_back(slot);
             slot
         };
-        tokio::time::sleep_until(slot).await;
+        // A timer would round even a slot that is due now up to its next tick.
+        if slot > Instant::now() {
+            tokio::time::sleep_until(slot).await;
+        }
     }
 }
 
