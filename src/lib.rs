@@ -50,7 +50,11 @@ pub fn run() -> u8 {
             return exit::ERROR;
         }
     };
-    match runtime.block_on(commands::run(cli, &output)) {
+    let outcome = runtime.block_on(commands::run(cli, &output));
+    // Every command has awaited its own work; what is left is idle connections and resolver
+    // threads, and waiting for them to wind down would only delay the exit.
+    runtime.shutdown_background();
+    match outcome {
         Ok(code) => code,
         // The reader went away (`deskprune man | head`): nothing is wrong, and no one listens.
         Err(err) if err.is_broken_pipe() => exit::OK,

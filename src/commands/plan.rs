@@ -27,13 +27,9 @@ pub async fn run(global: &Global, args: &PlanArgs, output: &Output) -> Result<u8
     // Progress is for a person at a terminal reading the human view.
     let progress = Progress::new(output.progress && args.format() == Format::Human);
     let planned = compute(&session, &state, &progress).await;
-    tracing::debug!("TIMING computed");
     drop(progress);
     let config = session.close()?;
-    tracing::debug!("TIMING closed");
-    let r = show(&config, planned?, args, output);
-    tracing::debug!("TIMING shown");
-    r
+    show(&config, planned?, args, output)
 }
 
 /// The plan and when its facts were read.
@@ -130,9 +126,7 @@ impl<'a> Planning<'a> {
     async fn finish(mut self) -> Result<Plan, Error> {
         self.ask(true);
         // Sorted while the last answers travel.
-        tracing::debug!("TIMING finishing");
         let mut plan = self.planner.finish();
-        tracing::debug!("TIMING finished");
         let busy = &self.session.config.guard.in_use_login_statuses;
         let mut in_use = HashSet::new();
         while let Some(statuses) = self.reads.join_next().await {
@@ -205,7 +199,8 @@ pub fn print(
     format: Format,
     output: &Output,
 ) -> Result<(), Error> {
-    let mut stdout = std::io::stdout().lock();
+    // Buffered whole: stdout alone would write a plan of 10,000 deletions line by line.
+    let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
     let written = match format {
         Format::Json => serde_json::to_writer_pretty(&mut stdout, document)
             .map_err(std::io::Error::from)
@@ -213,7 +208,7 @@ pub fn print(
         Format::Markdown => crate::render::render_markdown(document, &mut stdout),
         Format::Human => crate::render::render_plan(document, kept, &output.stdout, &mut stdout),
     };
-    written.map_err(|err| {
+    written.and_then(|()| stdout.flush()).map_err(|err| {
         anyhow::Error::from(err)
             .context("cannot write the plan")
             .into()

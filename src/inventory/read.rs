@@ -186,7 +186,10 @@ pub async fn read_login_status(
     client: &Client,
     ids: Vec<String>,
 ) -> Result<HashMap<String, String>, ApiError> {
-    assert!(ids.len() <= MAX_IDS_PER_CALL, "one call takes at most 100 IDs");
+    assert!(
+        ids.len() <= MAX_IDS_PER_CALL,
+        "one call takes at most 100 IDs"
+    );
     let filter = ListFilter {
         desktop_ids: ids,
         ..ListFilter::default()

@@ -260,6 +260,16 @@ fn is_declared(desktop: &Desktop, declarations: &Declarations) -> bool {
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(2000))]
 
+    /// The fast name order is the lower-cased char order, for any names.
+    #[test]
+    fn names_order_is_lower_cased_char_order(
+        a in "[a-cA-C\u{e9}\u{c9}\u{130}\u{212a}kK\u{3a3}\u{3c3}-]{0,6}",
+        b in "[a-cA-C\u{e9}\u{c9}\u{130}\u{212a}kK\u{3a3}\u{3c3}-]{0,6}",
+    ) {
+        let lower = |name: &str| name.chars().flat_map(char::to_lowercase).collect::<Vec<_>>();
+        prop_assert_eq!(names_order(&a, &b), lower(&a).cmp(&lower(&b)));
+    }
+
     #[test]
     fn never_deletes_what_it_must_keep_and_deletes_the_rest(
         mut inventory in prop::collection::vec(arb_desktop(), 0..30),

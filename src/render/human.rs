@@ -132,12 +132,7 @@ fn render_diff(
     styles: &Styles,
     out: &mut dyn Write,
 ) -> io::Result<()> {
-    let mut now: Vec<(&DesktopDoc, bool)> = kept
-        .iter()
-        .map(|entry| (entry, false))
-        .chain(doc.deletions.iter().map(|entry| (entry, true)))
-        .collect();
-    now.sort_by(|(a, _), (b, _)| plan_order(a, b));
+    let now = merged(kept, &doc.deletions);
 
     let mut ops: Vec<DiffOp> = Vec::new();
     let mut new_index = 0;
@@ -196,6 +191,22 @@ fn render_diff(
     Ok(())
 }
 
+/// The kept desktops and the deletions, each already in plan order, as one list in plan order;
+/// `true` marks a deletion.
+fn merged<'a>(kept: &'a [DesktopDoc], deletions: &'a [DesktopDoc]) -> Vec<(&'a DesktopDoc, bool)> {
+    let mut now = Vec::with_capacity(kept.len() + deletions.len());
+    let (mut kept, mut deletions) = (kept.iter().peekable(), deletions.iter().peekable());
+    loop {
+        let next = match (kept.peek(), deletions.peek()) {
+            (Some(a), Some(b)) if plan_order(a, b).is_le() => (kept.next(), false),
+            (_, Some(_)) => (deletions.next(), true),
+            (Some(_), None) => (kept.next(), false),
+            (None, None) => return now,
+        };
+        now.push((next.0.expect("peeked"), next.1));
+    }
+}
+
 fn skipped(out: &mut dyn Write, styles: &Styles, count: usize) -> io::Result<()> {
     writeln!(
         out,
@@ -221,9 +232,9 @@ impl Widths {
             user: 0,
         };
         for entry in entries {
-            widths.name = widths.name.max(display_name(entry).chars().count());
-            widths.id = widths.id.max(entry.desktop_id.chars().count());
-            widths.user = widths.user.max(display_user(entry).chars().count());
+            widths.name = widths.name.max(chars(display_name(entry)));
+            widths.id = widths.id.max(chars(&entry.desktop_id));
+            widths.user = widths.user.max(chars(display_user(entry)));
         }
         widths
     }
@@ -241,6 +252,15 @@ impl Widths {
         )
         .trim_end()
         .to_string()
+    }
+}
+
+/// Characters in `text`, counted fast when it is ASCII.
+fn chars(text: &str) -> usize {
+    if text.is_ascii() {
+        text.len()
+    } else {
+        text.chars().count()
     }
 }
 

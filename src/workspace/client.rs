@@ -2,8 +2,8 @@
 //! rate and concurrency, retries what is safe to retry, and turns answers into wire types or
 //! an [`ApiError`] naming the call.
 
-use std::io::Read;
 use std::collections::VecDeque;
+use std::io::Read;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -16,8 +16,8 @@ use super::credentials::Auth;
 use super::error::{ApiError, TransportKind};
 use super::sign::{self, Signable};
 use super::wire::{
-    BatchDeleteResponse, DeleteDesktopsReq, ErrorBody, ListDesktopsDetailResponse, LoginState,
-    ListDesktopsResponse, ListSubJobsResponse, ListedDesktop, ShowJobResponse,
+    BatchDeleteResponse, DeleteDesktopsReq, ErrorBody, ListDesktopsDetailResponse,
+    ListDesktopsResponse, ListSubJobsResponse, ListedDesktop, LoginState, ShowJobResponse,
 };
 use crate::config::ClientSettings;
 
@@ -447,7 +447,10 @@ fn gunzip(packed: &[u8], limit: usize) -> Result<Vec<u8>, String> {
         .read_to_end(&mut body)
         .map_err(|err| format!("its gzip encoding is broken: {err}"))?;
     if body.len() > limit {
-        return Err(format!("the answer unpacks to more than {} MiB", limit >> 20));
+        return Err(format!(
+            "the answer unpacks to more than {} MiB",
+            limit >> 20
+        ));
     }
     Ok(body)
 }
@@ -546,8 +549,7 @@ mod tests {
     fn gunzip_unpacks_and_refuses_broken_or_oversized_bodies() {
         use std::io::Write;
         let body = br#"{"total_count":0,"desktops":[]}"#.repeat(1000);
-        let mut encoder =
-            flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
         encoder.write_all(&body).unwrap();
         let packed = encoder.finish().unwrap();
         assert_eq!(gunzip(&packed, 1 << 20).unwrap(), body);
@@ -558,7 +560,10 @@ mod tests {
         let cut = gunzip(&packed[..packed.len() / 2], 1 << 20).unwrap_err();
         assert!(cut.starts_with("its gzip encoding is broken"), "{cut}");
         let garbage = gunzip(b"not gzip at all", 1 << 20).unwrap_err();
-        assert!(garbage.starts_with("its gzip encoding is broken"), "{garbage}");
+        assert!(
+            garbage.starts_with("its gzip encoding is broken"),
+            "{garbage}"
+        );
     }
 
     /// The limiter's slots for `calls` calls made at once, in milliseconds from the first.
