@@ -108,6 +108,113 @@ impl From<Desktop> for DesktopDoc {
     }
 }
 
+impl DesktopDoc {
+    pub fn as_ref(&self) -> DocRef<'_> {
+        DocRef {
+            desktop_id: &self.desktop_id,
+            computer_name: &self.computer_name,
+            user_name: &self.user_name,
+            status: &self.status,
+            created: &self.created,
+        }
+    }
+}
+
+/// A [`DesktopDoc`] borrowed, from one of its own or from [`PackedDocs`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DocRef<'a> {
+    pub desktop_id: &'a str,
+    pub computer_name: &'a str,
+    pub user_name: &'a str,
+    pub status: &'a str,
+    pub created: &'a str,
+}
+
+impl DocRef<'_> {
+    pub fn to_doc(self) -> DesktopDoc {
+        DesktopDoc {
+            desktop_id: self.desktop_id.to_string(),
+            computer_name: self.computer_name.to_string(),
+            user_name: self.user_name.to_string(),
+            status: self.status.to_string(),
+            created: self.created.to_string(),
+        }
+    }
+}
+
+/// Desktops with their text in one buffer: the kept desktops of a large plan (nine in ten of
+/// the inventory) cost two allocations between them, not five each, and leave no holes.
+#[derive(Debug, Clone, Default)]
+pub struct PackedDocs {
+    text: String,
+    /// Each desktop's start in `text` and the ends of its five fields.
+    bounds: Vec<[u32; 6]>,
+}
+
+impl PackedDocs {
+    pub fn len(&self) -> usize {
+        self.bounds.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.bounds.is_empty()
+    }
+
+    pub fn push(&mut self, desktop: &Desktop) {
+        let fields = [
+            &desktop.id,
+            &desktop.name,
+            &desktop.user,
+            &desktop.status,
+            &desktop.created,
+        ];
+        let mut bounds = [0; 6];
+        bounds[0] = offset(self.text.len());
+        for (field, end) in fields.into_iter().zip(&mut bounds[1..]) {
+            self.text.push_str(field);
+            *end = offset(self.text.len());
+        }
+        self.bounds.push(bounds);
+    }
+
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = DocRef<'_>> + Clone {
+        self.bounds.iter().map(|bounds| self.at(bounds))
+    }
+
+    pub fn sort_unstable_by(
+        &mut self,
+        mut order: impl FnMut(DocRef, DocRef) -> std::cmp::Ordering,
+    ) {
+        let mut bounds = std::mem::take(&mut self.bounds);
+        bounds.sort_unstable_by(|a, b| order(self.at(a), self.at(b)));
+        self.bounds = bounds;
+    }
+
+    fn at(&self, bounds: &[u32; 6]) -> DocRef<'_> {
+        let field = |n: usize| &self.text[bounds[n] as usize..bounds[n + 1] as usize];
+        DocRef {
+            desktop_id: field(0),
+            computer_name: field(1),
+            user_name: field(2),
+            status: field(3),
+            created: field(4),
+        }
+    }
+}
+
+/// The same desktops in the same order, wherever their text sits in the buffer.
+impl PartialEq for PackedDocs {
+    fn eq(&self, other: &PackedDocs) -> bool {
+        self.iter().eq(other.iter())
+    }
+}
+
+impl Eq for PackedDocs {}
+
+fn offset(len: usize) -> u32 {
+    u32::try_from(len).expect("less than 4 GiB of desktop text")
+}
+
 impl From<&Scope> for ScopeDoc {
     fn from(scope: &Scope) -> Self {
         ScopeDoc {
@@ -127,7 +234,7 @@ impl PlanDocument {
         plan: Plan,
         config: &Config,
         created_at: jiff::Timestamp,
-    ) -> (PlanDocument, Vec<DesktopDoc>) {
+    ) -> (PlanDocument, PackedDocs) {
         let summary = Summary {
             to_delete: plan.deletions.len(),
             missing: plan.missing.len(),
@@ -239,4 +346,49 @@ pub fn schema() -> serde_json::Value {
     let generator = schemars::generate::SchemaSettings::draft07().into_generator();
     serde_json::to_value(generator.into_root_schema_for::<PlanDocument>())
         .expect("a schema always serialises")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn desktop(id: &str, name: &str, user: &str) -> Desktop {
+        Desktop {
+            id: id.into(),
+            name: name.into(),
+            user: user.into(),
+            status: "ACTIVE".into(),
+            task_status: String::new(),
+            created: format!("created-{id}"),
+            enterprise_project_id: String::new(),
+            tags: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn packed_docs_read_back_what_was_pushed_in_any_order() {
+        let mut packed = PackedDocs::default();
+        let desktops = [
+            desktop("b", "Zoë", ""),
+            desktop("a", "", "alice"),
+            desktop("c", "eng-1", "bob"),
+        ];
+        for desktop in &desktops {
+            packed.push(desktop);
+        }
+        let docs: Vec<DesktopDoc> = packed.iter().map(DocRef::to_doc).collect();
+        let expected: Vec<DesktopDoc> = desktops.iter().cloned().map(DesktopDoc::from).collect();
+        assert_eq!(docs, expected);
+        packed.sort_unstable_by(|a, b| a.desktop_id.cmp(b.desktop_id));
+        let ids: Vec<&str> = packed.iter().map(|doc| doc.desktop_id).collect();
+        assert_eq!(ids, ["a", "b", "c"]);
+        assert_eq!(packed.iter().nth(1).unwrap().computer_name, "Zoë");
+
+        let mut other = PackedDocs::default();
+        for desktop in [&desktops[1], &desktops[0], &desktops[2]] {
+            other.push(desktop);
+        }
+        assert_eq!(packed, other, "equal by content and order, not by buffer");
+        assert_eq!(packed.len(), 3);
+    }
 }

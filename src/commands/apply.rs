@@ -12,7 +12,7 @@ use super::session::Session;
 use crate::apply::{FollowReport, Journal, SubmitReport, follow, submit};
 use crate::cli::{ApplyArgs, Global};
 use crate::config::Config;
-use crate::document::{DesktopDoc, PlanDocument};
+use crate::document::{DesktopDoc, PackedDocs, PlanDocument};
 use crate::error::{Error, exit};
 use crate::inventory::read_by_ids;
 use crate::output::Output;
@@ -152,7 +152,12 @@ async fn decide_saved(
             "make a new plan with `deskprune plan --out FILE`, review it, and apply that",
         ));
     }
-    super::plan::print(saved, &[], crate::cli::Format::Human, output)?;
+    super::plan::print(
+        saved,
+        &PackedDocs::default(),
+        crate::cli::Format::Human,
+        output,
+    )?;
     for gone in &checked.disappeared {
         output.note(&format!(
             "`{}` ({}) no longer exists; nothing to do for it.",

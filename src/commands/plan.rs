@@ -9,7 +9,7 @@ use tokio::task::JoinSet;
 use super::session::Session;
 use crate::cli::{Format, Global, PlanArgs};
 use crate::config::Config;
-use crate::document::{DesktopDoc, PlanDocument};
+use crate::document::{PackedDocs, PlanDocument};
 use crate::error::{Error, exit};
 use crate::inventory::{Desktop, read_all, read_login_status};
 use crate::output::Output;
@@ -20,10 +20,14 @@ use crate::workspace::wire::MAX_IDS_PER_CALL;
 use crate::workspace::{ApiError, ListFilter};
 
 pub async fn run(global: &Global, args: &PlanArgs, output: &Output) -> Result<u8, Error> {
+    tracing::debug!("TIMING start");
     let config = super::load_config(global, output)?;
+    tracing::debug!("TIMING config");
     let state_path = state::state_path_for(&config.path, global.state.as_deref());
     let state = state::load(&state_path, &config.cloud.project_id)?;
+    tracing::debug!("TIMING state");
     let session = Session::open(config, &state_path).await?;
+    tracing::debug!("TIMING session");
     // Progress is for a person at a terminal reading the human view.
     let progress = Progress::new(output.progress && args.format() == Format::Human);
     let planned = compute(&session, &state, &progress).await;
@@ -195,7 +199,7 @@ pub fn budget(config: &Config) -> Budget {
 /// Prints `document` on stdout in `format`; `kept` gives the human view its context lines.
 pub fn print(
     document: &PlanDocument,
-    kept: &[DesktopDoc],
+    kept: &PackedDocs,
     format: Format,
     output: &Output,
 ) -> Result<(), Error> {

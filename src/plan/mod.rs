@@ -17,7 +17,7 @@ pub use scope::in_scope;
 use std::collections::HashSet;
 
 use crate::config::{Declaration, Declarations, Scope, Selector};
-use crate::document::DesktopDoc;
+use crate::document::{DesktopDoc, DocRef, PackedDocs};
 use crate::inventory::Desktop;
 
 /// What the config says should be.
@@ -66,8 +66,8 @@ pub struct Plan {
     /// In scope, not declared, not protected, not in use, not being deleted: apply deletes
     /// these, and only these.
     pub deletions: Vec<Entry>,
-    /// In scope and declared.
-    pub kept: Vec<Entry>,
+    /// In scope and declared: packed, since they are most of a large inventory.
+    pub kept: PackedDocs,
     /// In scope, undeclared, carrying the protection tag.
     pub protected: Vec<Entry>,
     /// In scope, undeclared, someone logged in.
@@ -114,7 +114,7 @@ impl Plan {
             .partition(|entry| in_use.contains(&entry.desktop_id));
         self.deletions = deletions;
         self.in_use.extend(held);
-        self.in_use.sort_by(plan_order);
+        self.in_use.sort_unstable_by(entry_order);
     }
 }
 
@@ -127,8 +127,12 @@ pub fn is_protected(desktop: &Desktop, protect_tag: &str) -> bool {
 
 /// Plan order: by name, case-insensitively, then by ID. Compared in place, without a lower-cased
 /// copy of every name.
-pub fn plan_order(a: &Entry, b: &Entry) -> std::cmp::Ordering {
-    names_order(&a.computer_name, &b.computer_name).then_with(|| a.desktop_id.cmp(&b.desktop_id))
+pub fn plan_order(a: DocRef, b: DocRef) -> std::cmp::Ordering {
+    names_order(a.computer_name, b.computer_name).then_with(|| a.desktop_id.cmp(b.desktop_id))
+}
+
+fn entry_order(a: &Entry, b: &Entry) -> std::cmp::Ordering {
+    plan_order(a.as_ref(), b.as_ref())
 }
 
 /// Names compared lower-cased, char by char. Byte by byte while the names are ASCII: a sort
@@ -217,14 +221,16 @@ impl<'a> Planner<'a> {
         }
         let deleting = desktop.is_deleting() || self.pending.contains(&desktop.id);
         let plan = &mut self.plan;
-        let list = if declared.clone().next().is_some() {
+        if declared.clone().next().is_some() {
             if deleting {
                 for index in declared {
                     self.deleting_match[index] = true;
                 }
             }
-            &mut plan.kept
-        } else if deleting {
+            plan.kept.push(&desktop);
+            return;
+        }
+        let list = if deleting {
             &mut plan.in_progress
         } else if is_protected(&desktop, desired.protect_tag) {
             &mut plan.protected
@@ -270,14 +276,16 @@ impl<'a> Planner<'a> {
                 }
             }
         }
+        // IDs are unique, so the order is total and an unstable sort, which needs no buffer
+        // the size of the list, gives the one result.
+        plan.kept.sort_unstable_by(plan_order);
         for list in [
             &mut plan.deletions,
-            &mut plan.kept,
             &mut plan.protected,
             &mut plan.in_use,
             &mut plan.in_progress,
         ] {
-            list.sort_by(plan_order);
+            list.sort_unstable_by(entry_order);
         }
         plan.missing.sort_by_key(|declaration| declaration.line);
         plan

@@ -7,7 +7,7 @@
 use std::collections::{HashMap, HashSet};
 
 use super::Plan;
-use crate::document::{DesktopDoc, PlanDocument};
+use crate::document::{DesktopDoc, DocRef, PlanDocument};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Stale {
@@ -32,17 +32,19 @@ pub struct Recheck {
 /// again by ID; `found` are the IDs that read found.
 pub fn recheck(saved: &PlanDocument, fresh: &Plan, found: &HashSet<String>) -> Recheck {
     // Where each desktop stands now, and how it looks.
-    let mut now: HashMap<&str, (&DesktopDoc, Standing)> = HashMap::new();
+    let mut now: HashMap<&str, (DocRef, Standing)> = HashMap::new();
     for (entries, standing) in [
         (&fresh.deletions, Standing::Deletion),
         (&fresh.in_progress, Standing::InProgress),
         (&fresh.in_use, Standing::InUse),
         (&fresh.protected, Standing::Protected),
-        (&fresh.kept, Standing::Declared),
     ] {
         for entry in entries {
-            now.insert(entry.desktop_id.as_str(), (entry, standing));
+            now.insert(&entry.desktop_id, (entry.as_ref(), standing));
         }
+    }
+    for entry in fresh.kept.iter() {
+        now.insert(entry.desktop_id, (entry, Standing::Declared));
     }
     let mut result = Recheck::default();
     for before in &saved.deletions {
@@ -61,16 +63,18 @@ pub fn recheck(saved: &PlanDocument, fresh: &Plan, found: &HashSet<String>) -> R
         };
         let stale = |why| Stale {
             before: before.clone(),
-            after: Some(after.clone()),
+            after: Some(after.to_doc()),
             why,
         };
         match standing {
-            _ if after != before => result.stale.push(stale("changed since the plan was made")),
-            Standing::Deletion => result.send.push(after.clone()),
-            Standing::InProgress => result.held.push((after.clone(), "already being deleted")),
+            _ if after != before.as_ref() => {
+                result.stale.push(stale("changed since the plan was made"))
+            }
+            Standing::Deletion => result.send.push(after.to_doc()),
+            Standing::InProgress => result.held.push((after.to_doc(), "already being deleted")),
             Standing::InUse => result
                 .held
-                .push((after.clone(), "in use (someone is logged in)")),
+                .push((after.to_doc(), "in use (someone is logged in)")),
             Standing::Protected => result.stale.push(stale("now carries the protection tag")),
             Standing::Declared => result.stale.push(stale("now declared in the config")),
         }

@@ -56,6 +56,10 @@ fn run(scope: &Scope, declarations: &[Declaration], inventory: &[Desktop]) -> Pl
     )
 }
 
+fn kept_ids(plan: &Plan) -> Vec<&str> {
+    plan.kept.iter().map(|entry| entry.desktop_id).collect()
+}
+
 fn ids(entries: &[Entry]) -> Vec<&str> {
     entries
         .iter()
@@ -72,7 +76,7 @@ fn deletes_only_undeclared_in_scope_desktops() {
     ];
     let plan = run(&team_scope(), &[name("ENG-ALICE", 10)], &inventory);
     assert_eq!(ids(&plan.deletions), ["2"]);
-    assert_eq!(ids(&plan.kept), ["1"]);
+    assert_eq!(kept_ids(&plan), ["1"]);
     assert_eq!(plan.in_scope(), 2);
     assert_eq!(plan.total, 3);
     assert!(plan.missing.is_empty());
@@ -117,7 +121,7 @@ fn ambiguous_names_keep_all_and_warn() {
     ];
     let plan = run(&team_scope(), &[name("pc", 4)], &inventory);
     assert!(plan.deletions.is_empty());
-    assert_eq!(ids(&plan.kept), ["1", "2"]);
+    assert_eq!(kept_ids(&plan), ["1", "2"]);
     assert_eq!(
         plan.warnings,
         [Warning::AmbiguousName {

@@ -7,7 +7,7 @@ use std::io::{self, Write};
 use similar::{DiffOp, DiffTag, group_diff_ops};
 
 use super::Styles;
-use crate::document::{DesktopDoc, PlanDocument, ScopeDoc};
+use crate::document::{DesktopDoc, DocRef, PackedDocs, PlanDocument, ScopeDoc};
 use crate::plan::plan_order;
 
 /// Unchanged desktops shown around each deletion.
@@ -17,7 +17,7 @@ const CONTEXT: usize = 2;
 /// saved plan does not carry them, and then only their number is shown.
 pub fn render_plan(
     doc: &PlanDocument,
-    kept: &[DesktopDoc],
+    kept: &PackedDocs,
     styles: &Styles,
     out: &mut dyn Write,
 ) -> io::Result<()> {
@@ -67,9 +67,9 @@ pub fn render_plan(
         }
         writeln!(out)?;
         writeln!(out, "{header}{title}:{header:#}")?;
-        let widths = Widths::of(entries.iter());
+        let widths = Widths::of(entries.iter().map(DesktopDoc::as_ref));
         for entry in entries {
-            writeln!(out, "{symbol} {}", widths.line(entry))?;
+            writeln!(out, "{symbol} {}", widths.line(entry.as_ref()))?;
         }
     }
     if !doc.missing.is_empty() {
@@ -128,7 +128,7 @@ fn summary_line(doc: &PlanDocument, styles: &Styles) -> String {
 /// does; `similar` groups them into hunks with context.
 fn render_diff(
     doc: &PlanDocument,
-    kept: &[DesktopDoc],
+    kept: &PackedDocs,
     styles: &Styles,
     out: &mut dyn Write,
 ) -> io::Result<()> {
@@ -174,7 +174,7 @@ fn render_diff(
                 skipped(out, styles, lines.start - shown_until)?;
             }
             for (entry, _) in &now[lines.clone()] {
-                let line = widths.line(entry);
+                let line = widths.line(*entry);
                 match tag {
                     DiffTag::Delete => {
                         writeln!(out, "{}- {line}{:#}", styles.delete, styles.delete)?
@@ -193,12 +193,13 @@ fn render_diff(
 
 /// The kept desktops and the deletions, each already in plan order, as one list in plan order;
 /// `true` marks a deletion.
-fn merged<'a>(kept: &'a [DesktopDoc], deletions: &'a [DesktopDoc]) -> Vec<(&'a DesktopDoc, bool)> {
+fn merged<'a>(kept: &'a PackedDocs, deletions: &'a [DesktopDoc]) -> Vec<(DocRef<'a>, bool)> {
     let mut now = Vec::with_capacity(kept.len() + deletions.len());
-    let (mut kept, mut deletions) = (kept.iter().peekable(), deletions.iter().peekable());
+    let mut kept = kept.iter().peekable();
+    let mut deletions = deletions.iter().map(DesktopDoc::as_ref).peekable();
     loop {
         let next = match (kept.peek(), deletions.peek()) {
-            (Some(a), Some(b)) if plan_order(a, b).is_le() => (kept.next(), false),
+            (Some(&a), Some(&b)) if plan_order(a, b).is_le() => (kept.next(), false),
             (_, Some(_)) => (deletions.next(), true),
             (Some(_), None) => (kept.next(), false),
             (None, None) => return now,
@@ -225,7 +226,7 @@ struct Widths {
 }
 
 impl Widths {
-    fn of<'a>(entries: impl Iterator<Item = &'a DesktopDoc>) -> Widths {
+    fn of<'a>(entries: impl Iterator<Item = DocRef<'a>>) -> Widths {
         let mut widths = Widths {
             name: 0,
             id: 0,
@@ -233,13 +234,13 @@ impl Widths {
         };
         for entry in entries {
             widths.name = widths.name.max(chars(display_name(entry)));
-            widths.id = widths.id.max(chars(&entry.desktop_id));
+            widths.id = widths.id.max(chars(entry.desktop_id));
             widths.user = widths.user.max(chars(display_user(entry)));
         }
         widths
     }
 
-    fn line(&self, entry: &DesktopDoc) -> String {
+    fn line(&self, entry: DocRef) -> String {
         format!(
             "{:<name$}  {:<id$}  {:<user$}  {}",
             display_name(entry),
@@ -264,19 +265,19 @@ fn chars(text: &str) -> usize {
     }
 }
 
-fn display_name(entry: &DesktopDoc) -> &str {
+fn display_name(entry: DocRef<'_>) -> &str {
     if entry.computer_name.is_empty() {
         "(no name)"
     } else {
-        &entry.computer_name
+        entry.computer_name
     }
 }
 
-fn display_user(entry: &DesktopDoc) -> &str {
+fn display_user(entry: DocRef<'_>) -> &str {
     if entry.user_name.is_empty() {
         "(no user)"
     } else {
-        &entry.user_name
+        entry.user_name
     }
 }
 
