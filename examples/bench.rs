@@ -57,6 +57,11 @@ struct Args {
     /// compact `[desktops] names = [...]` list.
     #[arg(long, value_enum, default_value_t = Declare::Tables)]
     declare: Declare,
+    /// Where the undeclared desktops (the deletions) sit in the inventory: spread evenly
+    /// through it, or all at its end (the in-use reads for them can then start only when the
+    /// last pages arrive).
+    #[arg(long, value_enum, default_value_t = Undeclared::Spread)]
+    undeclared: Undeclared,
     /// Desktops declared in the config that `validate` is timed on.
     #[arg(long, default_value_t = 10_000)]
     validate_desktops: usize,
@@ -79,6 +84,23 @@ enum Declare {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Undeclared {
+    Spread,
+    Last,
+}
+
+/// The inventory positions the config declares: all but `deletions` of `desktops`.
+fn declared(desktops: usize, deletions: usize, undeclared: Undeclared) -> Vec<usize> {
+    (0..desktops)
+        .filter(|&i| match undeclared {
+            Undeclared::Last => i < desktops - deletions,
+            // The positions where `i * deletions / desktops` steps up: exactly `deletions`.
+            Undeclared::Spread => (i + 1) * deletions / desktops == i * deletions / desktops,
+        })
+        .collect()
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum Switch {
     On,
     Off,
@@ -96,11 +118,18 @@ fn main() -> anyhow::Result<()> {
     let inventory_path = dir.path().join("inventory.json");
     write_inventory(&inventory_path, args.desktops)?;
     let inventory = read_inventory(&inventory_path)?;
-    let keep = args.desktops - deletions;
-    write_config(&dir.path().join("deskprune.toml"), keep, deletions, &args)?;
+    let keep = declared(args.desktops, deletions, args.undeclared);
+    anyhow::ensure!(keep.len() == args.desktops - deletions);
+    write_config(&dir.path().join("deskprune.toml"), &keep, deletions, &args)?;
     println!(
-        "# {} desktops, {} to delete, latency {} ms, gzip {:?}, concurrency {}, declared as {:?}",
-        args.desktops, deletions, args.latency_ms, args.gzip, args.concurrency, args.declare
+        "# {} desktops, {} to delete ({:?}), latency {} ms, gzip {:?}, concurrency {}, declared as {:?}",
+        args.desktops,
+        deletions,
+        args.undeclared,
+        args.latency_ms,
+        args.gzip,
+        args.concurrency,
+        args.declare
     );
     println!("deskprune: {}", binary.display());
 
@@ -151,7 +180,7 @@ fn main() -> anyhow::Result<()> {
     server.stop();
 
     let sdk = if args.sdk {
-        Some(run_sdk(&runtime, &args, inventory, keep, dir.path())?)
+        Some(run_sdk(&runtime, &args, inventory, &keep, dir.path())?)
     } else {
         None
     };
@@ -164,12 +193,8 @@ fn main() -> anyhow::Result<()> {
             .map(|dir| dir.join("validate"))
             .as_deref(),
     )?;
-    write_config(
-        &validate_dir.path().join("deskprune.toml"),
-        args.validate_desktops,
-        0,
-        &args,
-    )?;
+    let all: Vec<usize> = (0..args.validate_desktops).collect();
+    write_config(&validate_dir.path().join("deskprune.toml"), &all, 0, &args)?;
     write_endpoint(
         &validate_dir.path().join("deskprune.toml"),
         "http://127.0.0.1:9",
@@ -303,8 +328,8 @@ fn write_inventory(path: &Path, count: usize) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Declares desktops `0..keep` by name; the budget allows exactly `deletions`.
-fn write_config(path: &Path, keep: usize, deletions: usize, args: &Args) -> anyhow::Result<()> {
+/// Declares the desktops at `keep` by name; the budget allows exactly `deletions`.
+fn write_config(path: &Path, keep: &[usize], deletions: usize, args: &Args) -> anyhow::Result<()> {
     let mut text = format!(
         "[scope]\ntags = {{ team = \"eng\" }}\n\n\
          [guard]\nmax_deletions = {}\nmax_delete_percent = 100\n\n\
@@ -314,13 +339,13 @@ fn write_config(path: &Path, keep: usize, deletions: usize, args: &Args) -> anyh
     );
     match args.declare {
         Declare::Tables => {
-            for i in 0..keep {
+            for i in keep {
                 writeln!(text, "[[desktop]]\nname = \"eng-{i:06}\"")?;
             }
         }
         Declare::Lists => {
             text.push_str("[desktops]\nnames = [\n");
-            for i in 0..keep {
+            for i in keep {
                 writeln!(text, "  \"eng-{i:06}\",")?;
             }
             text.push_str("]\n");
@@ -573,7 +598,7 @@ fn run_sdk(
     runtime: &tokio::runtime::Runtime,
     args: &Args,
     inventory: Vec<SeedDesktop>,
-    keep: usize,
+    keep: &[usize],
     dir: &Path,
 ) -> anyhow::Result<Sdk> {
     let python = std::env::var_os("DESKPRUNE_SDK_PYTHON")
@@ -587,7 +612,7 @@ fn run_sdk(
     );
     let keep_file = dir.join("keep.txt");
     let mut keep_ids = String::new();
-    for i in 0..keep {
+    for &i in keep {
         writeln!(keep_ids, "{}", desktop_id(i))?;
     }
     std::fs::write(&keep_file, keep_ids)?;
