@@ -6,6 +6,7 @@
 
 use std::hash::BuildHasher;
 
+use hashbrown::hash_table::Entry;
 use hashbrown::{DefaultHashBuilder, HashTable};
 
 use super::{Declaration, Selector};
@@ -57,15 +58,8 @@ impl Declarations {
     }
 
     /// Adds `declaration` and returns its position, unless an earlier one names the same
-    /// desktop: then the earlier one's position is the error, and nothing is added.
-    pub fn push(&mut self, declaration: Declaration) -> Result<usize, usize> {
-        let earlier = match &declaration.selector {
-            Selector::Name(name) => self.by_name(name),
-            Selector::Id(id) => self.by_id(id),
-        };
-        if let Some(earlier) = earlier {
-            return Err(earlier);
-        }
+    /// desktop: then the error holds the earlier one's position, and `declaration` back.
+    pub fn push(&mut self, declaration: Declaration) -> Result<usize, (usize, Declaration)> {
         let at = self.list.len();
         let position = u32::try_from(at).expect("fewer than 2^32 declarations");
         let Declarations {
@@ -74,18 +68,26 @@ impl Declarations {
             by_id,
             hasher,
         } = self;
-        match &declaration.selector {
-            Selector::Name(name) => {
-                let rehash = |&at: &u32| name_hash(hasher, name_of(list, at));
-                by_name.insert_unique(name_hash(hasher, name), position, rehash);
-            }
-            Selector::Id(id) => {
-                let rehash = |&at: &u32| hasher.hash_one(id_of(list, at));
-                by_id.insert_unique(hasher.hash_one(id), position, rehash);
+        let entry = match &declaration.selector {
+            Selector::Name(name) => by_name.entry(
+                name_hash(hasher, name),
+                |&earlier| same_name(name_of(list, earlier), name),
+                |&earlier| name_hash(hasher, name_of(list, earlier)),
+            ),
+            Selector::Id(id) => by_id.entry(
+                hasher.hash_one(id),
+                |&earlier| id_of(list, earlier) == id,
+                |&earlier| hasher.hash_one(id_of(list, earlier)),
+            ),
+        };
+        match entry {
+            Entry::Occupied(earlier) => Err((*earlier.get() as usize, declaration)),
+            Entry::Vacant(vacant) => {
+                vacant.insert(position);
+                list.push(declaration);
+                Ok(at)
             }
         }
-        list.push(declaration);
-        Ok(at)
     }
 
     fn name_at(&self, at: u32) -> &str {
@@ -220,8 +222,11 @@ mod tests {
         let mut declarations = Declarations::default();
         declarations.push(name("Eng-001", 1)).unwrap();
         declarations.push(id("d-1", 2)).unwrap();
-        assert_eq!(declarations.push(name("ENG-001", 3)), Err(0));
-        assert_eq!(declarations.push(id("d-1", 4)), Err(1));
+        assert_eq!(
+            declarations.push(name("ENG-001", 3)),
+            Err((0, name("ENG-001", 3)))
+        );
+        assert_eq!(declarations.push(id("d-1", 4)), Err((1, id("d-1", 4))));
         assert_eq!(declarations.push(id("D-1", 5)), Ok(2));
         assert_eq!(declarations.len(), 3);
     }

@@ -657,34 +657,28 @@ impl Check<'_> {
         {
             return;
         }
-        let value_span = value.span();
-        let earlier = match key {
-            "name" => declarations.by_name(value.get_ref()),
-            _ => declarations.by_id(value.get_ref()),
+        let span = value.span();
+        let selector = match key {
+            "name" => Selector::Name(value.into_inner()),
+            _ => Selector::Id(value.into_inner()),
         };
-        let Some(earlier) = earlier else {
-            let selector = match key {
-                "name" => Selector::Name(value.into_inner()),
-                _ => Selector::Id(value.into_inner()),
-            };
-            declarations
-                .push(Declaration { selector, line })
-                .expect("no earlier declaration of this desktop");
-            written.push((value_span, form));
-            return;
+        let (earlier, again) = match declarations.push(Declaration { selector, line }) {
+            Ok(_) => {
+                written.push((span, form));
+                return;
+            }
+            Err(refused) => refused,
         };
         let (first, first_form) = written[earlier].clone();
         let (Selector::Name(spelling) | Selector::Id(spelling)) = &declarations[earlier].selector;
-        let help = if spelling != value.get_ref() {
+        let (Selector::Name(value) | Selector::Id(value)) = &again.selector;
+        let help = if spelling != value {
             "computer names are compared case-insensitively, so these are the same desktop; remove one entry"
         } else {
             "remove one of the two entries"
         };
         let duplicate = self
-            .error(
-                value.span(),
-                format!("duplicate {form} {key} `{}`", value.get_ref()),
-            )
+            .error(span, format!("duplicate {form} {key} `{value}`"))
             .label("declared again here")
             .note(
                 self.text,
