@@ -446,16 +446,17 @@ impl Phase {
         self.stats.calls()
     }
 
-    /// The floor when the call kinds go one after the other, as they must: the first list
-    /// page (it gives the total), the other pages, the detail calls, then the batch-deletes.
+    /// The floor in the order the calls must go: the first list page alone (it gives the
+    /// total), then the other pages and the detail calls (which may overlap), then the
+    /// batch-deletes (apply sends nothing before its plan is whole).
     fn dependency_floor_ms(&self, concurrency: usize, latency_ms: u64) -> u64 {
         let s = &self.stats;
         let rounds = |calls: u64| calls.div_ceil(concurrency.max(1) as u64);
-        let lists = s.list_desktops.min(1) + rounds(s.list_desktops.saturating_sub(1));
-        (lists + rounds(s.list_desktops_detail) + rounds(s.batch_delete)) * latency_ms
+        let reads = s.list_desktops.saturating_sub(1) + s.list_desktops_detail;
+        (s.list_desktops.min(1) + rounds(reads) + rounds(s.batch_delete)) * latency_ms
     }
 
-    /// From the first answer to the last, as the simulator counted them.
+    /// From the first call's arrival to the last one's, as the simulator counted them.
     fn api_time(&self) -> Option<Duration> {
         Some(self.child.last_call? - self.child.first_call?)
     }
@@ -467,8 +468,9 @@ struct Child {
     wall: Duration,
     peak_kib: u64,
     cpu: f64,
-    /// When the simulator answered the first and the last call (its counters move as it
-    /// answers, after the added latency), from the start; 2 ms resolution.
+    /// When the first and the last call reached the simulator (its counters move as it
+    /// carries a call out, on arrival; the answer leaves the latency later), from the start;
+    /// 2 ms resolution.
     first_call: Option<Duration>,
     last_call: Option<Duration>,
 }
@@ -690,7 +692,7 @@ fn calls(s: &Stats) -> String {
     )
 }
 
-/// Before the first answer / from the first answer to the last / after the last answer.
+/// Before the first call arrives / from the first arrival to the last / after the last arrival.
 fn breakdown(child: &Child) -> String {
     match (child.first_call, child.last_call) {
         (Some(first), Some(last)) => format!(
@@ -744,7 +746,7 @@ fn report(
         }),
     );
     row(
-        "before first answer / first→last answer / after last answer",
+        "before first call / first→last call / after last call (arrivals)",
         breakdown(&plan.child),
         breakdown(&apply.child),
         sdk.map(|s| breakdown(&s.child)),
@@ -763,7 +765,7 @@ fn report(
         sdk.map(|s| format!("{} ms (one call at a time)", sdk_floor(s))),
     );
     row(
-        "floor in dependency order (first page, rest, detail, deletes)",
+        "floor in dependency order (first page; other reads; deletes)",
         format!("{} ms", plan.dependency_floor_ms(c, l)),
         format!("{} ms", apply.dependency_floor_ms(c, l)),
         None,
@@ -783,7 +785,7 @@ fn report(
         sdk.map(|s| ratio(s.child.wall, sdk_floor(s))),
     );
     row(
-        "first→last answer / floor",
+        "first→last call / floor",
         plan.api_time()
             .map(|t| ratio(t, floor_ms(plan.calls(), c, l)))
             .unwrap_or_default(),
