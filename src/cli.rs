@@ -215,7 +215,8 @@ pub struct SimulatorArgs {
     /// How long a deletion job takes, in seconds.
     #[arg(long, default_value_t = 1.0, value_name = "SECONDS")]
     pub job_seconds: f64,
-    /// Latency added to every API answer, in milliseconds.
+    /// How long each API answer takes, in milliseconds: it leaves this long after its call
+    /// arrived (built within that time).
     #[arg(long, default_value_t = 0, value_name = "MS")]
     pub latency_ms: u64,
     /// A fault to inject (repeatable), `ENDPOINT:TRIGGER:ACTION`, e.g.

@@ -257,18 +257,29 @@ struct Line<'a> {
 impl std::fmt::Display for Line<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let Line { widths, entry } = self;
-        let (name, user) = (display_name(*entry), display_user(*entry));
-        let (name_width, id_width, user_width) = (widths.name, widths.id, widths.user);
-        let id = entry.desktop_id;
-        write!(f, "{name:<name_width$}  {id:<id_width$}  ")?;
-        let status = entry.status.trim_end();
+        column(f, display_name(*entry), widths.name)?;
+        column(f, entry.desktop_id, widths.id)?;
+        let (user, status) = (display_user(*entry), entry.status.trim_end());
         if status.is_empty() {
             // No padding before nothing: the line ends with the user.
-            write!(f, "{}", user.trim_end())
-        } else {
-            write!(f, "{user:<user_width$}  {status}")
+            return f.write_str(user.trim_end());
         }
+        column(f, user, widths.user)?;
+        f.write_str(status)
     }
+}
+
+/// `text` padded to `width` characters, then the two spaces between columns.
+fn column(f: &mut std::fmt::Formatter<'_>, text: &str, width: usize) -> std::fmt::Result {
+    const SPACES: &str = "                                                                ";
+    f.write_str(text)?;
+    let mut padding = width.saturating_sub(chars(text)) + 2;
+    while padding > 0 {
+        let run = padding.min(SPACES.len());
+        f.write_str(&SPACES[..run])?;
+        padding -= run;
+    }
+    Ok(())
 }
 
 /// Characters in `text`, counted fast when it is ASCII.
