@@ -272,7 +272,7 @@ impl Simulator {
         } = call;
         let answer_at = tokio::time::Instant::now() + options.latency + injection.delay;
         if !injection.carries_out() {
-            tokio::time::sleep_until(answer_at).await;
+            wait_until(answer_at).await;
             return self.refuse_unheard(route.as_ref(), &injection, &peer, &request_id);
         }
         let outcome = match body {
@@ -308,7 +308,7 @@ impl Simulator {
             }
         };
         self.count_bytes(injection.hits, plain, sent, gzipped);
-        tokio::time::sleep_until(answer_at).await;
+        wait_until(answer_at).await;
         match &injection.answer {
             Some(FaultAction::Refuse(length)) => {
                 answer
@@ -320,6 +320,19 @@ impl Simulator {
             _ => {}
         }
         answer
+    }
+}
+
+/// Waits until `at`, to a few hundredths of a millisecond. tokio's timer fires on its next
+/// millisecond tick after a deadline, which would make every answer up to a millisecond late
+/// (4 % of a 25 ms latency); the last stretch is slept on a blocking thread instead.
+async fn wait_until(at: tokio::time::Instant) {
+    if let Some(coarse) = at.checked_sub(std::time::Duration::from_millis(1)) {
+        tokio::time::sleep_until(coarse).await;
+    }
+    let rest = at.saturating_duration_since(tokio::time::Instant::now());
+    if !rest.is_zero() {
+        let _ = tokio::task::spawn_blocking(move || std::thread::sleep(rest)).await;
     }
 }
 
