@@ -22,7 +22,8 @@ const IN_SCOPE: usize = DECLARED + PROTECTED + DELETIONS;
 /// Out of scope (team `ops`), numbered from 50,000.
 const OUT_OF_SCOPE: usize = 5;
 const CALLS: usize = DELETIONS / 100;
-/// Added by the simulator before every answer, so kills land between calls.
+/// How long each answer takes: the simulator carries a call out when it arrives and answers
+/// this long after, so kills land between calls, and between a deletion and its answer.
 const LATENCY: Duration = Duration::from_millis(20);
 /// The whole kill loop stops starting new scenarios after this.
 const LOOP_BUDGET: Duration = Duration::from_secs(40);
@@ -318,6 +319,22 @@ fn planned_deletions(world: &World, at: &str) -> usize {
     panic!("{at}: the inventory never read stable");
 }
 
+/// Waits (bounded) until no desktop is being deleted any more. A job whose answer a kill lost
+/// is not the final run's to follow: its desktops show as being deleted until it ends.
+fn settle(world: &World, at: &str) {
+    let deadline = Instant::now() + WAIT_CAP;
+    while Instant::now() < deadline {
+        let plan = world.run(&["plan", "--json"]);
+        plan.success();
+        let plan: Value = serde_json::from_str(&plan.stdout()).unwrap();
+        if plan["summary"]["in_progress"] == 0 {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("{at}: desktops were still being deleted after {WAIT_CAP:?}");
+}
+
 /// Runs apply to its end (bounded), then checks that the world converged.
 fn finish(world: &World, validator: &jsonschema::Validator, tally: &mut Tally, at: &str) {
     for _ in 0..5 {
@@ -330,6 +347,7 @@ fn finish(world: &World, validator: &jsonschema::Validator, tally: &mut Tally, a
         }
     }
     check_after_kill(world, validator, tally, at);
+    settle(world, at);
     tally.stray_temp_files += std::fs::read_dir(world.dir.path())
         .unwrap()
         .filter(|entry| {
