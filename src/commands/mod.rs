@@ -12,7 +12,10 @@ mod show;
 mod simulator;
 mod validate;
 
+use tokio::task::JoinHandle;
+
 use crate::cli::{Cli, Command};
+use crate::config::{Config, ConfigError};
 use crate::error::Error;
 use crate::output::Output;
 
@@ -22,10 +25,70 @@ fn load_config(
     output: &Output,
 ) -> Result<crate::config::Config, Error> {
     let config = crate::config::load(&global.config)?;
+    print_warnings(&config, output);
+    Ok(config)
+}
+
+fn print_warnings(config: &Config, output: &Output) {
     for warning in config.warnings() {
         output.warning(&warning);
     }
-    Ok(config)
+}
+
+/// Starts reading the config named on the command line: only its head
+/// ([`crate::config::head`], what a read of the inventory needs) when it parses on its own,
+/// with the whole file parsing on a blocking thread meanwhile; else the whole config at once.
+fn start_config(
+    global: &crate::cli::Global,
+    output: &Output,
+) -> Result<(Config, RestOfConfig), Error> {
+    let path = global.config.clone();
+    let early = std::fs::read_to_string(&path).ok().and_then(|text| {
+        let head = crate::config::head(&text)?;
+        let early = crate::config::parse(&path, &head).ok()?;
+        let path = path.clone();
+        let whole = tokio::task::spawn_blocking(move || crate::config::parse(&path, &text));
+        Some((early, RestOfConfig(Some(whole))))
+    });
+    match early {
+        Some(early) => Ok(early),
+        None => Ok((load_config(global, output)?, RestOfConfig(None))),
+    }
+}
+
+/// What [`start_config`] has not parsed yet: the whole config, when only its head was.
+#[derive(Default)]
+struct RestOfConfig(Option<JoinHandle<Result<Config, ConfigError>>>);
+
+impl RestOfConfig {
+    /// Whether the config started with was the whole of it.
+    fn is_whole(&self) -> bool {
+        self.0.is_none()
+    }
+
+    /// The whole config, its warnings printed: `early` itself when it was whole already.
+    async fn whole(self, early: Config, output: &Output) -> Result<Config, Error> {
+        match self.0 {
+            None => Ok(early),
+            Some(parsing) => {
+                let whole = parsing.await.expect("parsing a config never panics")?;
+                print_warnings(&whole, output);
+                Ok(whole)
+            }
+        }
+    }
+
+    /// The error to report when a step that needed only the head failed with `err`: the
+    /// whole config's own error comes first, as it would have without the head.
+    async fn first_error(self, err: Error) -> Error {
+        match self.0 {
+            Some(parsing) => match parsing.await.expect("parsing a config never panics") {
+                Err(config) => config.into(),
+                Ok(_) => err,
+            },
+            None => err,
+        }
+    }
 }
 
 pub async fn run(cli: Cli, output: &Output) -> Result<u8, Error> {

@@ -4,6 +4,7 @@
 
 mod declarations;
 mod diagnostic;
+mod head;
 mod load;
 mod raw;
 mod regions;
@@ -13,6 +14,7 @@ mod values;
 
 pub use declarations::Declarations;
 pub use diagnostic::{ConfigError, Diagnostic, Note};
+pub use head::head;
 pub use load::{load, parse};
 pub use raw::{RawConfig, schema};
 pub use regions::unknown_region_warning;

@@ -5,6 +5,7 @@ use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasher, RandomState};
 
 use futures_util::{StreamExt, TryStreamExt, stream};
+use tokio::task::JoinHandle;
 
 use super::Desktop;
 use crate::workspace::wire::{
@@ -31,17 +32,20 @@ pub enum ReadError {
 /// gives `total_count`, and up to twice as many pages are held at once. `on_page` hears the number of desktops read so far and the total.
 ///
 /// The sink is returned only when the read was complete and consistent; when the list changed
-/// under us it is dropped and a fresh one fills again from a new read.
+/// under us it is dropped and a fresh one fills again from a new read. `first`, when given, is
+/// the first page already asked for ([`FirstPage::ask`]) with the same filter.
 pub async fn read_all<S: Extend<Desktop>>(
     client: &Client,
     filter: &ListFilter,
     concurrency: usize,
     on_page: &(dyn Fn(usize, usize) + Sync),
+    mut first: Option<FirstPage>,
     fresh: impl Fn() -> S,
 ) -> Result<S, ReadError> {
     let mut last = String::new();
     for attempt in 1..=READ_ATTEMPTS {
-        match read_once(client, filter, concurrency, on_page, fresh()).await? {
+        let first = first.take();
+        match read_once(client, filter, concurrency, on_page, first, fresh()).await? {
             Ok(sink) => return Ok(sink),
             Err(detail) => {
                 tracing::warn!(attempt, %detail, "the desktop list changed while reading it; reading again");
@@ -53,6 +57,26 @@ pub async fn read_all<S: Extend<Desktop>>(
         attempts: READ_ATTEMPTS,
         detail: last,
     })
+}
+
+/// The first page of a read, asked for ahead of the read: it may leave before the planner is
+/// ready (while the config's declarations are still being parsed).
+pub struct FirstPage(JoinHandle<Result<ListDesktopsResponse<ListedDesktop>, ApiError>>);
+
+impl FirstPage {
+    pub fn ask(client: &Client, filter: &ListFilter) -> FirstPage {
+        let (client, filter) = (client.clone(), filter.clone());
+        FirstPage(tokio::spawn(async move {
+            client.list_desktops(0, LIST_PAGE_LIMIT, &filter).await
+        }))
+    }
+}
+
+/// Not needed after all: the call is left to finish or fail on its own.
+impl Drop for FirstPage {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// A page, converted as soon as it arrives: only the wire structs of the pages in flight are
@@ -118,9 +142,14 @@ async fn read_once<S: Extend<Desktop>>(
     filter: &ListFilter,
     concurrency: usize,
     on_page: &(dyn Fn(usize, usize) + Sync),
+    asked: Option<FirstPage>,
     mut sink: S,
 ) -> Result<Result<S, String>, ApiError> {
-    let first = convert(0, client.list_desktops(0, LIST_PAGE_LIMIT, filter).await?);
+    let first = match asked {
+        Some(mut asked) => (&mut asked.0).await.expect("a page task never panics")?,
+        None => client.list_desktops(0, LIST_PAGE_LIMIT, filter).await?,
+    };
+    let first = convert(0, first);
     let total = usize::try_from(first.total_count).unwrap_or(usize::MAX);
     let mut consistency = Consistency {
         total,
