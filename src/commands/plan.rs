@@ -92,6 +92,9 @@ pub async fn open(
             first: Some(first),
         });
     }
+    tracing::info!(
+        "the config's head and the whole file disagree; starting again from the whole file"
+    );
     drop(first);
     session.close()?;
     open_whole(whole, state_path).await

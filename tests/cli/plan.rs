@@ -141,3 +141,62 @@ fn the_config_and_state_can_come_from_the_environment() {
     assert!(world.path("kept/state.json").exists());
     assert!(!world.path("deskprune.state.json").exists());
 }
+
+/// A large config is read head first; a head fooled by a table header inside a multi-line
+/// string disagrees with the whole file, and the plan starts again from the whole file.
+#[test]
+fn a_large_config_with_a_fooled_head_plans_from_the_whole_file() {
+    let world = World::new(team(3));
+    let padding = "# padding, to make the file large enough to be read head first\n".repeat(1200);
+    world.config(&format!(
+        "[scope]\ntags = {{ team = \"eng\" }}\n\n{padding}\n\
+         [[desktop]]\nname = \"\"\"eng-0000\n[client]\nmax_concurrency = 1\n#\"\"\"\n\
+         [[desktop]]\nname = \"eng-0001\"\n"
+    ));
+    assert!(
+        std::fs::metadata(world.path("deskprune.toml"))
+            .unwrap()
+            .len()
+            > 64 * 1024
+    );
+    let run = world.run(&["-v", "plan", "--json"]);
+    run.success();
+    assert!(
+        run.stderr().contains("head and the whole file disagree"),
+        "{}",
+        run.stderr()
+    );
+    let document: serde_json::Value = serde_json::from_str(&run.stdout()).unwrap();
+    let deleted: Vec<&str> = document["deletions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["desktop_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(deleted, [id(0), id(2)]);
+    assert_eq!(
+        document["missing"][0]["name"],
+        "eng-0000\n[client]\nmax_concurrency = 1\n#"
+    );
+    assert_eq!(world.stats().batch_delete, 0);
+}
+
+/// A large config whose head is fine but whose declarations are not: the declarations' error
+/// is what the user sees, and nothing is deleted.
+#[test]
+fn a_large_config_reports_its_whole_file_errors() {
+    let world = World::new(team(3));
+    let padding = "# padding, to make the file large enough to be read head first\n".repeat(1200);
+    world.config(&format!(
+        "[scope]\ntags = {{ team = \"eng\" }}\n\n{padding}\n[[desktop]]\nname = \" eng-0000\"\n"
+    ));
+    let run = world.run(&["apply", "--auto-approve"]);
+    assert_eq!(run.code(), 1);
+    assert!(
+        run.stderr().contains("has whitespace at its start or end"),
+        "{}",
+        run.stderr()
+    );
+    assert_eq!(world.stats().batch_delete, 0);
+    assert_eq!(world.stats().list_desktops_detail, 0);
+}
