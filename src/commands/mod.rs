@@ -48,21 +48,19 @@ fn start_config(
     global: &crate::cli::Global,
     output: &Output,
 ) -> Result<(Config, RestOfConfig), Error> {
-    let path = global.config.clone();
-    let early = std::fs::read_to_string(&path).ok().and_then(|text| {
-        if text.len() < PARSE_HEAD_FIRST {
-            return None;
-        }
-        let head = crate::config::head(&text)?;
-        let early = crate::config::parse(&path, &head).ok()?;
+    let path = &global.config;
+    let text = crate::config::read(path)?;
+    if text.len() >= PARSE_HEAD_FIRST
+        && let Some(early) =
+            crate::config::head(&text).and_then(|head| crate::config::parse(path, &head).ok())
+    {
         let path = path.clone();
         let whole = tokio::task::spawn_blocking(move || crate::config::parse(&path, &text));
-        Some((early, RestOfConfig(Some(whole))))
-    });
-    match early {
-        Some(early) => Ok(early),
-        None => Ok((load_config(global, output)?, RestOfConfig(None))),
+        return Ok((early, RestOfConfig(Some(whole))));
     }
+    let config = crate::config::parse(path, &text)?;
+    print_warnings(&config, output);
+    Ok((config, RestOfConfig(None)))
 }
 
 /// What [`start_config`] has not parsed yet: the whole config, when only its head was.

@@ -46,14 +46,14 @@ impl Declarations {
     pub fn by_name(&self, name: &str) -> Option<usize> {
         let hash = name_hash(&self.hasher, name);
         self.by_name
-            .find(hash, |&at| same_name(self.name_at(at), name))
+            .find(hash, |&at| same_name(name_of(&self.list, at), name))
             .map(|&at| at as usize)
     }
 
     /// The declaration of the desktop with this ID.
     pub fn by_id(&self, id: &str) -> Option<usize> {
         self.by_id
-            .find(self.hasher.hash_one(id), |&at| self.id_at(at) == id)
+            .find(self.hasher.hash_one(id), |&at| id_of(&self.list, at) == id)
             .map(|&at| at as usize)
     }
 
@@ -88,14 +88,6 @@ impl Declarations {
                 Ok(at)
             }
         }
-    }
-
-    fn name_at(&self, at: u32) -> &str {
-        name_of(&self.list, at)
-    }
-
-    fn id_at(&self, at: u32) -> &str {
-        id_of(&self.list, at)
     }
 }
 

@@ -23,9 +23,14 @@ use super::{
 
 /// Reads and validates the config file at `path`.
 pub fn load(path: &Path) -> Result<Config, ConfigError> {
+    parse(path, &read(path)?)
+}
+
+/// The text of the config file at `path`, which must be UTF-8.
+pub fn read(path: &Path) -> Result<String, ConfigError> {
     let bytes = std::fs::read(path).map_err(|error| unreadable(path, &error))?;
     match String::from_utf8(bytes) {
-        Ok(text) => parse(path, &text),
+        Ok(text) => Ok(text),
         Err(error) => {
             let valid = error.utf8_error().valid_up_to();
             let text = String::from_utf8_lossy(error.as_bytes());

@@ -15,7 +15,7 @@ mod values;
 pub use declarations::Declarations;
 pub use diagnostic::{ConfigError, Diagnostic, Note};
 pub use head::head;
-pub use load::{load, parse};
+pub use load::{load, parse, read};
 pub use raw::{RawConfig, schema};
 pub use regions::unknown_region_warning;
 

@@ -29,7 +29,8 @@ pub enum ReadError {
 /// Every desktop that `filter` selects, read page by page (`limit` 1000) and handed to a sink
 /// made by `fresh` as each page arrives (the planner takes them one by one, so the whole
 /// inventory is never held). `concurrency` calls are in flight at once after the first, which
-/// gives `total_count`, and up to twice as many pages are held at once. `on_page` hears the number of desktops read so far and the total.
+/// gives `total_count`, and up to twice as many pages are held at once. `on_page` hears the
+/// number of desktops read so far and the total.
 ///
 /// The sink is returned only when the read was complete and consistent; when the list changed
 /// under us it is dropped and a fresh one fills again from a new read. `first`, when given, is
@@ -61,22 +62,36 @@ pub async fn read_all<S: Extend<Desktop>>(
 
 /// The first page of a read, asked for ahead of the read: it may leave before the planner is
 /// ready (while the config's declarations are still being parsed).
-pub struct FirstPage(JoinHandle<Result<ListDesktopsResponse<ListedDesktop>, ApiError>>);
+pub struct FirstPage(JoinHandle<Result<Page, ApiError>>);
 
 impl FirstPage {
     pub fn ask(client: &Client, filter: &ListFilter) -> FirstPage {
-        let (client, filter) = (client.clone(), filter.clone());
-        FirstPage(tokio::spawn(async move {
-            client.list_desktops(0, LIST_PAGE_LIMIT, &filter).await
-        }))
+        FirstPage(spawn_page(client, filter, 0))
     }
 }
 
-/// Not needed after all: the call is left to finish or fail on its own.
+/// Dropped unread (the whole config disagreed with its head, or it failed): the call is
+/// abandoned.
 impl Drop for FirstPage {
     fn drop(&mut self) {
         self.0.abort();
     }
+}
+
+/// Fetches, decodes and converts the page at `offset` in a task of its own, so the JSON work
+/// of the pages spreads over the runtime's threads.
+fn spawn_page(
+    client: &Client,
+    filter: &ListFilter,
+    offset: usize,
+) -> JoinHandle<Result<Page, ApiError>> {
+    let (client, filter) = (client.clone(), filter.clone());
+    tokio::spawn(async move {
+        client
+            .list_desktops(offset, LIST_PAGE_LIMIT, &filter)
+            .await
+            .map(|page| convert(offset, page))
+    })
 }
 
 /// A page, converted as soon as it arrives: only the wire structs of the pages in flight are
@@ -145,11 +160,8 @@ async fn read_once<S: Extend<Desktop>>(
     asked: Option<FirstPage>,
     mut sink: S,
 ) -> Result<Result<S, String>, ApiError> {
-    let first = match asked {
-        Some(mut asked) => (&mut asked.0).await.expect("a page task never panics")?,
-        None => client.list_desktops(0, LIST_PAGE_LIMIT, filter).await?,
-    };
-    let first = convert(0, first);
+    let mut first = asked.unwrap_or_else(|| FirstPage::ask(client, filter));
+    let first = (&mut first.0).await.expect("a page task never panics")?;
     let total = usize::try_from(first.total_count).unwrap_or(usize::MAX);
     let mut consistency = Consistency {
         total,
@@ -162,18 +174,8 @@ async fn read_once<S: Extend<Desktop>>(
         return Ok(Err(detail));
     }
     sink.extend(first.desktops);
-    // Each page is fetched, decoded and converted in a task of its own, so the JSON work of
-    // the pages spreads over the runtime's threads.
     let mut rest = stream::iter((LIST_PAGE_LIMIT..total).step_by(LIST_PAGE_LIMIT))
-        .map(|offset| {
-            let (client, filter) = (client.clone(), filter.clone());
-            tokio::spawn(async move {
-                client
-                    .list_desktops(offset, LIST_PAGE_LIMIT, &filter)
-                    .await
-                    .map(|page| convert(offset, page))
-            })
-        })
+        .map(|offset| spawn_page(client, filter, offset))
         .buffer_unordered(window(concurrency));
     while let Some(page) = rest.next().await {
         let page = page.expect("a page task never panics")?;

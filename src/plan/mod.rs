@@ -90,18 +90,6 @@ impl Plan {
             + self.in_progress.len()
     }
 
-    /// Whether apply has anything to send.
-    pub fn has_deletions(&self) -> bool {
-        !self.deletions.is_empty()
-    }
-
-    pub fn deletion_ids(&self) -> Vec<String> {
-        self.deletions
-            .iter()
-            .map(|entry| entry.desktop_id.clone())
-            .collect()
-    }
-
     /// Moves the deletions someone is logged in to over to `in_use`: the same plan as one made
     /// with those facts from the start, without planning twice (the login states are read for
     /// the deletions only).

@@ -198,13 +198,18 @@ fn merged<'a>(kept: &'a PackedDocs, deletions: &'a [DesktopDoc]) -> Vec<(DocRef<
     let mut kept = kept.iter().peekable();
     let mut deletions = deletions.iter().map(DesktopDoc::as_ref).peekable();
     loop {
-        let next = match (kept.peek(), deletions.peek()) {
-            (Some(&a), Some(&b)) if plan_order(a, b).is_le() => (kept.next(), false),
-            (_, Some(_)) => (deletions.next(), true),
-            (Some(_), None) => (kept.next(), false),
+        let deleted = match (kept.peek(), deletions.peek()) {
+            (Some(&a), Some(&b)) => plan_order(a, b).is_gt(),
+            (Some(_), None) => false,
+            (None, Some(_)) => true,
             (None, None) => return now,
         };
-        now.push((next.0.expect("peeked"), next.1));
+        let entry = if deleted {
+            deletions.next()
+        } else {
+            kept.next()
+        };
+        now.push((entry.expect("peeked"), deleted));
     }
 }
 
@@ -240,7 +245,8 @@ impl Widths {
         widths
     }
 
-    /// `entry` in columns, written straight to the output: a plan may show 50,000 lines.
+    /// `entry` in columns, written straight to the output: a plan may show tens of thousands
+    /// of lines.
     fn line<'a>(&'a self, entry: DocRef<'a>) -> Line<'a> {
         Line {
             widths: self,

@@ -38,6 +38,16 @@ fn plans_a_three_page_inventory() {
     );
 }
 
+/// The IDs of a JSON plan's deletions, in order.
+fn deletion_ids(document: &serde_json::Value) -> Vec<&str> {
+    document["deletions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["desktop_id"].as_str().unwrap())
+        .collect()
+}
+
 #[test]
 fn json_plan_lists_deletions_and_missing() {
     let world = World::new(team(3));
@@ -48,12 +58,7 @@ fn json_plan_lists_deletions_and_missing() {
     assert_eq!(run.code(), 2, "{}", run.stderr());
     let document: serde_json::Value = serde_json::from_str(&run.stdout()).unwrap();
     assert_eq!(document["format_version"], 1);
-    let deleted: Vec<&str> = document["deletions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| d["desktop_id"].as_str().unwrap())
-        .collect();
+    let deleted = deletion_ids(&document);
     assert_eq!(deleted, [id(1), id(2)]);
     assert_eq!(document["deletions"][0]["computer_name"], "eng-0001");
     assert_eq!(document["deletions"][0]["user_name"], "user1");
@@ -167,12 +172,7 @@ fn a_large_config_with_a_fooled_head_plans_from_the_whole_file() {
         run.stderr()
     );
     let document: serde_json::Value = serde_json::from_str(&run.stdout()).unwrap();
-    let deleted: Vec<&str> = document["deletions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| d["desktop_id"].as_str().unwrap())
-        .collect();
+    let deleted = deletion_ids(&document);
     assert_eq!(deleted, [id(0), id(2)]);
     assert_eq!(
         document["missing"][0]["name"],
