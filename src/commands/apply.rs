@@ -15,7 +15,7 @@ use crate::cli::{ApplyArgs, Global};
 use crate::config::Config;
 use crate::document::{DesktopDoc, PackedDocs, PlanDocument};
 use crate::error::{Error, exit};
-use crate::inventory::{FirstPage, read_by_ids};
+use crate::inventory::{Pages, read_by_ids};
 use crate::output::Output;
 use crate::plan::{BudgetCheck, recheck, stale_diff};
 use crate::progress::Progress;
@@ -59,11 +59,11 @@ pub async fn run(global: &Global, args: &ApplyArgs, output: &Output) -> Result<u
     let Opened {
         mut state,
         session,
-        first,
+        pages,
     } = open(early, rest, &state_path, output).await?;
     let result = async {
         let decision = match &saved {
-            None => decide_now(&session, &state, first, output).await?,
+            None => decide_now(&session, &state, pages, output).await?,
             Some(saved) => decide_saved(&session, &state, saved, output).await?,
         };
         let mut journal = Journal {
@@ -82,10 +82,10 @@ pub async fn run(global: &Global, args: &ApplyArgs, output: &Output) -> Result<u
 async fn decide_now(
     session: &Session,
     state: &State,
-    first: Option<FirstPage>,
+    pages: Option<Pages>,
     output: &Output,
 ) -> Result<Decision, Error> {
-    let planned = compute(session, state, first, &Progress::new(output.progress)).await?;
+    let planned = compute(session, state, pages, &Progress::new(output.progress)).await?;
     let (document, kept) = PlanDocument::new(planned.plan, &session.config, planned.read_at);
     super::plan::print(&document, &kept, crate::cli::Format::Human, output)?;
     Ok(Decision {

@@ -13,7 +13,7 @@ use crate::cli::{Format, Global, PlanArgs};
 use crate::config::Config;
 use crate::document::{PackedDocs, PlanDocument};
 use crate::error::{Error, exit};
-use crate::inventory::{Desktop, FirstPage, read_all, read_login_status};
+use crate::inventory::{Desktop, Pages, read_all, read_login_status};
 use crate::output::Output;
 use crate::plan::{Budget, BudgetCheck, Desired, Plan, Planner};
 use crate::progress::Progress;
@@ -27,28 +27,28 @@ pub async fn run(global: &Global, args: &PlanArgs, output: &Output) -> Result<u8
     let Opened {
         state,
         session,
-        first,
+        pages,
     } = open(early, rest, &state_path, output).await?;
     // Progress is for a person at a terminal reading the human view.
     let progress = Progress::new(output.progress && args.format() == Format::Human);
-    let planned = compute(&session, &state, first, &progress).await;
+    let planned = compute(&session, &state, pages, &progress).await;
     drop(progress);
     let config = session.close()?;
     show(&config, planned?, args, output)
 }
 
-/// A session ready to plan: its state loaded and, when the config's head allowed it, the first
-/// page of the inventory already asked for.
+/// A session ready to plan: its state loaded and, when the config's head allowed it, the read
+/// of the inventory already started.
 pub struct Opened {
     pub state: State,
     pub session: Session,
-    pub first: Option<FirstPage>,
+    pub pages: Option<Pages>,
 }
 
-/// Opens the session on the config's head and asks for the first page while the whole config
-/// is parsed (a config may declare 100,000 desktops), then puts the whole config in the
-/// session. When the whole config disagrees with the head about where and what to read (the
-/// head is cut from the file line by line, and odd TOML can fool that), the early page is
+/// Opens the session on the config's head and starts reading the inventory while the whole
+/// config is parsed (a config may declare 100,000 desktops), then puts the whole config in
+/// the session. When the whole config disagrees with the head about where and what to read
+/// (the head is cut from the file line by line, and odd TOML can fool that), the early read is
 /// dropped and everything starts again from the whole config.
 pub async fn open(
     early: Config,
@@ -70,11 +70,16 @@ pub async fn open(
         Ok(opened) => opened,
         Err(err) => return Err(rest.first_error(err).await),
     };
-    let first = FirstPage::ask(&session.client, &list_filter(&session.config));
+    let config = &session.config;
+    let pages = Pages::start(
+        &session.client,
+        &list_filter(config),
+        config.client.max_concurrency,
+    );
     let whole = match rest.whole(early, output).await {
         Ok(whole) => whole,
         Err(err) => {
-            drop(first);
+            drop(pages);
             let _ = session.close();
             return Err(err);
         }
@@ -89,13 +94,13 @@ pub async fn open(
         return Ok(Opened {
             state,
             session,
-            first: Some(first),
+            pages: Some(pages),
         });
     }
     tracing::info!(
         "the config's head and the whole file disagree; starting again from the whole file"
     );
-    drop(first);
+    drop(pages);
     session.close()?;
     open_whole(whole, state_path).await
 }
@@ -106,7 +111,7 @@ async fn open_whole(config: Config, state_path: &Path) -> Result<Opened, Error> 
     Ok(Opened {
         state,
         session,
-        first: None,
+        pages: None,
     })
 }
 
@@ -121,7 +126,7 @@ pub struct Planned {
 pub async fn compute(
     session: &Session,
     state: &State,
-    first: Option<FirstPage>,
+    pages: Option<Pages>,
     progress: &Progress,
 ) -> Result<Planned, Error> {
     let config = &session.config;
@@ -132,7 +137,7 @@ pub async fn compute(
         &list_filter(config),
         config.client.max_concurrency,
         &|read, total| progress.reading(read, total),
-        first,
+        pages,
         || Planning::new(session, &pending),
     )
     .await;

@@ -5,7 +5,8 @@ use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasher, RandomState};
 
 use futures_util::{StreamExt, TryStreamExt, stream};
-use tokio::task::JoinHandle;
+use tokio::sync::mpsc;
+use tokio::task::{JoinHandle, JoinSet};
 
 use super::Desktop;
 use crate::workspace::wire::{
@@ -29,24 +30,25 @@ pub enum ReadError {
 /// Every desktop that `filter` selects, read page by page (`limit` 1000) and handed to a sink
 /// made by `fresh` as each page arrives (the planner takes them one by one, so the whole
 /// inventory is never held). `concurrency` calls are in flight at once after the first, which
-/// gives `total_count`, and up to twice as many pages are held at once. `on_page` hears the
-/// number of desktops read so far and the total.
+/// gives `total_count`. `on_page` hears the number of desktops read so far and the total.
 ///
 /// The sink is returned only when the read was complete and consistent; when the list changed
-/// under us it is dropped and a fresh one fills again from a new read. `first`, when given, is
-/// the first page already asked for ([`FirstPage::ask`]) with the same filter.
+/// under us it is dropped and a fresh one fills again from a new read. `started`, when given,
+/// is the first read already under way ([`Pages::start`]) with the same filter.
 pub async fn read_all<S: Extend<Desktop>>(
     client: &Client,
     filter: &ListFilter,
     concurrency: usize,
     on_page: &(dyn Fn(usize, usize) + Sync),
-    mut first: Option<FirstPage>,
+    mut started: Option<Pages>,
     fresh: impl Fn() -> S,
 ) -> Result<S, ReadError> {
     let mut last = String::new();
     for attempt in 1..=READ_ATTEMPTS {
-        let first = first.take();
-        match read_once(client, filter, concurrency, on_page, first, fresh()).await? {
+        let pages = started
+            .take()
+            .unwrap_or_else(|| Pages::start(client, filter, concurrency));
+        match read_once(pages, on_page, fresh()).await? {
             Ok(sink) => return Ok(sink),
             Err(detail) => {
                 tracing::warn!(attempt, %detail, "the desktop list changed while reading it; reading again");
@@ -60,38 +62,75 @@ pub async fn read_all<S: Extend<Desktop>>(
     })
 }
 
-/// The first page of a read, asked for ahead of the read: it may leave before the planner is
-/// ready (while the config's declarations are still being parsed).
-pub struct FirstPage(JoinHandle<Result<Page, ApiError>>);
+/// The pages of one read, fetched by a task of their own as fast as the client's limits let
+/// them go, and handed over in the order they arrive. A read may be started before anyone
+/// takes its pages (while the config's declarations are still being parsed): then up to
+/// twice `concurrency` pages wait, and no more are asked for until they are taken.
+pub struct Pages {
+    arrived: mpsc::Receiver<Result<Page, ApiError>>,
+    /// Dropped unread (the whole config disagreed with its head, or it failed, or the read
+    /// turned out inconsistent): the task stops, and its calls with it.
+    _fetching: AbortOnDrop,
+}
 
-impl FirstPage {
-    pub fn ask(client: &Client, filter: &ListFilter) -> FirstPage {
-        FirstPage(spawn_page(client, filter, 0))
+impl Pages {
+    pub fn start(client: &Client, filter: &ListFilter, concurrency: usize) -> Pages {
+        let window = window(concurrency);
+        let (send, arrived) = mpsc::channel(window);
+        let (client, filter) = (client.clone(), filter.clone());
+        let fetching = tokio::spawn(async move {
+            let first = fetch(client.clone(), filter.clone(), 0).await;
+            let total = match &first {
+                Ok(page) => usize::try_from(page.total_count).unwrap_or(usize::MAX),
+                Err(_) => 0,
+            };
+            if send.send(first).await.is_err() {
+                return;
+            }
+            // Each page in a task of its own, so the JSON work of the pages spreads over the
+            // runtime's threads; a JoinSet, so dropping it stops them all.
+            let mut offsets = (LIST_PAGE_LIMIT..total).step_by(LIST_PAGE_LIMIT);
+            let mut fetching = JoinSet::new();
+            for offset in offsets.by_ref().take(window) {
+                fetching.spawn(fetch(client.clone(), filter.clone(), offset));
+            }
+            while let Some(page) = fetching.join_next().await {
+                let page = page.expect("a page task never panics");
+                let failed = page.is_err();
+                if send.send(page).await.is_err() || failed {
+                    return;
+                }
+                if let Some(offset) = offsets.next() {
+                    fetching.spawn(fetch(client.clone(), filter.clone(), offset));
+                }
+            }
+        });
+        Pages {
+            arrived,
+            _fetching: AbortOnDrop(fetching),
+        }
+    }
+
+    /// The next page to arrive; `None` once every page has.
+    async fn next(&mut self) -> Option<Result<Page, ApiError>> {
+        self.arrived.recv().await
     }
 }
 
-/// Dropped unread (the whole config disagreed with its head, or it failed): the call is
-/// abandoned.
-impl Drop for FirstPage {
+struct AbortOnDrop(JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
     fn drop(&mut self) {
         self.0.abort();
     }
 }
 
-/// Fetches, decodes and converts the page at `offset` in a task of its own, so the JSON work
-/// of the pages spreads over the runtime's threads.
-fn spawn_page(
-    client: &Client,
-    filter: &ListFilter,
-    offset: usize,
-) -> JoinHandle<Result<Page, ApiError>> {
-    let (client, filter) = (client.clone(), filter.clone());
-    tokio::spawn(async move {
-        client
-            .list_desktops(offset, LIST_PAGE_LIMIT, &filter)
-            .await
-            .map(|page| convert(offset, page))
-    })
+/// Fetches the page at `offset`, decoded and converted.
+async fn fetch(client: Client, filter: ListFilter, offset: usize) -> Result<Page, ApiError> {
+    client
+        .list_desktops(offset, LIST_PAGE_LIMIT, &filter)
+        .await
+        .map(|page| convert(offset, page))
 }
 
 /// A page, converted as soon as it arrives: only the wire structs of the pages in flight are
@@ -153,40 +192,37 @@ impl Consistency {
 
 /// One complete read into `sink`, or why its pages are not a consistent whole.
 async fn read_once<S: Extend<Desktop>>(
-    client: &Client,
-    filter: &ListFilter,
-    concurrency: usize,
+    mut pages: Pages,
     on_page: &(dyn Fn(usize, usize) + Sync),
-    asked: Option<FirstPage>,
     mut sink: S,
 ) -> Result<Result<S, String>, ApiError> {
-    let mut first = asked.unwrap_or_else(|| FirstPage::ask(client, filter));
-    let first = (&mut first.0).await.expect("a page task never panics")?;
+    let first = pages.next().await.expect("a read yields its first page")?;
     let total = usize::try_from(first.total_count).unwrap_or(usize::MAX);
     let mut consistency = Consistency {
         total,
         seen: HashSet::with_capacity(total.min(1 << 20)),
         hasher: RandomState::new(),
     };
-    let mut read = first.desktops.len();
-    on_page(read, total);
-    if let Err(detail) = consistency.check(&first) {
-        return Ok(Err(detail));
-    }
-    sink.extend(first.desktops);
-    let mut rest = stream::iter((LIST_PAGE_LIMIT..total).step_by(LIST_PAGE_LIMIT))
-        .map(|offset| spawn_page(client, filter, offset))
-        .buffer_unordered(window(concurrency));
-    while let Some(page) = rest.next().await {
-        let page = page.expect("a page task never panics")?;
+    let mut read = 0;
+    let mut page = first;
+    loop {
         read += page.desktops.len();
         on_page(read, total);
         if let Err(detail) = consistency.check(&page) {
             return Ok(Err(detail));
         }
         sink.extend(page.desktops);
+        match pages.next().await {
+            Some(next) => page = next?,
+            // Every page is checked to hold what it should, so all are in when the count is.
+            None if read == total => return Ok(Ok(sink)),
+            None => {
+                return Ok(Err(format!(
+                    "the read ended after {read} of {total} desktops"
+                )));
+            }
+        }
     }
-    Ok(Ok(sink))
 }
 
 /// The desktops among `ids` that still exist, read by ID in calls of 100.
