@@ -144,11 +144,17 @@ impl DocRef<'_> {
 
 /// Desktops with their text in one buffer: the kept desktops of a large plan (nine in ten of
 /// the inventory) cost two allocations between them, not five each, and leave no holes.
+///
+/// They are sorted as they come ([`PackedDocs::sort_pushed`] after each page read), so that
+/// sorting them all at the end ([`PackedDocs::sort_by`]) is little more than one merge.
 #[derive(Debug, Clone, Default)]
 pub struct PackedDocs {
     text: String,
     /// Each desktop's start in `text` and the ends of its five fields.
     bounds: Vec<[u32; 6]>,
+    /// The lengths of the sorted runs `bounds` starts with, in order; each is longer than the
+    /// next.
+    runs: Vec<usize>,
 }
 
 impl PackedDocs {
@@ -177,28 +183,65 @@ impl PackedDocs {
         self.bounds.push(bounds);
     }
 
+    /// The desktop at `index`, in the current order.
+    pub fn get(&self, index: usize) -> DocRef<'_> {
+        self.at(&self.bounds[index])
+    }
+
     pub fn iter(&self) -> impl ExactSizeIterator<Item = DocRef<'_>> + Clone {
         self.bounds.iter().map(|bounds| self.at(bounds))
     }
 
-    pub fn sort_unstable_by(
-        &mut self,
-        mut order: impl FnMut(DocRef, DocRef) -> std::cmp::Ordering,
-    ) {
-        let mut bounds = std::mem::take(&mut self.bounds);
-        bounds.sort_unstable_by(|a, b| order(self.at(a), self.at(b)));
-        self.bounds = bounds;
+    /// Sorts by `order` the desktops pushed since the last call, and merges them into those
+    /// sorted before the way a binary counter carries: a run merges into the one before it
+    /// once it is as long. Each desktop so takes part in about log2(n / batch) merges, done a
+    /// few at a time as batches come, while the pages of a read are on the wire. Every call
+    /// must give the same total `order`.
+    pub fn sort_pushed(&mut self, order: impl Fn(DocRef, DocRef) -> std::cmp::Ordering) {
+        let PackedDocs { text, bounds, runs } = self;
+        let sorted: usize = runs.iter().sum();
+        if sorted == bounds.len() {
+            return;
+        }
+        let order = |a: &[u32; 6], b: &[u32; 6]| order(at(text, a), at(text, b));
+        bounds[sorted..].sort_unstable_by(order);
+        runs.push(bounds.len() - sorted);
+        while let [.., before, last] = runs[..]
+            && before <= last
+        {
+            // Two sorted runs side by side: the stable sort finds them and merges them in one
+            // pass.
+            let start = bounds.len() - before - last;
+            bounds[start..].sort_by(order);
+            runs.pop();
+            *runs.last_mut().expect("two runs were merged") += last;
+        }
+    }
+
+    /// Sorts them all by `order` (the one given to [`PackedDocs::sort_pushed`], if it was
+    /// called): what is left is merging the few runs already sorted.
+    pub fn sort_by(&mut self, order: impl Fn(DocRef, DocRef) -> std::cmp::Ordering) {
+        self.sort_pushed(&order);
+        if self.runs.len() > 1 {
+            let PackedDocs { text, bounds, runs } = self;
+            bounds.sort_by(|a, b| order(at(text, a), at(text, b)));
+            *runs = vec![bounds.len()];
+        }
     }
 
     fn at(&self, bounds: &[u32; 6]) -> DocRef<'_> {
-        let field = |n: usize| &self.text[bounds[n] as usize..bounds[n + 1] as usize];
-        DocRef {
-            desktop_id: field(0),
-            computer_name: field(1),
-            user_name: field(2),
-            status: field(3),
-            created: field(4),
-        }
+        at(&self.text, bounds)
+    }
+}
+
+fn at<'a>(text: &'a str, bounds: &[u32; 6]) -> DocRef<'a> {
+    let field = |n: usize| &text[bounds[n] as usize..bounds[n + 1] as usize];
+    DocRef {
+        desktop_id: field(0),
+        computer_name: field(1),
+        user_name: field(2),
+        status: field(3),
+        created: field(4),
     }
 }
 
@@ -379,7 +422,7 @@ mod tests {
         let docs: Vec<DesktopDoc> = packed.iter().map(DocRef::to_doc).collect();
         let expected: Vec<DesktopDoc> = desktops.iter().cloned().map(DesktopDoc::from).collect();
         assert_eq!(docs, expected);
-        packed.sort_unstable_by(|a, b| a.desktop_id.cmp(b.desktop_id));
+        packed.sort_by(|a, b| a.desktop_id.cmp(b.desktop_id));
         let ids: Vec<&str> = packed.iter().map(|doc| doc.desktop_id).collect();
         assert_eq!(ids, ["a", "b", "c"]);
         assert_eq!(packed.iter().nth(1).unwrap().computer_name, "Zoë");
@@ -390,5 +433,48 @@ mod tests {
         }
         assert_eq!(packed, other, "equal by content and order, not by buffer");
         assert_eq!(packed.len(), 3);
+    }
+
+    #[test]
+    fn packed_docs_sorted_batch_by_batch_end_sorted_whole() {
+        let by_id = |a: DocRef, b: DocRef| a.desktop_id.cmp(b.desktop_id);
+        // 1,000 IDs in a scrambled order, pushed in batches of 1 to 40.
+        let ids: Vec<String> = (0..1000u32)
+            .map(|i| format!("{:04}", (i * 7919) % 1000))
+            .collect();
+        let mut packed = PackedDocs::default();
+        let mut pushed = 0;
+        for batch in (1..).map(|n| n % 40 + 1) {
+            if pushed == ids.len() {
+                break;
+            }
+            let end = (pushed + batch).min(ids.len());
+            for id in &ids[pushed..end] {
+                packed.push(&desktop(id, "", ""));
+            }
+            pushed = end;
+            packed.sort_pushed(by_id);
+            assert_eq!(packed.runs.iter().sum::<usize>(), pushed);
+            assert!(
+                packed.runs.windows(2).all(|pair| pair[0] > pair[1]),
+                "each run is longer than the next: {:?}",
+                packed.runs
+            );
+            let mut start = 0;
+            for &run in &packed.runs {
+                let sorted: Vec<&str> = (start..start + run)
+                    .map(|index| packed.get(index).desktop_id)
+                    .collect();
+                assert!(sorted.is_sorted(), "run at {start} is sorted");
+                start += run;
+            }
+        }
+        assert!(packed.runs.len() > 1, "the test ends with runs left to merge");
+        packed.sort_by(by_id);
+        let sorted: Vec<&str> = packed.iter().map(|doc| doc.desktop_id).collect();
+        let mut expected: Vec<&str> = ids.iter().map(String::as_str).collect();
+        expected.sort_unstable();
+        assert_eq!(sorted, expected);
+        assert_eq!(packed.runs, [1000]);
     }
 }

@@ -264,9 +264,8 @@ impl<'a> Planner<'a> {
                 }
             }
         }
-        // IDs are unique, so the order is total and an unstable sort, which needs no buffer
-        // the size of the list, gives the one result.
-        plan.kept.sort_unstable_by(plan_order);
+        plan.kept.sort_by(plan_order);
+        // IDs are unique, so the order is total and an unstable sort gives the one result.
         for list in [
             &mut plan.deletions,
             &mut plan.protected,
@@ -280,11 +279,14 @@ impl<'a> Planner<'a> {
     }
 }
 
+/// Adds a batch of desktops (a page), and sorts the kept ones among them into those kept
+/// before, so that little sorting is left for [`Planner::finish`].
 impl Extend<Desktop> for Planner<'_> {
     fn extend<I: IntoIterator<Item = Desktop>>(&mut self, desktops: I) {
         for desktop in desktops {
             self.add(desktop);
         }
+        self.plan.kept.sort_pushed(plan_order);
     }
 }
 

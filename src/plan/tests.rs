@@ -281,6 +281,7 @@ proptest! {
         declarations in arb_declarations(),
         in_use_ids in prop::collection::hash_set((0u32..40).prop_map(|i| format!("id-{i}")), 0..5),
         pending_ids in prop::collection::hash_set((0u32..40).prop_map(|i| format!("id-{i}")), 0..5),
+        page in 1usize..8,
     ) {
         // The inventory reader guarantees unique IDs.
         let mut seen = HashSet::new();
@@ -321,7 +322,7 @@ proptest! {
             Desired { scope: &scope, declarations: &declarations, protect_tag: PROTECT },
             &pending_ids,
         );
-        for page in inventory.chunks(3).rev() {
+        for page in inventory.chunks(page).rev() {
             planner.extend(page.to_vec());
         }
         let mut paged = planner.finish();
