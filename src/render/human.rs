@@ -133,10 +133,15 @@ fn render_diff(
     out: &mut dyn Write,
 ) -> io::Result<()> {
     let now = merged(kept, &doc.deletions);
+    let entry = |row: Row| match row {
+        Row::Kept(index) => kept.get(index as usize),
+        Row::Deleted(index) => doc.deletions[index as usize].as_ref(),
+    };
 
     let mut ops: Vec<DiffOp> = Vec::new();
     let mut new_index = 0;
-    for (old_index, (_, deleted)) in now.iter().enumerate() {
+    for (old_index, row) in now.iter().enumerate() {
+        let deleted = matches!(row, Row::Deleted(_));
         match (ops.last_mut(), deleted) {
             (Some(DiffOp::Delete { old_len, .. }), true) => *old_len += 1,
             (Some(DiffOp::Equal { len, .. }), false) => {
@@ -158,7 +163,7 @@ fn render_diff(
             }
         }
     }
-    let widths = Widths::of(now.iter().map(|(entry, _)| *entry));
+    let widths = Widths::of(now.iter().map(|&row| entry(row)));
 
     // Kept desktops the plan does not list (a saved plan keeps only their number).
     let unlisted = doc.summary.kept.saturating_sub(kept.len());
@@ -173,8 +178,8 @@ fn render_diff(
             if lines.start > shown_until {
                 skipped(out, styles, lines.start - shown_until)?;
             }
-            for (entry, _) in &now[lines.clone()] {
-                let line = widths.line(*entry);
+            for &row in &now[lines.clone()] {
+                let line = widths.line(entry(row));
                 match tag {
                     DiffTag::Delete => {
                         writeln!(out, "{}- {line}{:#}", styles.delete, styles.delete)?
@@ -191,25 +196,36 @@ fn render_diff(
     Ok(())
 }
 
-/// The kept desktops and the deletions, each already in plan order, as one list in plan order;
-/// `true` marks a deletion.
-fn merged<'a>(kept: &'a PackedDocs, deletions: &'a [DesktopDoc]) -> Vec<(DocRef<'a>, bool)> {
+/// A line of the diff: a kept desktop or a deletion, by its index in its list (8 bytes a
+/// line, where the desktop itself would take 80).
+#[derive(Debug, Clone, Copy)]
+enum Row {
+    Kept(u32),
+    Deleted(u32),
+}
+
+/// The kept desktops and the deletions, each already in plan order, as one list in plan order.
+fn merged(kept: &PackedDocs, deletions: &[DesktopDoc]) -> Vec<Row> {
+    let row = |index: usize, make: fn(u32) -> Row| {
+        make(u32::try_from(index).expect("fewer than 4 billion desktops"))
+    };
     let mut now = Vec::with_capacity(kept.len() + deletions.len());
-    let mut kept = kept.iter().peekable();
-    let mut deletions = deletions.iter().map(DesktopDoc::as_ref).peekable();
+    let mut kept = kept.iter().enumerate().peekable();
+    let mut deletions = deletions
+        .iter()
+        .map(DesktopDoc::as_ref)
+        .enumerate()
+        .peekable();
     loop {
-        let deleted = match (kept.peek(), deletions.peek()) {
-            (Some(&a), Some(&b)) => plan_order(a, b).is_gt(),
-            (Some(_), None) => false,
-            (None, Some(_)) => true,
+        let next = match (kept.peek(), deletions.peek()) {
+            (Some((_, a)), Some((_, b))) if plan_order(*a, *b).is_gt() => {
+                deletions.next().map(|(index, _)| row(index, Row::Deleted))
+            }
+            (Some(_), _) => kept.next().map(|(index, _)| row(index, Row::Kept)),
+            (None, Some(_)) => deletions.next().map(|(index, _)| row(index, Row::Deleted)),
             (None, None) => return now,
         };
-        let entry = if deleted {
-            deletions.next()
-        } else {
-            kept.next()
-        };
-        now.push((entry.expect("peeked"), deleted));
+        now.push(next.expect("peeked"));
     }
 }
 
