@@ -469,7 +469,10 @@ mod tests {
                 start += run;
             }
         }
-        assert!(packed.runs.len() > 1, "the test ends with runs left to merge");
+        assert!(
+            packed.runs.len() > 1,
+            "the test ends with runs left to merge"
+        );
         packed.sort_by(by_id);
         let sorted: Vec<&str> = packed.iter().map(|doc| doc.desktop_id).collect();
         let mut expected: Vec<&str> = ids.iter().map(String::as_str).collect();
