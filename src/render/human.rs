@@ -68,8 +68,14 @@ pub fn render_plan(
         writeln!(out)?;
         writeln!(out, "{header}{title}:{header:#}")?;
         let widths = Widths::of(entries.iter().map(DesktopDoc::as_ref));
+        let mut line = String::new();
         for entry in entries {
-            writeln!(out, "{symbol} {}", widths.line(entry.as_ref()))?;
+            line.clear();
+            line.push(symbol);
+            line.push(' ');
+            widths.push(&mut line, entry.as_ref());
+            line.push('\n');
+            out.write_all(line.as_bytes())?;
         }
     }
     if !doc.missing.is_empty() {
@@ -171,6 +177,12 @@ fn render_diff(
         skipped(out, styles, unlisted)?;
     }
     // Only the lines of the hunks are formatted: at 100,000 desktops most are never shown.
+    // Each is built in one buffer and written whole: there may be tens of thousands.
+    let (delete_on, delete_off) = (
+        styles.delete.render().to_string(),
+        styles.delete.render_reset().to_string(),
+    );
+    let mut line = String::new();
     let mut shown_until = 0;
     for hunk in group_diff_ops(ops, CONTEXT) {
         for op in &hunk {
@@ -179,13 +191,18 @@ fn render_diff(
                 skipped(out, styles, lines.start - shown_until)?;
             }
             for &row in &now[lines.clone()] {
-                let line = widths.line(entry(row));
-                match tag {
-                    DiffTag::Delete => {
-                        writeln!(out, "{}- {line}{:#}", styles.delete, styles.delete)?
-                    }
-                    _ => writeln!(out, "  {line}")?,
+                line.clear();
+                if tag == DiffTag::Delete {
+                    line.push_str(&delete_on);
+                    line.push_str("- ");
+                    widths.push(&mut line, entry(row));
+                    line.push_str(&delete_off);
+                } else {
+                    line.push_str("  ");
+                    widths.push(&mut line, entry(row));
                 }
+                line.push('\n');
+                out.write_all(line.as_bytes())?;
             }
             shown_until = lines.end;
         }
@@ -261,47 +278,26 @@ impl Widths {
         widths
     }
 
-    /// `entry` in columns, written straight to the output: a plan may show tens of thousands
-    /// of lines.
-    fn line<'a>(&'a self, entry: DocRef<'a>) -> Line<'a> {
-        Line {
-            widths: self,
-            entry,
-        }
-    }
-}
-
-struct Line<'a> {
-    widths: &'a Widths,
-    entry: DocRef<'a>,
-}
-
-impl std::fmt::Display for Line<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let Line { widths, entry } = self;
-        column(f, display_name(*entry), widths.name)?;
-        column(f, entry.desktop_id, widths.id)?;
-        let (user, status) = (display_user(*entry), entry.status.trim_end());
+    /// Appends `entry` in columns to `line`.
+    fn push(&self, line: &mut String, entry: DocRef<'_>) {
+        push_column(line, display_name(entry), self.name);
+        push_column(line, entry.desktop_id, self.id);
+        let (user, status) = (display_user(entry), entry.status.trim_end());
         if status.is_empty() {
             // No padding before nothing: the line ends with the user.
-            return f.write_str(user.trim_end());
+            line.push_str(user.trim_end());
+            return;
         }
-        column(f, user, widths.user)?;
-        f.write_str(status)
+        push_column(line, user, self.user);
+        line.push_str(status);
     }
 }
 
 /// `text` padded to `width` characters, then the two spaces between columns.
-fn column(f: &mut std::fmt::Formatter<'_>, text: &str, width: usize) -> std::fmt::Result {
-    const SPACES: &str = "                                                                ";
-    f.write_str(text)?;
-    let mut padding = width.saturating_sub(chars(text)) + 2;
-    while padding > 0 {
-        let run = padding.min(SPACES.len());
-        f.write_str(&SPACES[..run])?;
-        padding -= run;
-    }
-    Ok(())
+fn push_column(line: &mut String, text: &str, width: usize) {
+    line.push_str(text);
+    let padding = width.saturating_sub(chars(text)) + 2;
+    line.extend(std::iter::repeat_n(' ', padding));
 }
 
 /// Characters in `text`, counted fast when it is ASCII.
