@@ -50,8 +50,11 @@ pub fn read(path: &Path) -> Result<String, ConfigError> {
 /// Validates config `text`. `path` only names the file in messages and is the folder a relative
 /// `simulator` path is resolved against.
 pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
-    let raw: RawConfig = toml::from_str(text)
-        .map_err(|error| ConfigError::new(text, vec![toml_error(path, text, &error)]))?;
+    let raw: RawConfig = match super::parts::parse_in_parts(text) {
+        Some(raw) => raw,
+        None => toml::from_str(text)
+            .map_err(|error| ConfigError::new(text, vec![toml_error(path, text, &error)]))?,
+    };
     let mut check = Check {
         path,
         text,

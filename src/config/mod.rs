@@ -6,6 +6,7 @@ mod declarations;
 mod diagnostic;
 mod head;
 mod load;
+mod parts;
 mod raw;
 mod regions;
 #[cfg(test)]

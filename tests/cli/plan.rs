@@ -200,3 +200,54 @@ fn a_large_config_reports_its_whole_file_errors() {
     assert_eq!(world.stats().batch_delete, 0);
     assert_eq!(world.stats().list_desktops_detail, 0);
 }
+
+/// A config of thousands of `[[desktop]]` tables is parsed in parts; the plan and the lines
+/// it gives are those of the whole file, and so are the lines of its errors.
+#[test]
+fn a_config_of_many_tables_plans_and_points_at_its_lines() {
+    let world = World::new(team(3));
+    let mut text = String::from("[scope]\ntags = { team = \"eng\" }\n\n");
+    for index in 0..1500 {
+        match index {
+            0 | 1 => text.push_str(&format!("[[desktop]]\nname = \"eng-{index:04}\"\n")),
+            _ => text.push_str(&format!(
+                "[[desktop]] # {index}\nname = \"ghost-{index}\"\n\n"
+            )),
+        }
+    }
+    world.config(&text);
+    // The lines of the file as written (with the world's own `[cloud]`).
+    let line_of = |needle: &str| {
+        let written = std::fs::read_to_string(world.path("deskprune.toml")).unwrap();
+        written[..written.find(needle).unwrap()]
+            .matches('\n')
+            .count()
+            + 1
+    };
+
+    let run = world.run(&["plan", "--json"]);
+    run.success();
+    let document: serde_json::Value = serde_json::from_str(&run.stdout()).unwrap();
+    assert_eq!(deletion_ids(&document), [id(2)]);
+    let missing = document["missing"].as_array().unwrap();
+    assert_eq!(missing.len(), 1498);
+    let ghost = missing
+        .iter()
+        .find(|entry| entry["name"] == "ghost-1234")
+        .unwrap();
+    assert_eq!(ghost["line"], line_of("[[desktop]] # 1234") as u64);
+
+    let broken = text.replace(
+        "name = \"ghost-1300\"",
+        "name = \"ghost-1300\"\nid = \"also\"",
+    );
+    world.config(&broken);
+    let run = world.run(&["validate"]);
+    assert_eq!(run.code(), 1);
+    let place = format!("deskprune.toml:{}:", line_of("ghost-1300") + 1);
+    assert!(
+        run.stderr().contains("both `name` and `id`") && run.stderr().contains(&place),
+        "{place}: {}",
+        run.stderr()
+    );
+}
