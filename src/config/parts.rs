@@ -24,18 +24,24 @@ const TABLES_PER_PART: usize = 1000;
 /// `text` parsed in parts, when it has more than [`TABLES_PER_PART`] `[[desktop]]` tables and
 /// nothing unusual; `None` leaves it to the whole parse.
 pub fn parse_in_parts(text: &str) -> Option<RawConfig> {
+    parse_in_parts_of(text, TABLES_PER_PART)
+}
+
+/// [`parse_in_parts`] with parts of `per_part` tables (small in tests, so small files are
+/// cut too).
+pub(super) fn parse_in_parts_of(text: &str, per_part: usize) -> Option<RawConfig> {
     // A quick look first: parsing the headers of a file that has few tables would be wasted.
-    text.matches("[[desktop]]").nth(TABLES_PER_PART)?;
+    text.matches("[[desktop]]").nth(per_part)?;
     let headers = headers(text)?;
     let tables = headers.iter().filter(|header| header.desktop).count();
-    if tables <= TABLES_PER_PART {
+    if tables <= per_part {
         return None;
     }
     // The rest of the file with the tables blanked, so its spans stay those of the whole file.
     // Every byte of a table becomes a space, line ends too: a table starts on a line of its own
     // and ends where the next header starts its own, and one run of spaces is quickly read.
     let mut rest = text.as_bytes().to_vec();
-    // Runs of up to TABLES_PER_PART tables, each a slice of the file, and its table count.
+    // Runs of up to `per_part` tables, each a slice of the file, and its table count.
     let mut parts: Vec<(Range<usize>, usize)> = Vec::new();
     for (index, header) in headers.iter().enumerate() {
         if !header.desktop {
@@ -44,7 +50,7 @@ pub fn parse_in_parts(text: &str) -> Option<RawConfig> {
         let end = headers.get(index + 1).map_or(text.len(), |next| next.start);
         rest[header.start..end].fill(b' ');
         match parts.last_mut() {
-            Some((range, count)) if range.end == header.start && *count < TABLES_PER_PART => {
+            Some((range, count)) if range.end == header.start && *count < per_part => {
                 range.end = end;
                 *count += 1;
             }

@@ -7,6 +7,8 @@ use std::path::Path;
 use proptest::prelude::*;
 
 use super::parse;
+use super::parts::parse_in_parts_of;
+use super::raw::RawConfig;
 
 /// A valid file using every key, so mutations hit every part of the reader.
 const VALID: &str = r#"#:schema ./schema/config.schema.json
@@ -278,6 +280,24 @@ proptest! {
         )
     ) {
         check(&lines.join("\n"))?;
+    }
+
+    /// Cut in parts (of a table or two, so that small files are cut too), a file gives exactly
+    /// what the whole file gives, spans included, or nothing: never a config the whole file
+    /// would refuse, never other declarations.
+    #[test]
+    fn a_file_cut_in_parts_gives_what_the_whole_file_gives(
+        mutations in prop::collection::vec(mutation(), 0..5),
+        per_part in 1usize..3,
+        root in prop::sample::select(&["", "desktop = []\n", "'desktop' = []\n", "\"\\u0064esktop\" = []\n"][..]),
+    ) {
+        let tables = "[[desktop]]\nid = 'x-1' # c\n\n[[ desktop ]]\nname = \"\"\"multi\"\"\"\n[[desktop]]\nname = \"e\\u0041\"\n";
+        let text = mutations.iter().fold(format!("{root}{VALID}{tables}"), |text, m| apply(&text, m));
+        if let Some(parts) = parse_in_parts_of(&text, per_part) {
+            let whole = toml::from_str::<RawConfig>(&text);
+            prop_assert!(whole.is_ok(), "cut in parts, a file the whole parse refuses passed:\n{}", text);
+            prop_assert_eq!(format!("{parts:?}"), format!("{:?}", whole.unwrap()));
+        }
     }
 
     #[test]
