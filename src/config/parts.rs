@@ -1,60 +1,49 @@
 //! Large configs that declare their desktops as thousands of `[[desktop]]` tables. The toml
 //! crate holds a whole document as a tree while it deserialises it, about 1.7 kB a table
-//! (156 MB for 90,000). Such a file is cut at its table headers, found by the toml crate's own
-//! parser, and parsed in parts: everything but the `[[desktop]]` tables at once, and the tables
-//! a thousand at a time.
+//! (156 MB for 90,000). Such a file is parsed in two parts: one pass of the toml crate's own
+//! parser finds the table headers and reads the `[[desktop]]` tables as it goes, decoding
+//! their keys and strings with the crate's own decoder; the rest of the file, the tables
+//! blanked, is parsed by the toml crate as usual.
 //!
 //! The parts give exactly what the whole file gives (the same values, the same spans), or
-//! nothing: a file with anything else about `desktop` in a header, a quoted key in a header, or
-//! any error is left to the whole parse, which also words every error.
+//! nothing: a file with anything else about `desktop`, anything but `name` or `id` with a
+//! string in a table, or any error is left to the whole parse, which also words every error.
 
-use std::ops::Range;
-
-use serde::Deserialize;
 use toml::Spanned;
-use toml_parser::decoder::Encoding;
-use toml_parser::parser::{EventReceiver, parse_document};
-use toml_parser::{ErrorSink, ParseError, Source, Span};
+use toml_parser::decoder::{Encoding, ScalarKind};
+use toml_parser::parser::{EventReceiver, ValidateWhitespace, parse_document};
+use toml_parser::{ErrorSink, ParseError, Raw, Source, Span};
 
 use super::raw::{RawConfig, RawDesktop};
 
-/// `[[desktop]]` tables parsed at once.
-const TABLES_PER_PART: usize = 1000;
+/// Below this many tables the whole parse is cheap enough.
+const MIN_TABLES: usize = 1000;
 
-/// `text` parsed in parts, when it has more than [`TABLES_PER_PART`] `[[desktop]]` tables and
+/// `text` parsed in parts, when it has at least [`MIN_TABLES`] `[[desktop]]` tables and
 /// nothing unusual; `None` leaves it to the whole parse.
 pub fn parse_in_parts(text: &str) -> Option<RawConfig> {
-    parse_in_parts_of(text, TABLES_PER_PART)
+    parse_in_parts_from(text, MIN_TABLES)
 }
 
-/// [`parse_in_parts`] with parts of `per_part` tables (small in tests, so small files are
-/// cut too).
-pub(super) fn parse_in_parts_of(text: &str, per_part: usize) -> Option<RawConfig> {
-    // A quick look first: parsing the headers of a file that has few tables would be wasted.
-    text.matches("[[desktop]]").nth(per_part)?;
-    let headers = headers(text)?;
-    let tables = headers.iter().filter(|header| header.desktop).count();
-    if tables <= per_part {
+/// [`parse_in_parts`] from `min_tables` tables (few in tests, so small files are parsed in
+/// parts too).
+pub(super) fn parse_in_parts_from(text: &str, min_tables: usize) -> Option<RawConfig> {
+    // A quick look first: scanning a file that has few tables would be wasted.
+    text.matches("[[desktop]]")
+        .nth(min_tables.saturating_sub(1))?;
+    let Scan { headers, tables } = scan(text)?;
+    let tables = tables?;
+    if tables.len() < min_tables {
         return None;
     }
     // The rest of the file with the tables blanked, so its spans stay those of the whole file.
     // Every byte of a table becomes a space, line ends too: a table starts on a line of its own
     // and ends where the next header starts its own, and one run of spaces is quickly read.
     let mut rest = text.as_bytes().to_vec();
-    // Runs of up to `per_part` tables, each a slice of the file, and its table count.
-    let mut parts: Vec<(Range<usize>, usize)> = Vec::new();
     for (index, header) in headers.iter().enumerate() {
-        if !header.desktop {
-            continue;
-        }
-        let end = headers.get(index + 1).map_or(text.len(), |next| next.start);
-        rest[header.start..end].fill(b' ');
-        match parts.last_mut() {
-            Some((range, count)) if range.end == header.start && *count < per_part => {
-                range.end = end;
-                *count += 1;
-            }
-            _ => parts.push((header.start..end, 1)),
+        if header.desktop {
+            let end = headers.get(index + 1).map_or(text.len(), |next| next.start);
+            rest[header.start..end].fill(b' ');
         }
     }
     // Whole chars were blanked (tables start and end at ASCII brackets), so it is still UTF-8.
@@ -64,40 +53,8 @@ pub(super) fn parse_in_parts_of(text: &str, per_part: usize) -> Option<RawConfig
         // A `desktop` key outside the tables: the whole parse says what is wrong.
         return None;
     }
-    config.desktop.reserve_exact(tables);
-    for (range, count) in parts {
-        let part: Tables = toml::from_str(&text[range.clone()]).ok()?;
-        if part.desktop.len() != count {
-            return None;
-        }
-        let at = range.start;
-        config
-            .desktop
-            .extend(part.desktop.into_iter().map(|table| shifted(table, at)));
-    }
+    config.desktop = tables;
     Some(config)
-}
-
-/// A part: `[[desktop]]` tables only.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Tables {
-    desktop: Vec<Spanned<RawDesktop>>,
-}
-
-/// `table`, parsed from a part that starts `at` in the file, with its spans in the file.
-fn shifted(table: Spanned<RawDesktop>, at: usize) -> Spanned<RawDesktop> {
-    let shift = |span: Range<usize>| span.start + at..span.end + at;
-    let value = |field: Spanned<String>| Spanned::new(shift(field.span()), field.into_inner());
-    let span = shift(table.span());
-    let RawDesktop { name, id } = table.into_inner();
-    Spanned::new(
-        span,
-        RawDesktop {
-            name: name.map(value),
-            id: id.map(value),
-        },
-    )
 }
 
 /// A table header: where it starts, and whether it is `[[desktop]]`.
@@ -106,78 +63,261 @@ struct Header {
     desktop: bool,
 }
 
-/// The file's table headers in order, or `None` when it has an error, or a header that names
-/// `desktop` other than as `[[desktop]]`, or quotes a key.
-fn headers(text: &str) -> Option<Vec<Header>> {
+/// What one pass of the toml crate's parser over a file found.
+struct Scan {
+    /// The table headers, in order.
+    headers: Vec<Header>,
+    /// The `[[desktop]]` tables read as the parser went, when each holds only `name` or `id`
+    /// with a string, as the toml crate would read them; else `None`.
+    tables: Option<Vec<Spanned<RawDesktop>>>,
+}
+
+/// One pass of the parser over `text`, or `None` when it has an error, or a header that names
+/// `desktop` other than as `[[desktop]]`, or quotes a key, or anything the scanner does not
+/// follow.
+fn scan(text: &str) -> Option<Scan> {
     let source = Source::new(text);
     let tokens = source.lex().into_vec();
-    let mut finder = HeaderFinder {
-        text,
+    let mut scanner = Scanner {
+        source,
         headers: Vec::new(),
         open: None,
         unusual: false,
+        tables: Some(Vec::new()),
+        expect: Expect::Key,
     };
     let mut errors: Option<ParseError> = None;
-    parse_document(&tokens, &mut finder, &mut errors);
-    (errors.is_none() && !finder.unusual).then_some(finder.headers)
+    // Whitespace, comments and line ends checked as the toml crate checks them.
+    parse_document(
+        &tokens,
+        &mut ValidateWhitespace::new(&mut scanner, source),
+        &mut errors,
+    );
+    scanner.end_table();
+    // A header left open is a file cut short, which the toml crate refuses.
+    scanner.unusual |= scanner.open.is_some();
+    (errors.is_none() && !scanner.unusual).then_some(Scan {
+        headers: scanner.headers,
+        tables: scanner.tables,
+    })
 }
 
-struct HeaderFinder<'t> {
-    text: &'t str,
+/// Follows the parser's events: the table headers, and the `[[desktop]]` tables while each
+/// holds only `key = value` lines of `name` or `id` with a string, every key and value decoded
+/// as the toml crate decodes them. Anything else in a table, anything odd in a header, or an
+/// error leaves the file to the whole parse.
+struct Scanner<'t> {
+    source: Source<'t>,
     headers: Vec<Header>,
     /// The header being read: its start, whether it is an array table, and its keys so far.
-    open: Option<(usize, bool, Vec<&'t str>)>,
+    open: Option<(usize, bool, Vec<String>)>,
     unusual: bool,
+    /// The `[[desktop]]` tables so far, the last one being read when the last header is one.
+    tables: Option<Vec<Spanned<RawDesktop>>>,
+    /// What comes next in the table being read.
+    expect: Expect,
 }
 
-impl HeaderFinder<'_> {
+#[derive(Clone, Copy, PartialEq)]
+enum Expect {
+    Key,
+    Separator(Field),
+    Value(Field),
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Field {
+    Name,
+    Id,
+}
+
+impl Scanner<'_> {
     fn open(&mut self, span: Span, array: bool) {
+        self.end_table();
+        self.unusual |= self.open.is_some();
         self.open = Some((span.start(), array, Vec::new()));
     }
 
-    fn close(&mut self) {
+    fn close(&mut self, span: Span) {
         let Some((start, array, keys)) = self.open.take() else {
             self.unusual = true;
             return;
         };
         let desktop = array && keys == ["desktop"];
-        if keys.first() == Some(&"desktop") && !desktop {
+        if keys.first().is_some_and(|key| key == "desktop") && !desktop {
             self.unusual = true;
         }
         self.headers.push(Header { start, desktop });
+        if desktop && let Some(tables) = &mut self.tables {
+            // The toml crate spans a table of an array by its header.
+            let empty = RawDesktop {
+                name: None,
+                id: None,
+            };
+            tables.push(Spanned::new(start..span.end(), empty));
+        }
+    }
+
+    /// Whether the last header is a `[[desktop]]` one whose table is being read directly.
+    fn in_table(&self) -> bool {
+        self.open.is_none()
+            && self.tables.is_some()
+            && self.headers.last().is_some_and(|header| header.desktop)
+    }
+
+    /// The table being read ends (at a header, or the end of the file): a `key = value` left
+    /// half written is for the toml crate to word.
+    fn end_table(&mut self) {
+        if self.in_table() && self.expect != Expect::Key {
+            self.tables = None;
+        }
+        self.expect = Expect::Key;
+    }
+
+    /// An event that neither a header nor a simple table holds.
+    fn unexpected(&mut self) {
+        if self.open.is_some() {
+            self.unusual = true;
+        } else if self.in_table() {
+            self.tables = None;
+        }
+    }
+
+    fn raw(&self, span: Span, encoding: Option<Encoding>) -> Raw<'_> {
+        Raw::new_unchecked(
+            &self.source.input()[span.start()..span.end()],
+            encoding,
+            span,
+        )
+    }
+
+    fn decoded_key(&self, span: Span, encoding: Option<Encoding>) -> Option<String> {
+        let mut key = String::new();
+        let mut errors: Option<ParseError> = None;
+        self.raw(span, encoding).decode_key(&mut key, &mut errors);
+        errors.is_none().then_some(key)
+    }
+
+    fn decoded_string(&self, span: Span, encoding: Option<Encoding>) -> Option<String> {
+        let mut value = String::new();
+        let mut errors: Option<ParseError> = None;
+        let kind = self
+            .raw(span, encoding)
+            .decode_scalar(&mut value, &mut errors);
+        (errors.is_none() && kind == ScalarKind::String).then_some(value)
     }
 }
 
-impl EventReceiver for HeaderFinder<'_> {
+impl EventReceiver for Scanner<'_> {
     fn std_table_open(&mut self, span: Span, _error: &mut dyn ErrorSink) {
         self.open(span, false);
     }
 
-    fn std_table_close(&mut self, _span: Span, _error: &mut dyn ErrorSink) {
-        self.close();
+    fn std_table_close(&mut self, span: Span, _error: &mut dyn ErrorSink) {
+        self.close(span);
     }
 
     fn array_table_open(&mut self, span: Span, _error: &mut dyn ErrorSink) {
         self.open(span, true);
     }
 
-    fn array_table_close(&mut self, _span: Span, _error: &mut dyn ErrorSink) {
-        self.close();
+    fn array_table_close(&mut self, span: Span, _error: &mut dyn ErrorSink) {
+        self.close(span);
+    }
+
+    fn inline_table_open(&mut self, _span: Span, _error: &mut dyn ErrorSink) -> bool {
+        self.unexpected();
+        true
+    }
+
+    fn inline_table_close(&mut self, _span: Span, _error: &mut dyn ErrorSink) {
+        self.unexpected();
+    }
+
+    fn array_open(&mut self, _span: Span, _error: &mut dyn ErrorSink) -> bool {
+        self.unexpected();
+        true
+    }
+
+    fn array_close(&mut self, _span: Span, _error: &mut dyn ErrorSink) {
+        self.unexpected();
+    }
+
+    fn value_sep(&mut self, _span: Span, _error: &mut dyn ErrorSink) {
+        self.unexpected();
     }
 
     fn simple_key(&mut self, span: Span, encoding: Option<Encoding>, _error: &mut dyn ErrorSink) {
-        let key = &self.text[span.start()..span.end()];
-        match &mut self.open {
-            Some((_, _, keys)) => {
-                self.unusual |= encoding.is_some();
-                keys.push(key);
+        let key = self.decoded_key(span, encoding);
+        if let Some((_, _, keys)) = &mut self.open {
+            match key {
+                Some(key) if encoding.is_none() => keys.push(key),
+                _ => self.unusual = true,
             }
-            // A `desktop` key anywhere else (even in a value) could clash with the tables;
-            // so could a quoted key with escapes, which might spell it.
-            None => {
-                self.unusual |= key.trim_matches(['"', '\'']) == "desktop"
-                    || (encoding.is_some() && key.contains('\\'));
+            return;
+        }
+        // A `desktop` key anywhere else (even in a value) could clash with the tables.
+        if key.as_deref().is_none_or(|key| key == "desktop") {
+            self.unusual = true;
+        }
+        if !self.in_table() {
+            return;
+        }
+        self.expect = match (self.expect, key.as_deref()) {
+            (Expect::Key, Some("name")) => Expect::Separator(Field::Name),
+            (Expect::Key, Some("id")) => Expect::Separator(Field::Id),
+            _ => {
+                self.tables = None;
+                Expect::Key
             }
+        };
+    }
+
+    fn key_sep(&mut self, _span: Span, _error: &mut dyn ErrorSink) {
+        // A dotted key: fine in a header, not in a simple table.
+        if self.open.is_none() {
+            self.unexpected();
+        }
+    }
+
+    fn key_val_sep(&mut self, _span: Span, _error: &mut dyn ErrorSink) {
+        if !self.in_table() {
+            self.unexpected();
+            return;
+        }
+        match self.expect {
+            Expect::Separator(field) => self.expect = Expect::Value(field),
+            _ => self.unexpected(),
+        }
+    }
+
+    fn scalar(&mut self, span: Span, encoding: Option<Encoding>, _error: &mut dyn ErrorSink) {
+        if !self.in_table() {
+            self.unexpected();
+            return;
+        }
+        let (Expect::Value(field), Some(value)) =
+            (self.expect, self.decoded_string(span, encoding))
+        else {
+            self.unexpected();
+            return;
+        };
+        self.expect = Expect::Key;
+        let table = self
+            .tables
+            .as_mut()
+            .and_then(|tables| tables.last_mut())
+            .expect("a table is being read")
+            .get_mut();
+        let slot = match field {
+            Field::Name => &mut table.name,
+            Field::Id => &mut table.id,
+        };
+        if slot.is_some() {
+            // The same key twice: an error the toml crate words.
+            self.tables = None;
+        } else {
+            *slot = Some(Spanned::new(span.start()..span.end(), value));
         }
     }
 
@@ -264,6 +404,19 @@ mod tests {
                 "",
                 "[[desktop]]\nnmae = \"typo\"\n",
             ),
+            (
+                "a control char in a comment",
+                "",
+                "[[desktop]] # \u{7}\nname = \"q\"\n",
+            ),
+            ("a bare carriage return", "", "[[desktop]]\rname = \"q\"\n"),
+            ("a key without a value", "", "[[desktop]]\nname =\n"),
+            ("a header cut short", "", "[[desktop]]\nname = \"q\"\n["),
+            (
+                "a header left open",
+                "",
+                "[[desktop]]\nname = \"q\"\n[a\nname = \"r\"\n[[desktop]]\nname = \"s\"\n",
+            ),
         ];
         for (what, before, after) in unusual {
             let text = format!("{before}{text}{after}");
@@ -272,7 +425,7 @@ mod tests {
             let quoted = after.starts_with("[[\"");
             assert_eq!(toml::from_str::<RawConfig>(&text).is_ok(), quoted, "{what}");
         }
-        let few: String = (0..TABLES_PER_PART)
+        let few: String = (1..MIN_TABLES)
             .map(|index| format!("[[desktop]]\nname = \"eng-{index}\"\n"))
             .collect();
         assert!(parse_in_parts(&few).is_none(), "too few tables to bother");
