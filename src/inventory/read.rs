@@ -270,3 +270,55 @@ pub async fn read_login_status(
         .map(|desktop| (desktop.desktop_id, desktop.login_status.unwrap_or_default()))
         .collect())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn desktops(from: usize, count: usize) -> Vec<Desktop> {
+        (from..from + count)
+            .map(|index| Desktop {
+                id: format!("id-{index}"),
+                name: format!("eng-{index}"),
+                user: String::new(),
+                status: "ACTIVE".into(),
+                task_status: String::new(),
+                created: String::new(),
+                enterprise_project_id: String::new(),
+                tags: Vec::new(),
+            })
+            .collect()
+    }
+
+    /// Pages handed over by hand, as the fetching task would.
+    fn pages(given: Vec<Page>) -> Pages {
+        let (send, arrived) = mpsc::channel(given.len().max(1));
+        for page in given {
+            send.try_send(Ok(page)).expect("room for every page");
+        }
+        Pages {
+            arrived,
+            _fetching: AbortOnDrop(tokio::spawn(async {})),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_read_is_complete_only_when_every_desktop_arrived() {
+        let page = |offset: usize, count: usize| Page {
+            offset,
+            total_count: 2500,
+            desktops: desktops(offset, count),
+        };
+        let whole = pages(vec![page(0, 1000), page(2000, 500), page(1000, 1000)]);
+        let read = read_once(whole, &|_, _| {}, Vec::new()).await.unwrap();
+        assert_eq!(read.unwrap().len(), 2500);
+
+        // The fetching task ended (or died) before the last page: never a plan from that.
+        let short = pages(vec![page(0, 1000), page(2000, 500)]);
+        let read = read_once(short, &|_, _| {}, Vec::new()).await.unwrap();
+        assert_eq!(
+            read.unwrap_err(),
+            "the read ended after 1500 of 2500 desktops"
+        );
+    }
+}
