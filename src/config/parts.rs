@@ -32,7 +32,6 @@ pub(super) fn parse_in_parts_from(text: &str, min_tables: usize) -> Option<RawCo
     text.matches("[[desktop]]")
         .nth(min_tables.saturating_sub(1))?;
     let Scan { headers, tables } = scan(text)?;
-    let tables = tables?;
     if tables.len() < min_tables {
         return None;
     }
@@ -67,14 +66,13 @@ struct Header {
 struct Scan {
     /// The table headers, in order.
     headers: Vec<Header>,
-    /// The `[[desktop]]` tables read as the parser went, when each holds only `name` or `id`
-    /// with a string, as the toml crate would read them; else `None`.
-    tables: Option<Vec<Spanned<RawDesktop>>>,
+    /// The `[[desktop]]` tables, read as the parser went.
+    tables: Vec<Spanned<RawDesktop>>,
 }
 
 /// One pass of the parser over `text`, or `None` when it has an error, or a header that names
-/// `desktop` other than as `[[desktop]]`, or quotes a key, or anything the scanner does not
-/// follow.
+/// `desktop` other than as `[[desktop]]`, or quotes a key, or a table that holds anything but
+/// `name` or `id` with a string.
 fn scan(text: &str) -> Option<Scan> {
     let source = Source::new(text);
     let tokens = source.lex().into_vec();
@@ -82,7 +80,6 @@ fn scan(text: &str) -> Option<Scan> {
         source,
         headers: Vec::new(),
         open: None,
-        unusual: false,
         tables: Some(Vec::new()),
         expect: Expect::Key,
     };
@@ -95,24 +92,26 @@ fn scan(text: &str) -> Option<Scan> {
     );
     scanner.end_table();
     // A header left open is a file cut short, which the toml crate refuses.
-    scanner.unusual |= scanner.open.is_some();
-    (errors.is_none() && !scanner.unusual).then_some(Scan {
+    if errors.is_some() || scanner.open.is_some() {
+        return None;
+    }
+    Some(Scan {
         headers: scanner.headers,
-        tables: scanner.tables,
+        tables: scanner.tables?,
     })
 }
 
 /// Follows the parser's events: the table headers, and the `[[desktop]]` tables while each
 /// holds only `key = value` lines of `name` or `id` with a string, every key and value decoded
 /// as the toml crate decodes them. Anything else in a table, anything odd in a header, or an
-/// error leaves the file to the whole parse.
+/// error gives up: the file is left to the whole parse.
 struct Scanner<'t> {
     source: Source<'t>,
     headers: Vec<Header>,
     /// The header being read: its start, whether it is an array table, and its keys so far.
     open: Option<(usize, bool, Vec<String>)>,
-    unusual: bool,
-    /// The `[[desktop]]` tables so far, the last one being read when the last header is one.
+    /// The `[[desktop]]` tables so far, the last one being read when the last header is one;
+    /// `None` once the scanner gave up.
     tables: Option<Vec<Spanned<RawDesktop>>>,
     /// What comes next in the table being read.
     expect: Expect,
@@ -132,20 +131,26 @@ enum Field {
 }
 
 impl Scanner<'_> {
+    fn give_up(&mut self) {
+        self.tables = None;
+    }
+
     fn open(&mut self, span: Span, array: bool) {
         self.end_table();
-        self.unusual |= self.open.is_some();
+        if self.open.is_some() {
+            self.give_up();
+        }
         self.open = Some((span.start(), array, Vec::new()));
     }
 
     fn close(&mut self, span: Span) {
         let Some((start, array, keys)) = self.open.take() else {
-            self.unusual = true;
+            self.give_up();
             return;
         };
         let desktop = array && keys == ["desktop"];
         if keys.first().is_some_and(|key| key == "desktop") && !desktop {
-            self.unusual = true;
+            self.give_up();
         }
         self.headers.push(Header { start, desktop });
         if desktop && let Some(tables) = &mut self.tables {
@@ -169,17 +174,16 @@ impl Scanner<'_> {
     /// half written is for the toml crate to word.
     fn end_table(&mut self) {
         if self.in_table() && self.expect != Expect::Key {
-            self.tables = None;
+            self.give_up();
         }
         self.expect = Expect::Key;
     }
 
-    /// An event that neither a header nor a simple table holds.
+    /// An event that neither a header nor a simple table holds (elsewhere it is the toml
+    /// crate's to check).
     fn unexpected(&mut self) {
-        if self.open.is_some() {
-            self.unusual = true;
-        } else if self.in_table() {
-            self.tables = None;
+        if self.open.is_some() || self.in_table() {
+            self.give_up();
         }
     }
 
@@ -252,13 +256,13 @@ impl EventReceiver for Scanner<'_> {
         if let Some((_, _, keys)) = &mut self.open {
             match key {
                 Some(key) if encoding.is_none() => keys.push(key),
-                _ => self.unusual = true,
+                _ => self.give_up(),
             }
             return;
         }
         // A `desktop` key anywhere else (even in a value) could clash with the tables.
         if key.as_deref().is_none_or(|key| key == "desktop") {
-            self.unusual = true;
+            self.give_up();
         }
         if !self.in_table() {
             return;
@@ -267,7 +271,7 @@ impl EventReceiver for Scanner<'_> {
             (Expect::Key, Some("name")) => Expect::Separator(Field::Name),
             (Expect::Key, Some("id")) => Expect::Separator(Field::Id),
             _ => {
-                self.tables = None;
+                self.give_up();
                 Expect::Key
             }
         };
@@ -315,14 +319,14 @@ impl EventReceiver for Scanner<'_> {
         };
         if slot.is_some() {
             // The same key twice: an error the toml crate words.
-            self.tables = None;
+            self.give_up();
         } else {
             *slot = Some(Spanned::new(span.start()..span.end(), value));
         }
     }
 
     fn error(&mut self, _span: Span, _error: &mut dyn ErrorSink) {
-        self.unusual = true;
+        self.give_up();
     }
 }
 

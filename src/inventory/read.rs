@@ -87,8 +87,8 @@ impl Pages {
             if send.send(first).await.is_err() {
                 return;
             }
-            // Each page in a task of its own, so the JSON work of the pages spreads over the
-            // runtime's threads; a JoinSet, so dropping it stops them all.
+            // Each page in a task of its own, so their calls run at once and each is converted
+            // on whichever runtime thread is free; a JoinSet, so dropping it stops them all.
             let mut offsets = (LIST_PAGE_LIMIT..total).step_by(LIST_PAGE_LIMIT);
             let mut fetching = JoinSet::new();
             for offset in offsets.by_ref().take(window) {
@@ -196,15 +196,14 @@ async fn read_once<S: Extend<Desktop>>(
     on_page: &(dyn Fn(usize, usize) + Sync),
     mut sink: S,
 ) -> Result<Result<S, String>, ApiError> {
-    let first = pages.next().await.expect("a read yields its first page")?;
-    let total = usize::try_from(first.total_count).unwrap_or(usize::MAX);
+    let mut page = pages.next().await.expect("a read yields its first page")?;
+    let total = usize::try_from(page.total_count).unwrap_or(usize::MAX);
     let mut consistency = Consistency {
         total,
         seen: HashSet::with_capacity(total.min(1 << 20)),
         hasher: RandomState::new(),
     };
     let mut read = 0;
-    let mut page = first;
     loop {
         read += page.desktops.len();
         on_page(read, total);

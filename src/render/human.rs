@@ -68,14 +68,9 @@ pub fn render_plan(
         writeln!(out)?;
         writeln!(out, "{header}{title}:{header:#}")?;
         let widths = Widths::of(entries.iter().map(DesktopDoc::as_ref));
-        let mut line = String::new();
+        let (symbol, mut line) = (format!("{symbol} "), String::new());
         for entry in entries {
-            line.clear();
-            line.push(symbol);
-            line.push(' ');
-            widths.push(&mut line, entry.as_ref());
-            line.push('\n');
-            out.write_all(line.as_bytes())?;
+            widths.write(out, &mut line, &symbol, entry.as_ref(), "")?;
         }
     }
     if !doc.missing.is_empty() {
@@ -177,9 +172,8 @@ fn render_diff(
         skipped(out, styles, unlisted)?;
     }
     // Only the lines of the hunks are formatted: at 100,000 desktops most are never shown.
-    // Each is built in one buffer and written whole: there may be tens of thousands.
-    let (delete_on, delete_off) = (
-        styles.delete.render().to_string(),
+    let (deleted, delete_off) = (
+        format!("{}- ", styles.delete.render()),
         styles.delete.render_reset().to_string(),
     );
     let mut line = String::new();
@@ -190,19 +184,12 @@ fn render_diff(
             if lines.start > shown_until {
                 skipped(out, styles, lines.start - shown_until)?;
             }
+            let (before, after) = match tag {
+                DiffTag::Delete => (deleted.as_str(), delete_off.as_str()),
+                _ => ("  ", ""),
+            };
             for &row in &now[lines.clone()] {
-                line.clear();
-                if tag == DiffTag::Delete {
-                    line.push_str(&delete_on);
-                    line.push_str("- ");
-                    widths.push(&mut line, entry(row));
-                    line.push_str(&delete_off);
-                } else {
-                    line.push_str("  ");
-                    widths.push(&mut line, entry(row));
-                }
-                line.push('\n');
-                out.write_all(line.as_bytes())?;
+                widths.write(out, &mut line, before, entry(row), after)?;
             }
             shown_until = lines.end;
         }
@@ -223,27 +210,21 @@ enum Row {
 
 /// The kept desktops and the deletions, each already in plan order, as one list in plan order.
 fn merged(kept: &PackedDocs, deletions: &[DesktopDoc]) -> Vec<Row> {
-    let row = |index: usize, make: fn(u32) -> Row| {
-        make(u32::try_from(index).expect("fewer than 4 billion desktops"))
-    };
+    let index = |at: usize| u32::try_from(at).expect("fewer than 4 billion desktops");
     let mut now = Vec::with_capacity(kept.len() + deletions.len());
-    let mut kept = kept.iter().enumerate().peekable();
-    let mut deletions = deletions
-        .iter()
-        .map(DesktopDoc::as_ref)
-        .enumerate()
-        .peekable();
-    loop {
-        let next = match (kept.peek(), deletions.peek()) {
-            (Some((_, a)), Some((_, b))) if plan_order(*a, *b).is_gt() => {
-                deletions.next().map(|(index, _)| row(index, Row::Deleted))
-            }
-            (Some(_), _) => kept.next().map(|(index, _)| row(index, Row::Kept)),
-            (None, Some(_)) => deletions.next().map(|(index, _)| row(index, Row::Deleted)),
-            (None, None) => return now,
-        };
-        now.push(next.expect("peeked"));
+    let (mut k, mut d) = (0, 0);
+    while k < kept.len() || d < deletions.len() {
+        let deletion_first = k == kept.len()
+            || (d < deletions.len() && plan_order(kept.get(k), deletions[d].as_ref()).is_gt());
+        if deletion_first {
+            now.push(Row::Deleted(index(d)));
+            d += 1;
+        } else {
+            now.push(Row::Kept(index(k)));
+            k += 1;
+        }
     }
+    now
 }
 
 fn skipped(out: &mut dyn Write, styles: &Styles, count: usize) -> io::Result<()> {
@@ -276,6 +257,24 @@ impl Widths {
             widths.user = widths.user.max(chars(display_user(entry)));
         }
         widths
+    }
+
+    /// Writes `entry` in columns, between `before` and `after`, as one line built in `line`
+    /// (reused, so tens of thousands of lines cost one buffer and a write each).
+    fn write(
+        &self,
+        out: &mut dyn Write,
+        line: &mut String,
+        before: &str,
+        entry: DocRef<'_>,
+        after: &str,
+    ) -> io::Result<()> {
+        line.clear();
+        line.push_str(before);
+        self.push(line, entry);
+        line.push_str(after);
+        line.push('\n');
+        out.write_all(line.as_bytes())
     }
 
     /// Appends `entry` in columns to `line`.
