@@ -9,6 +9,7 @@ pub mod commands;
 pub mod config;
 pub mod document;
 pub mod error;
+pub mod input_file;
 pub mod inventory;
 pub mod output;
 pub mod plan;
@@ -16,6 +17,7 @@ pub mod progress;
 pub mod render;
 pub mod simulator;
 pub mod state;
+pub mod text;
 pub mod workspace;
 
 use clap::Parser;

@@ -32,29 +32,14 @@ pub fn unknown_region_warning(region: &str) -> Option<String> {
     }
     let closest = KNOWN_REGIONS
         .iter()
-        .min_by_key(|known| edit_distance(region, known))
-        .filter(|known| edit_distance(region, known) <= 2);
+        .min_by_key(|known| crate::text::edit_distance(region, known))
+        .filter(|known| crate::text::edit_distance(region, known) <= 2);
     let suggestion = closest
         .map(|known| format!(" (did you mean `{known}`?)"))
         .unwrap_or_default();
     Some(format!(
         "`[cloud] region = \"{region}\"` is not a region where deskprune knows the Workspace service runs{suggestion}; if it is new, set `[cloud] endpoint` to its address"
     ))
-}
-
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut previous = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let substitution = previous + usize::from(ca != *cb);
-            previous = row[j + 1];
-            row[j + 1] = substitution.min(row[j] + 1).min(row[j + 1] + 1);
-        }
-    }
-    row[b.len()]
 }
 
 #[cfg(test)]
@@ -68,12 +53,5 @@ mod tests {
         assert!(warning.contains("did you mean `cn-north-4`?"), "{warning}");
         let far = unknown_region_warning("mars-central-1").unwrap();
         assert!(!far.contains("did you mean"), "{far}");
-    }
-
-    #[test]
-    fn edit_distances() {
-        assert_eq!(edit_distance("cn-north-4", "cn-north-4"), 0);
-        assert_eq!(edit_distance("cn-nort-4", "cn-north-4"), 1);
-        assert_eq!(edit_distance("", "ab"), 2);
     }
 }
