@@ -156,8 +156,8 @@ pub async fn submit(
                     desktop_ids: batch.ids.clone(),
                     error: err.to_string(),
                 });
-                journal.save()?;
                 let entry = journal.state.unconfirmed.len() - 1;
+                journal.save()?;
                 tokio::time::sleep(SETTLE).await;
                 let untouched = match read_by_ids(client, &batch.ids, concurrency).await {
                     Ok(now) => now

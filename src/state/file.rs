@@ -19,17 +19,33 @@ pub fn state_path_for(config_path: &Path, given: Option<&Path>) -> PathBuf {
 
 /// The state at `path`, or a new one for `project_id` when there is no file yet.
 pub fn load(path: &Path, project_id: &str) -> anyhow::Result<State> {
-    let bytes = match std::fs::read(path) {
-        Ok(bytes) => bytes,
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
-            return Ok(State::new(project_id));
-        }
-        Err(err) => {
-            return Err(err)
-                .with_context(|| format!("cannot read state file `{}`", path.display()));
-        }
+    let Some(bytes) = read_bytes(path)? else {
+        return Ok(State::new(project_id));
     };
-    let version: serde_json::Value = serde_json::from_slice(&bytes).with_context(|| {
+    let state = parse(path, &bytes)?;
+    if state.project_id != project_id {
+        bail!(
+            "state file `{}` belongs to project `{}`, but the config names project `{project_id}`: use `--state` to pick this project's state file",
+            path.display(),
+            state.project_id
+        );
+    }
+    Ok(state)
+}
+
+/// The bytes of the state file, or `None` when there is none yet.
+fn read_bytes(path: &Path) -> anyhow::Result<Option<Vec<u8>>> {
+    match std::fs::read(path) {
+        Ok(bytes) => Ok(Some(bytes)),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(err) => {
+            Err(err).with_context(|| format!("cannot read state file `{}`", path.display()))
+        }
+    }
+}
+
+fn parse(path: &Path, bytes: &[u8]) -> anyhow::Result<State> {
+    let version: serde_json::Value = serde_json::from_slice(bytes).with_context(|| {
         format!(
             "state file `{}` is not valid JSON; restore it from its backup `{}` or move it away",
             path.display(),
@@ -47,16 +63,8 @@ pub fn load(path: &Path, project_id: &str) -> anyhow::Result<State> {
             path.display()
         ),
     }
-    let state: State = serde_json::from_value(version)
-        .with_context(|| format!("state file `{}` is malformed", path.display()))?;
-    if state.project_id != project_id {
-        bail!(
-            "state file `{}` belongs to project `{}`, but the config names project `{project_id}`: use `--state` to pick this project's state file",
-            path.display(),
-            state.project_id
-        );
-    }
-    Ok(state)
+    serde_json::from_value(version)
+        .with_context(|| format!("state file `{}` is malformed", path.display()))
 }
 
 pub(super) fn backup_path(path: &Path) -> PathBuf {
@@ -65,21 +73,90 @@ pub(super) fn backup_path(path: &Path) -> PathBuf {
     path.with_file_name(name)
 }
 
-/// Writes `state` (its serial incremented) to `path` atomically. The previous version is kept
-/// as `<path>.backup`.
+/// Writes `state` to `path` atomically, its serial incremented; the previous version is kept
+/// as `<path>.backup`. When the file on disk is not the version this process last loaded or
+/// wrote (another writer saved since: a run whose lock was broken, or the one after it), its
+/// records are merged in first, so no save drops a record it did not write; a file of another
+/// history (lineage) or project is never overwritten.
 pub fn save(path: &Path, state: &mut State) -> anyhow::Result<()> {
+    let context = || format!("cannot write state file `{}`", path.display());
+    // Writers whose locks were both taken (one broken by `force-unlock`) must not interleave
+    // between reading the file and replacing it.
+    let _saving = lock_folder(path);
+    let previous = read_bytes(path).with_context(context)?;
+    if let Some(bytes) = &previous {
+        let on_disk = parse(path, bytes).with_context(context)?;
+        if (&on_disk.lineage, on_disk.serial) != (&state.lineage, state.serial) {
+            merge_from_disk(path, state, on_disk)?;
+        }
+    }
     state.serial += 1;
     let mut json = serde_json::to_vec_pretty(state).expect("the state always serialises");
     json.push(b'\n');
     let write = || -> std::io::Result<()> {
-        match std::fs::read(path) {
-            Ok(previous) => crate::atomic_file::write(&backup_path(path), &previous)?,
-            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
-            Err(err) => return Err(err),
+        if let Some(previous) = &previous {
+            crate::atomic_file::write(&backup_path(path), previous)?;
         }
         crate::atomic_file::write(path, &json)
     };
-    write().with_context(|| format!("cannot write state file `{}`", path.display()))
+    write().with_context(context)
+}
+
+/// Merges a version another writer saved into `state`, if both are one history.
+fn merge_from_disk(path: &Path, state: &mut State, on_disk: State) -> anyhow::Result<()> {
+    if on_disk.project_id != state.project_id {
+        bail!(
+            "state file `{}` now belongs to project `{}`, not `{}`: another run replaced it; it was not overwritten",
+            path.display(),
+            on_disk.project_id,
+            state.project_id
+        );
+    }
+    // A state never written (there was no file when it was loaded) has no history of its own
+    // yet: it joins the one another run started meanwhile.
+    if state.serial == 0 {
+        state.lineage.clone_from(&on_disk.lineage);
+    }
+    if on_disk.lineage != state.lineage {
+        bail!(
+            "state file `{}` was replaced by one of another history (lineage `{}`, this run's is `{}`) while this run held it; it was not overwritten, so neither loses a job",
+            path.display(),
+            on_disk.lineage,
+            state.lineage
+        );
+    }
+    tracing::warn!(
+        loaded = state.serial,
+        on_disk = on_disk.serial,
+        "another run wrote the state file since this run last did; its records are kept"
+    );
+    super::merge::merge(state, on_disk);
+    Ok(())
+}
+
+/// An exclusive lock on the folder of `path` while a save reads and replaces the file, held
+/// until the returned handle is dropped. Best effort: a file system that cannot lock a folder
+/// (some network ones) saves without it, as it did before.
+fn lock_folder(path: &Path) -> Option<std::fs::File> {
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    let folder = std::fs::File::open(dir).ok()?;
+    // Another save holds it for milliseconds; waiting longer means something else holds it.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        match folder.try_lock() {
+            Ok(()) => return Some(folder),
+            Err(std::fs::TryLockError::WouldBlock) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            Err(err) => {
+                tracing::debug!(error = %err, "saving the state without a folder lock");
+                return None;
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -110,5 +187,110 @@ mod tests {
         std::fs::write(&path, r#"{"format_version": 9}"#).unwrap();
         let err = load(&path, "p1").unwrap_err().to_string();
         assert!(err.contains("format_version 9"), "{err}");
+    }
+
+    fn job(job_id: &str) -> crate::state::JobRecord {
+        crate::state::JobRecord {
+            job_id: job_id.into(),
+            submitted_at: jiff::Timestamp::now(),
+            desktop_ids: vec![format!("desktop-of-{job_id}")],
+            status: crate::state::JobStatus::Pending,
+            api_status: None,
+            checked_at: None,
+            desktops: Default::default(),
+        }
+    }
+
+    fn job_ids(state: &State) -> Vec<&str> {
+        state.jobs.iter().map(|job| job.job_id.as_str()).collect()
+    }
+
+    #[test]
+    fn a_save_keeps_the_jobs_another_writer_saved_meanwhile() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.json");
+        let mut first = load(&path, "p").unwrap();
+        first.jobs.push(job("j1"));
+        save(&path, &mut first).unwrap();
+        // A second run starts from the file (the first one's lock was broken) and records a job.
+        let mut second = load(&path, "p").unwrap();
+        second.jobs.push(job("j2"));
+        save(&path, &mut second).unwrap();
+        // The first run, unaware, records another and saves.
+        first.jobs.push(job("j3"));
+        save(&path, &mut first).unwrap();
+        let on_disk = load(&path, "p").unwrap();
+        assert_eq!(job_ids(&on_disk), ["j1", "j3", "j2"]);
+        assert_eq!(on_disk.serial, 3, "newer than both writes before it");
+        // And the second run's next save keeps the first one's.
+        save(&path, &mut second).unwrap();
+        let on_disk = load(&path, "p").unwrap();
+        assert_eq!(job_ids(&on_disk), ["j1", "j2", "j3"]);
+        assert_eq!(on_disk.serial, 4);
+    }
+
+    #[test]
+    fn a_run_that_found_no_file_joins_the_history_another_run_started() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.json");
+        let mut first = load(&path, "p").unwrap();
+        let mut second = load(&path, "p").unwrap();
+        second.jobs.push(job("j2"));
+        save(&path, &mut second).unwrap();
+        first.jobs.push(job("j1"));
+        save(&path, &mut first).unwrap();
+        let on_disk = load(&path, "p").unwrap();
+        assert_eq!(job_ids(&on_disk), ["j1", "j2"]);
+        assert_eq!(on_disk.lineage, second.lineage);
+    }
+
+    #[test]
+    fn a_file_of_another_history_or_project_is_never_overwritten() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.json");
+        let mut ours = State::new("p");
+        ours.jobs.push(job("j1"));
+        save(&path, &mut ours).unwrap();
+        let mut other = State::new("p");
+        other.jobs.push(job("j9"));
+        std::fs::remove_file(&path).unwrap();
+        save(&path, &mut other).unwrap();
+        let before = std::fs::read(&path).unwrap();
+        let err = format!("{:#}", save(&path, &mut ours).unwrap_err());
+        assert!(err.contains("another history (lineage"), "{err}");
+        assert_eq!(std::fs::read(&path).unwrap(), before);
+
+        let mut elsewhere = load(&path, "p").unwrap();
+        elsewhere.project_id = "p2".into();
+        elsewhere.serial = 0;
+        let err = format!("{:#}", save(&path, &mut elsewhere).unwrap_err());
+        assert!(
+            err.contains("now belongs to project `p`, not `p2`"),
+            "{err}"
+        );
+        assert_eq!(std::fs::read(&path).unwrap(), before);
+    }
+
+    #[test]
+    fn writers_saving_at_the_same_time_lose_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.json");
+        save(&path, &mut State::new("p")).unwrap();
+        let writers: Vec<_> = (0..4)
+            .map(|writer| {
+                let path = path.clone();
+                std::thread::spawn(move || {
+                    let mut state = load(&path, "p").unwrap();
+                    for n in 0..25 {
+                        state.jobs.push(job(&format!("w{writer}-{n}")));
+                        save(&path, &mut state).unwrap();
+                    }
+                })
+            })
+            .collect();
+        for writer in writers {
+            writer.join().unwrap();
+        }
+        assert_eq!(load(&path, "p").unwrap().jobs.len(), 100);
     }
 }

@@ -3,6 +3,7 @@
 
 mod file;
 mod lock;
+mod merge;
 
 pub use file::{load, save, state_path_for};
 pub use lock::{Holder, LockError, StateLock};
