@@ -136,6 +136,9 @@ pub struct ForceUnlockArgs {
     /// The process ID recorded in the lock, as the refused command named it.
     #[arg(value_name = "PID")]
     pub pid: u32,
+    /// Don't ask for input for unlock confirmation.
+    #[arg(short, long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Args)]

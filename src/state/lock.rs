@@ -7,56 +7,7 @@ use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use jiff::Timestamp;
-use serde::{Deserialize, Serialize};
-
-/// Who holds (or last held) the lock.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Holder {
-    pub pid: u32,
-    pub host: String,
-    pub user: String,
-    pub command: String,
-    pub started_at: Timestamp,
-}
-
-impl Holder {
-    pub fn current(command: &str) -> Holder {
-        Holder {
-            pid: std::process::id(),
-            host: hostname(),
-            user: std::env::var("USER")
-                .or_else(|_| std::env::var("USERNAME"))
-                .unwrap_or_else(|_| "unknown".into()),
-            command: command.to_string(),
-            started_at: Timestamp::now(),
-        }
-    }
-}
-
-impl std::fmt::Display for Holder {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "`{}` (pid {} on {}, user {}, since {})",
-            self.command,
-            self.pid,
-            self.host,
-            self.user,
-            self.started_at.strftime("%Y-%m-%d %H:%M:%S UTC")
-        )
-    }
-}
-
-fn hostname() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|name| name.trim().to_string())
-        .ok()
-        .filter(|name| !name.is_empty())
-        .or_else(|| std::env::var("HOSTNAME").ok())
-        .or_else(|| std::env::var("COMPUTERNAME").ok())
-        .unwrap_or_else(|| "unknown host".into())
-}
+use super::holder::{Holder, Liveness};
 
 #[derive(Debug, thiserror::Error)]
 pub enum LockError {
@@ -74,6 +25,12 @@ pub enum LockError {
         holder: String,
         pid: u32,
     },
+    #[error(
+        "the state lock of `{state}` is held by {holder}, which is still running on this host; stop that process first: its lock is released when it ends"
+    )]
+    StillRunning { state: String, holder: String },
+    #[error("the state lock of `{state}` changed while force-unlock asked; nothing was changed")]
+    Changed { state: String },
     #[error("cannot lock `{path}`: {source}")]
     Io {
         path: String,
@@ -150,10 +107,22 @@ impl StateLock {
     }
 }
 
+/// A lock `force-unlock` was asked to break: checked, not yet broken.
+#[derive(Debug)]
+pub struct Unlocking {
+    state: PathBuf,
+    path: PathBuf,
+    file: File,
+    pub holder: Holder,
+    /// Why the holder's process could not be checked, when it could not.
+    pub unchecked: Option<String>,
+}
+
 impl StateLock {
-    /// Breaks the lock of `state` if its recorded holder has `pid`: the lock file is removed,
-    /// so the next run locks a new one. Returns the holder that was removed.
-    pub fn force_unlock(state: &Path, pid: u32) -> Result<Holder, LockError> {
+    /// Checks that the lock of `state` may be broken: its recorded holder has `pid`, and it is
+    /// not seen running on this host (a holder that runs here is stopped, not unlocked: its
+    /// lock goes with it, while a broken one would leave two writers).
+    pub fn prepare_force_unlock(state: &Path, pid: u32) -> Result<Unlocking, LockError> {
         let path = lock_path(state);
         let io = |source| LockError::Io {
             path: path.display().to_string(),
@@ -175,8 +144,60 @@ impl StateLock {
                 pid,
             });
         }
-        std::fs::remove_file(&path).map_err(io)?;
-        Ok(holder)
+        let unchecked = match holder.liveness() {
+            Liveness::Running => {
+                return Err(LockError::StillRunning {
+                    state: state.display().to_string(),
+                    holder: holder.to_string(),
+                });
+            }
+            Liveness::Gone => None,
+            Liveness::Unknown(why) => Some(why),
+        };
+        Ok(Unlocking {
+            state: state.to_path_buf(),
+            path,
+            file,
+            holder,
+            unchecked,
+        })
+    }
+}
+
+impl Unlocking {
+    /// Breaks the lock: the lock file is removed, so the next run locks a new one. Refused if
+    /// the lock file or its record changed since it was checked.
+    pub fn release(mut self) -> Result<Holder, LockError> {
+        let io = |source| LockError::Io {
+            path: self.path.display().to_string(),
+            source,
+        };
+        let still_there = match std::fs::symlink_metadata(&self.path) {
+            Ok(on_disk) => same_file(&self.file.metadata().map_err(io)?, &on_disk),
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => false,
+            Err(err) => return Err(io(err)),
+        };
+        if !still_there || read_holder(&mut self.file).as_ref() != Some(&self.holder) {
+            return Err(LockError::Changed {
+                state: self.state.display().to_string(),
+            });
+        }
+        std::fs::remove_file(&self.path).map_err(io)?;
+        Ok(self.holder)
+    }
+}
+
+/// Whether two metadata describe one file (where the system says; elsewhere, assumed).
+fn same_file(a: &std::fs::Metadata, b: &std::fs::Metadata) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        a.dev() == b.dev() && a.ino() == b.ino()
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (a, b);
+        true
     }
 }
 
@@ -215,22 +236,49 @@ mod tests {
     }
 
     #[test]
-    fn force_unlock_needs_the_holders_pid() {
+    fn force_unlock_needs_the_holders_pid_and_a_holder_not_running_here() {
         let dir = tempfile::tempdir().unwrap();
         let state = dir.path().join("s.json");
         let held = StateLock::acquire(&state, "deskprune apply", Duration::ZERO).unwrap();
-        let err = StateLock::force_unlock(&state, std::process::id() + 1).unwrap_err();
+        let err = StateLock::prepare_force_unlock(&state, std::process::id() + 1).unwrap_err();
         assert!(matches!(err, LockError::OtherHolder { .. }), "{err}");
-        let removed = StateLock::force_unlock(&state, std::process::id()).unwrap();
-        assert_eq!(removed.command, "deskprune apply");
-        // The old handle still holds its (now orphaned) lock; a new run is not blocked by it.
-        let next = StateLock::acquire(&state, "next", Duration::ZERO).unwrap();
-        drop(next);
+        let err = StateLock::prepare_force_unlock(&state, std::process::id()).unwrap_err();
+        assert!(matches!(err, LockError::StillRunning { .. }), "{err}");
         drop(held);
+
+        // A hung holder on another host sharing the folder: its liveness cannot be told.
+        let elsewhere = Holder {
+            host: "another-host.example".into(),
+            ..Holder::current("deskprune apply")
+        };
+        std::fs::write(lock_path(&state), serde_json::to_vec(&elsewhere).unwrap()).unwrap();
+        let unlocking = StateLock::prepare_force_unlock(&state, elsewhere.pid).unwrap();
+        assert!(unlocking.unchecked.is_some());
+        assert_eq!(unlocking.release().unwrap(), elsewhere);
+        assert!(!lock_path(&state).exists());
         assert!(matches!(
-            StateLock::force_unlock(&state, 1).unwrap_err(),
+            StateLock::prepare_force_unlock(&state, 1).unwrap_err(),
             LockError::NotHeld { .. }
         ));
+    }
+
+    #[test]
+    fn force_unlock_leaves_a_lock_that_changed_while_it_asked() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = dir.path().join("s.json");
+        let gone = Holder {
+            pid: 999_999_999,
+            ..Holder::current("deskprune apply")
+        };
+        std::fs::write(lock_path(&state), serde_json::to_vec(&gone).unwrap()).unwrap();
+        let unlocking = StateLock::prepare_force_unlock(&state, gone.pid).unwrap();
+        assert_eq!(unlocking.unchecked, None);
+        // Meanwhile a new run takes the lock.
+        let next = StateLock::acquire(&state, "next", Duration::ZERO).unwrap();
+        let err = unlocking.release().unwrap_err();
+        assert!(matches!(err, LockError::Changed { .. }), "{err}");
+        assert!(lock_path(&state).exists());
+        drop(next);
     }
 
     #[test]

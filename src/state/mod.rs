@@ -2,11 +2,13 @@
 //! of them. Versioned JSON, written atomically after every change, guarded by a lock.
 
 mod file;
+mod holder;
 mod lock;
 mod merge;
 
 pub use file::{load, save, state_path_for};
-pub use lock::{Holder, LockError, StateLock};
+pub use holder::{Holder, Liveness};
+pub use lock::{LockError, StateLock, Unlocking};
 
 use std::collections::{BTreeMap, HashSet};
 

@@ -4,6 +4,7 @@
 use std::time::{Duration, Instant};
 
 use deskprune::simulator::SimulatorOptions;
+use deskprune::state::{Holder, StateLock};
 
 use crate::support::*;
 
@@ -63,8 +64,13 @@ fn a_run_whose_lock_was_broken_keeps_the_jobs_another_run_recorded() {
     world.config(&keep(5));
     let mut first = world.command(&["apply", "--auto-approve"]).spawn_silent();
     wait_for_jobs(&world, 1);
+    // As if it ran on another host sharing the folder: `force-unlock` cannot see it running.
+    let lock = world.path("deskprune.state.json.lock");
+    let mut holder: Holder = serde_json::from_slice(&std::fs::read(&lock).unwrap()).unwrap();
+    holder.host = "another-host.example".into();
+    std::fs::write(&lock, serde_json::to_vec(&holder).unwrap()).unwrap();
     world
-        .run(&["force-unlock", &first.id().to_string()])
+        .run(&["force-unlock", &first.id().to_string(), "--force"])
         .success();
 
     world.config(&keep(4));
@@ -87,4 +93,102 @@ fn a_run_whose_lock_was_broken_keeps_the_jobs_another_run_recorded() {
     assert_eq!(job_ids(&world), accepted, "every accepted job is recorded");
     let state = world.state();
     assert!(state["serial"].as_u64().unwrap() >= 4, "{state:#}");
+}
+
+/// Writes a lock record as `holder` would have left it (no OS lock held).
+fn leave_record(world: &World, holder: &Holder) {
+    std::fs::write(
+        world.path("deskprune.state.json.lock"),
+        serde_json::to_vec(holder).unwrap(),
+    )
+    .unwrap();
+}
+
+fn lock_record(world: &World) -> String {
+    std::fs::read_to_string(world.path("deskprune.state.json.lock")).unwrap()
+}
+
+/// A pid no process has (Linux allows at most 2^22).
+const DEAD_PID: u32 = 999_999_999;
+
+#[test]
+fn force_unlock_refuses_a_holder_still_running_on_this_host() {
+    let world = World::new(team(6));
+    world.config(&keep(4));
+    let state = world.path("deskprune.state.json");
+    let held = StateLock::acquire(&state, "deskprune apply (in the test)", Duration::ZERO).unwrap();
+    let pid = std::process::id().to_string();
+    let run = world.run(&["force-unlock", &pid, "--force"]);
+    assert_eq!(run.code(), 1);
+    assert!(
+        run.stderr()
+            .contains("`deskprune apply (in the test)` (pid")
+            && run.stderr().contains("still running on this host")
+            && run.stderr().contains("stop that process first"),
+        "{}",
+        run.stderr()
+    );
+    assert!(lock_record(&world).contains(&format!("\"pid\":{pid}")));
+    drop(held);
+
+    // Any process, not only one holding the OS lock: a `sleep` recorded as the holder.
+    let mut sleeper = std::process::Command::new("sleep")
+        .arg("30")
+        .spawn()
+        .unwrap();
+    let holder = Holder {
+        pid: sleeper.id(),
+        ..Holder::current("deskprune apply")
+    };
+    leave_record(&world, &holder);
+    let run = world.run(&["force-unlock", &sleeper.id().to_string(), "--force"]);
+    assert_eq!(run.code(), 1, "{}", run.stderr());
+    assert!(run.stderr().contains("still running on this host"));
+    sleeper.kill().unwrap();
+    sleeper.wait().unwrap();
+    world
+        .run(&["force-unlock", &sleeper.id().to_string(), "--force"])
+        .success();
+}
+
+#[test]
+fn force_unlock_asks_first_and_refuses_without_a_terminal() {
+    let world = World::new(team(6));
+    world.config(&keep(4));
+    let holder = Holder {
+        pid: DEAD_PID,
+        ..Holder::current("deskprune apply")
+    };
+    leave_record(&world, &holder);
+    let run = world.run(&["force-unlock", &DEAD_PID.to_string()]);
+    assert_eq!(run.code(), 1);
+    assert!(
+        run.stderr().contains("standard input is not a terminal")
+            && run.stderr().contains("`--force`"),
+        "{}",
+        run.stderr()
+    );
+    assert_eq!(lock_record(&world), serde_json::to_string(&holder).unwrap());
+}
+
+#[test]
+fn force_unlock_with_force_releases_the_lock_of_a_holder_that_is_gone() {
+    let world = World::new(team(6));
+    world.config(&keep(4));
+    leave_record(
+        &world,
+        &Holder {
+            pid: DEAD_PID,
+            ..Holder::current("deskprune apply")
+        },
+    );
+    let run = world.run(&["force-unlock", &DEAD_PID.to_string(), "-f"]);
+    run.success();
+    assert!(
+        run.stderr()
+            .contains("Released the state lock held by `deskprune apply`"),
+        "{}",
+        run.stderr()
+    );
+    assert!(!world.path("deskprune.state.json.lock").exists());
 }

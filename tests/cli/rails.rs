@@ -125,17 +125,24 @@ fn a_lock_left_by_a_dead_process_is_taken_over_with_a_warning() {
 fn force_unlock_needs_the_holders_pid() {
     let world = World::new(team(6));
     world.config(KEEP_FOUR);
-    let state = world.path("deskprune.state.json");
-    let _held = StateLock::acquire(&state, "a hung apply", Duration::ZERO).unwrap();
-    let wrong = world.run(&["force-unlock", "1"]);
+    // A hung apply on another machine sharing the folder: the OS lock does not reach here.
+    let hung = Holder {
+        host: "another-host.example".into(),
+        ..Holder::current("a hung apply")
+    };
+    std::fs::write(
+        world.path("deskprune.state.json.lock"),
+        serde_json::to_vec(&hung).unwrap(),
+    )
+    .unwrap();
+    let wrong = world.run(&["force-unlock", "1", "--force"]);
     assert_eq!(wrong.code(), 1);
     assert!(
         wrong.stderr().contains("not by pid 1"),
         "{}",
         wrong.stderr()
     );
-    let pid = std::process::id().to_string();
-    let run = world.run(&["force-unlock", &pid]);
+    let run = world.run(&["force-unlock", &hung.pid.to_string(), "--force"]);
     run.success();
     assert!(
         run.stderr()
