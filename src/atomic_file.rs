@@ -2,10 +2,15 @@
 //! mix: a temporary file in the same folder, flushed to disk, renamed over the old one, then
 //! the folder flushed so the rename itself survives a power cut. A writer killed half-way
 //! leaves a `.<name>.*.tmp` file, which [`remove_leftovers`] clears.
+//!
+//! A path that is a symbolic link (a state file kept on persistent storage, say) is written
+//! through: the file it points at is replaced, with its temporary file beside it (a rename
+//! cannot cross file systems), and the link stays. Replacing the link itself would leave the
+//! real file behind, and every later write in a copy nobody keeps.
 
 use std::ffi::OsString;
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 fn dir_of(path: &Path) -> &Path {
     match path.parent() {
@@ -22,7 +27,33 @@ fn temp_prefix(path: &Path) -> OsString {
     prefix
 }
 
+/// The file `path` names: the target of a symbolic link, through any chain of links (a
+/// relative one read from the link's folder), or `path` itself; a link to nothing names the
+/// file it would create. Only the last component is resolved: a folder on the way is the same
+/// folder however it is reached.
+pub fn resolve(path: &Path) -> std::io::Result<PathBuf> {
+    let mut current = path.to_path_buf();
+    // As many links as the kernel follows before it gives up (ELOOP).
+    for _ in 0..40 {
+        match std::fs::symlink_metadata(&current) {
+            Ok(meta) if meta.file_type().is_symlink() => {
+                let target = std::fs::read_link(&current)?;
+                current = dir_of(&current).join(target);
+            }
+            Ok(_) => return Ok(current),
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(current),
+            Err(err) => return Err(err),
+        }
+    }
+    Err(std::io::Error::other(format!(
+        "`{}`: too many levels of symbolic links",
+        path.display()
+    )))
+}
+
+/// Replaces the file `path` names (see [`resolve`]) with `bytes`.
 pub fn write(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let path = &resolve(path)?;
     let dir = dir_of(path);
     let mut temp = tempfile::Builder::new()
         .prefix(&temp_prefix(path))
@@ -37,6 +68,8 @@ pub fn write(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 /// Removes the temporary files that writers of `path` killed half-way left behind. Only call it
 /// while no other process can be writing `path` (under the state lock).
 pub fn remove_leftovers(path: &Path) -> std::io::Result<usize> {
+    // Where `write` puts them: beside the file a link points at.
+    let path = &resolve(path)?;
     let prefix = temp_prefix(path);
     let prefix = prefix.to_string_lossy();
     let mut removed = 0;
@@ -78,5 +111,41 @@ mod tests {
         assert_eq!(super::remove_leftovers(&path).unwrap(), 1);
         assert!(!dir.path().join(".s.json.abc123.tmp").exists());
         assert!(dir.path().join(".other.json.abc.tmp").exists());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_link_is_written_through_and_stays_a_link() {
+        use std::os::unix::fs::symlink;
+        let dir = tempfile::tempdir().unwrap();
+        let storage = dir.path().join("storage");
+        std::fs::create_dir(&storage).unwrap();
+        let link = dir.path().join("s.json");
+        let hop = dir.path().join("hop.json");
+        // A chain of two links, relative and absolute, to a file not written yet.
+        symlink("hop.json", &link).unwrap();
+        symlink(storage.join("s.json"), &hop).unwrap();
+        assert_eq!(super::resolve(&link).unwrap(), storage.join("s.json"));
+        super::write(&link, b"first").unwrap();
+        super::write(&link, b"second").unwrap();
+        assert!(link.is_symlink() && hop.is_symlink());
+        assert_eq!(std::fs::read(storage.join("s.json")).unwrap(), b"second");
+        assert_eq!(std::fs::read_dir(&storage).unwrap().count(), 1);
+
+        std::fs::write(storage.join(".s.json.abc.tmp"), "x").unwrap();
+        std::fs::write(dir.path().join(".s.json.abc.tmp"), "x").unwrap();
+        assert_eq!(super::remove_leftovers(&link).unwrap(), 1);
+        assert!(!storage.join(".s.json.abc.tmp").exists());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_loop_of_links_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = dir.path().join("a");
+        std::os::unix::fs::symlink("b", &a).unwrap();
+        std::os::unix::fs::symlink("a", dir.path().join("b")).unwrap();
+        let err = super::write(&a, b"x").unwrap_err();
+        assert!(err.to_string().contains("too many levels"), "{err}");
     }
 }

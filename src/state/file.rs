@@ -74,16 +74,20 @@ pub(super) fn backup_path(path: &Path) -> PathBuf {
 }
 
 /// Writes `state` to `path` atomically, its serial incremented; the previous version is kept
-/// as `<path>.backup`. When the file on disk is not the version this process last loaded or
+/// as `<path>.backup`. A `path` that is a symbolic link is written through: its target is
+/// replaced (the backup beside it) and the link stays. When the file on disk is not the version this process last loaded or
 /// wrote (another writer saved since: a run whose lock was broken, or the one after it), its
 /// records are merged in first, so no save drops a record it did not write; a file of another
 /// history (lineage) or project is never overwritten.
 pub fn save(path: &Path, state: &mut State) -> anyhow::Result<()> {
     let context = || format!("cannot write state file `{}`", path.display());
+    // A link is written through (see `atomic_file`): the file, its backup and the folder
+    // locked are those of its target.
+    let target = crate::atomic_file::resolve(path).with_context(context)?;
     // Writers whose locks were both taken (one broken by `force-unlock`) must not interleave
     // between reading the file and replacing it.
-    let _saving = lock_folder(path);
-    let previous = read_bytes(path).with_context(context)?;
+    let _saving = lock_folder(&target);
+    let previous = read_bytes(&target).with_context(context)?;
     if let Some(bytes) = &previous {
         let on_disk = parse(path, bytes).with_context(context)?;
         if (&on_disk.lineage, on_disk.serial) != (&state.lineage, state.serial) {
@@ -95,9 +99,9 @@ pub fn save(path: &Path, state: &mut State) -> anyhow::Result<()> {
     json.push(b'\n');
     let write = || -> std::io::Result<()> {
         if let Some(previous) = &previous {
-            crate::atomic_file::write(&backup_path(path), previous)?;
+            crate::atomic_file::write(&backup_path(&target), previous)?;
         }
-        crate::atomic_file::write(path, &json)
+        crate::atomic_file::write(&target, &json)
     };
     write().with_context(context)
 }

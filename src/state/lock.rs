@@ -1,6 +1,8 @@
 //! The state lock: one apply at a time per state file. An OS file lock (`flock`) on
 //! `<state>.lock`, so the kernel releases it when the holder dies; the file also records who
-//! holds it, so a refused run can name the holder.
+//! holds it, so a refused run can name the holder. The lock file is never followed if it is a
+//! link (its target would be overwritten, as root any file); for a state file that is a link,
+//! the lock lives beside the link's target, where the state is really written.
 
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{Read, Seek, SeekFrom, Write};
@@ -31,6 +33,18 @@ pub enum LockError {
     StillRunning { state: String, holder: String },
     #[error("the state lock of `{state}` changed while force-unlock asked; nothing was changed")]
     Changed { state: String },
+    #[error(
+        "the state lock `{path}` is a symbolic link; deskprune never follows one for its lock: remove the link (a new lock file is made)"
+    )]
+    Link { path: String },
+    #[error(
+        "the state lock `{path}` is not a regular file but {kind}; move it away (a new lock file is made)"
+    )]
+    NotAFile { path: String, kind: &'static str },
+    #[error(
+        "the state lock `{path}` was replaced while it was opened; nothing was written: run again"
+    )]
+    Swapped { path: String },
     #[error("cannot lock `{path}`: {source}")]
     Io {
         path: String,
@@ -56,18 +70,13 @@ pub fn lock_path(state: &Path) -> PathBuf {
 impl StateLock {
     /// Takes the lock of `state`, retrying for up to `timeout` while another process holds it.
     pub fn acquire(state: &Path, command: &str, timeout: Duration) -> Result<StateLock, LockError> {
-        let path = lock_path(state);
+        let target = resolve(state)?;
+        let path = lock_path(&target);
         let io = |source| LockError::Io {
             path: path.display().to_string(),
             source,
         };
-        let mut file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)
-            .map_err(io)?;
+        let mut file = open_lock_file(&path, true)?.expect("a lock file opened to create it");
         let deadline = Instant::now() + timeout;
         loop {
             match file.try_lock() {
@@ -98,7 +107,7 @@ impl StateLock {
         file.sync_all().map_err(io)?;
         // Under the lock no one else writes the state: a temporary file of it is a dead
         // writer's, and so is one of its backup.
-        for leftover in [state.to_path_buf(), super::file::backup_path(state)] {
+        for leftover in [super::file::backup_path(&target), target] {
             if let Err(err) = crate::atomic_file::remove_leftovers(&leftover) {
                 tracing::warn!(error = %err, "could not remove the temporary files of a killed run");
             }
@@ -123,19 +132,11 @@ impl StateLock {
     /// not seen running on this host (a holder that runs here is stopped, not unlocked: its
     /// lock goes with it, while a broken one would leave two writers).
     pub fn prepare_force_unlock(state: &Path, pid: u32) -> Result<Unlocking, LockError> {
-        let path = lock_path(state);
-        let io = |source| LockError::Io {
-            path: path.display().to_string(),
-            source,
-        };
+        let path = lock_path(&resolve(state)?);
         let not_held = || LockError::NotHeld {
             state: state.display().to_string(),
         };
-        let mut file = match OpenOptions::new().read(true).write(true).open(&path) {
-            Ok(file) => file,
-            Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Err(not_held()),
-            Err(err) => return Err(io(err)),
-        };
+        let mut file = open_lock_file(&path, false)?.ok_or_else(not_held)?;
         let holder = read_holder(&mut file).ok_or_else(not_held)?;
         if holder.pid != pid {
             return Err(LockError::OtherHolder {
@@ -185,6 +186,71 @@ impl Unlocking {
         std::fs::remove_file(&self.path).map_err(io)?;
         Ok(self.holder)
     }
+}
+
+/// The file the state at `state` really is (the target of a link), whose lock this is.
+fn resolve(state: &Path) -> Result<PathBuf, LockError> {
+    crate::atomic_file::resolve(state).map_err(|source| LockError::Io {
+        path: state.display().to_string(),
+        source,
+    })
+}
+
+/// Opens the lock file without ever following a link (std has no `O_NOFOLLOW`): what is at
+/// `path` is looked at first and refused unless it is a regular file, and what was opened must
+/// be that same file. A missing one is created only where nothing is (`O_EXCL`, which no link
+/// gets through), or `None` without `create`.
+fn open_lock_file(path: &Path, create: bool) -> Result<Option<File>, LockError> {
+    let shown = || path.display().to_string();
+    let io = |source| LockError::Io {
+        path: shown(),
+        source,
+    };
+    // Another run may create the file between the look and the creation: look again.
+    for _ in 0..3 {
+        let seen = match std::fs::symlink_metadata(path) {
+            Ok(seen) => seen,
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound && create => {
+                match OpenOptions::new()
+                    .read(true)
+                    .write(true)
+                    .create_new(true)
+                    .open(path)
+                {
+                    Ok(file) => return Ok(Some(file)),
+                    Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => continue,
+                    Err(err) => return Err(io(err)),
+                }
+            }
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(err) => return Err(io(err)),
+        };
+        let kind = seen.file_type();
+        if kind.is_symlink() {
+            return Err(LockError::Link { path: shown() });
+        }
+        if !kind.is_file() {
+            let kind = if kind.is_dir() {
+                "a folder"
+            } else {
+                "a FIFO, socket or device"
+            };
+            return Err(LockError::NotAFile {
+                path: shown(),
+                kind,
+            });
+        }
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(path)
+            .map_err(io)?;
+        if !same_file(&file.metadata().map_err(io)?, &seen) {
+            return Err(LockError::Swapped { path: shown() });
+        }
+        return Ok(Some(file));
+    }
+    Err(LockError::Swapped { path: shown() })
 }
 
 /// Whether two metadata describe one file (where the system says; elsewhere, assumed).

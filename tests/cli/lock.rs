@@ -192,3 +192,52 @@ fn force_unlock_with_force_releases_the_lock_of_a_holder_that_is_gone() {
     );
     assert!(!world.path("deskprune.state.json.lock").exists());
 }
+
+#[cfg(unix)]
+#[test]
+fn a_lock_that_is_a_link_or_not_a_file_is_refused_and_its_target_untouched() {
+    use std::os::unix::fs::symlink;
+    let world = World::new(team(6));
+    world.config(&keep(4));
+    let lock = world.path("deskprune.state.json.lock");
+    std::fs::write(world.path("precious.txt"), "precious").unwrap();
+    symlink(world.path("precious.txt"), &lock).unwrap();
+    for args in [&["apply", "--auto-approve"][..], &["jobs", "--refresh"]] {
+        let run = world.run(args);
+        assert_eq!(run.code(), 1, "{args:?}");
+        assert!(
+            run.stderr()
+                .contains("deskprune.state.json.lock` is a symbolic link"),
+            "{}",
+            run.stderr()
+        );
+    }
+    assert_eq!(read(&world.path("precious.txt")), "precious");
+    let run = world.run(&["force-unlock", "1", "--force"]);
+    assert_eq!(run.code(), 1);
+    assert!(
+        run.stderr().contains("is a symbolic link"),
+        "{}",
+        run.stderr()
+    );
+    assert!(lock.is_symlink() && world.path("precious.txt").exists());
+
+    // A link to nothing creates nothing.
+    std::fs::remove_file(&lock).unwrap();
+    symlink(world.path("made-by-the-lock"), &lock).unwrap();
+    assert_eq!(world.run(&["apply", "--auto-approve"]).code(), 1);
+    assert!(!world.path("made-by-the-lock").exists());
+
+    // Nor is a folder (or FIFO, or device) taken for a lock file.
+    std::fs::remove_file(&lock).unwrap();
+    std::fs::create_dir(&lock).unwrap();
+    let run = world.run(&["apply", "--auto-approve"]);
+    assert_eq!(run.code(), 1);
+    assert!(
+        run.stderr().contains("is not a regular file"),
+        "{}",
+        run.stderr()
+    );
+    assert_eq!(world.stats().list_desktops, 0, "nothing is read or sent");
+    assert_eq!(world.stats().batch_delete, 0);
+}

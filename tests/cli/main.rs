@@ -17,4 +17,5 @@ mod plan;
 mod rails;
 mod saved;
 mod secrets;
+mod state_file;
 mod terminal;
