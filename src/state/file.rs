@@ -33,26 +33,42 @@ pub fn load(path: &Path, project_id: &str) -> anyhow::Result<State> {
     Ok(state)
 }
 
-/// The bytes of the state file, or `None` when there is none yet.
+/// The most a state file may hold. A job takes some 150 bytes per desktop, so this is the
+/// history of more than a million deletions, beyond any real one; yet it is read whole and
+/// parsed (about its size again in memory), so it must fit any runner's memory. `--state
+/// /dev/zero` or a runaway file is refused here instead of filling it.
+const LIMIT: u64 = 256 << 20;
+
+/// The bytes of the state file, or `None` when there is none yet. Only a regular file is read
+/// (a FIFO would block, a device never end), and only up to [`LIMIT`].
 fn read_bytes(path: &Path) -> anyhow::Result<Option<Vec<u8>>> {
-    match std::fs::read(path) {
+    match crate::input_file::read(path, "state file", LIMIT) {
         Ok(bytes) => Ok(Some(bytes)),
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(err) => {
-            Err(err).with_context(|| format!("cannot read state file `{}`", path.display()))
-        }
+        Err(err) if err.is_not_found() => Ok(None),
+        Err(err) => Err(err.into()),
     }
 }
 
 fn parse(path: &Path, bytes: &[u8]) -> anyhow::Result<State> {
-    let version: serde_json::Value = serde_json::from_slice(bytes).with_context(|| {
+    /// The one field read before the rest, to refuse a newer format by name.
+    #[derive(serde::Deserialize)]
+    struct Version {
+        #[serde(default)]
+        format_version: Option<serde_json::Value>,
+    }
+    // Checked without building the document: it may be large.
+    serde_json::from_slice::<serde::de::IgnoredAny>(bytes).with_context(|| {
         format!(
-            "state file `{}` is not valid JSON; restore it from its backup `{}` or move it away",
+            "state file `{}` is not valid JSON; {}",
             path.display(),
-            backup_path(path).display()
+            recovery(path)
         )
     })?;
-    match version.get("format_version").and_then(|v| v.as_u64()) {
+    let version = serde_json::from_slice::<Version>(bytes)
+        .ok()
+        .and_then(|v| v.format_version)
+        .and_then(|v| v.as_u64());
+    match version {
         Some(v) if v == u64::from(FORMAT_VERSION) => {}
         Some(v) => bail!(
             "state file `{}` has format_version {v}, but this deskprune reads version {FORMAT_VERSION}: use a newer deskprune",
@@ -63,8 +79,27 @@ fn parse(path: &Path, bytes: &[u8]) -> anyhow::Result<State> {
             path.display()
         ),
     }
-    serde_json::from_value(version)
-        .with_context(|| format!("state file `{}` is malformed", path.display()))
+    serde_json::from_slice(bytes).with_context(|| {
+        format!(
+            "state file `{}` is malformed; {}",
+            path.display(),
+            recovery(path)
+        )
+    })
+}
+
+/// What to do about a state file that cannot be read: its backup, where there is one.
+fn recovery(path: &Path) -> String {
+    let target = crate::atomic_file::resolve(path).unwrap_or_else(|_| path.to_path_buf());
+    let backup = backup_path(&target);
+    if backup.is_file() {
+        format!(
+            "restore it from its backup `{}` or move it away",
+            backup.display()
+        )
+    } else {
+        "there is no backup of it: repair it, or move it away".to_string()
+    }
 }
 
 pub(super) fn backup_path(path: &Path) -> PathBuf {
