@@ -3,10 +3,11 @@
 //! the folder flushed so the rename itself survives a power cut. A writer killed half-way
 //! leaves a `.<name>.*.tmp` file, which [`remove_leftovers`] clears.
 //!
-//! A path that is a symbolic link (a state file kept on persistent storage, say) is written
-//! through: the file it points at is replaced, with its temporary file beside it (a rename
-//! cannot cross file systems), and the link stays. Replacing the link itself would leave the
-//! real file behind, and every later write in a copy nobody keeps.
+//! [`write`] replaces the entry at its path: a symbolic link there is replaced, never followed
+//! (a planted link would otherwise have any file its target names overwritten). A caller that
+//! means to write through a link (the state file kept on persistent storage) passes
+//! [`resolve`]'s answer: the temporary file then goes beside the target (a rename cannot cross
+//! file systems), and [`remove_leftovers`] must be given the same path.
 
 use std::ffi::OsString;
 use std::io::Write;
@@ -51,9 +52,8 @@ pub fn resolve(path: &Path) -> std::io::Result<PathBuf> {
     )))
 }
 
-/// Replaces the file `path` names (see [`resolve`]) with `bytes`.
+/// Replaces the entry at `path` with a file holding `bytes`.
 pub fn write(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let path = &resolve(path)?;
     let dir = dir_of(path);
     let mut temp = tempfile::Builder::new()
         .prefix(&temp_prefix(path))
@@ -68,8 +68,6 @@ pub fn write(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 /// Removes the temporary files that writers of `path` killed half-way left behind. Only call it
 /// while no other process can be writing `path` (under the state lock).
 pub fn remove_leftovers(path: &Path) -> std::io::Result<usize> {
-    // Where `write` puts them: beside the file a link points at.
-    let path = &resolve(path)?;
     let prefix = temp_prefix(path);
     let prefix = prefix.to_string_lossy();
     let mut removed = 0;
@@ -115,7 +113,7 @@ mod tests {
 
     #[cfg(unix)]
     #[test]
-    fn a_link_is_written_through_and_stays_a_link() {
+    fn a_link_is_replaced_unless_resolved_first() {
         use std::os::unix::fs::symlink;
         let dir = tempfile::tempdir().unwrap();
         let storage = dir.path().join("storage");
@@ -125,17 +123,21 @@ mod tests {
         // A chain of two links, relative and absolute, to a file not written yet.
         symlink("hop.json", &link).unwrap();
         symlink(storage.join("s.json"), &hop).unwrap();
-        assert_eq!(super::resolve(&link).unwrap(), storage.join("s.json"));
-        super::write(&link, b"first").unwrap();
-        super::write(&link, b"second").unwrap();
+        let target = super::resolve(&link).unwrap();
+        assert_eq!(target, storage.join("s.json"));
+        super::write(&target, b"first").unwrap();
+        super::write(&target, b"second").unwrap();
         assert!(link.is_symlink() && hop.is_symlink());
-        assert_eq!(std::fs::read(storage.join("s.json")).unwrap(), b"second");
+        assert_eq!(std::fs::read(&link).unwrap(), b"second");
         assert_eq!(std::fs::read_dir(&storage).unwrap().count(), 1);
 
         std::fs::write(storage.join(".s.json.abc.tmp"), "x").unwrap();
-        std::fs::write(dir.path().join(".s.json.abc.tmp"), "x").unwrap();
-        assert_eq!(super::remove_leftovers(&link).unwrap(), 1);
-        assert!(!storage.join(".s.json.abc.tmp").exists());
+        assert_eq!(super::remove_leftovers(&target).unwrap(), 1);
+
+        // Unresolved, the link itself is replaced and its target left alone.
+        super::write(&hop, b"third").unwrap();
+        assert!(!hop.is_symlink());
+        assert_eq!(std::fs::read(&target).unwrap(), b"second");
     }
 
     #[cfg(unix)]
@@ -145,7 +147,7 @@ mod tests {
         let a = dir.path().join("a");
         std::os::unix::fs::symlink("b", &a).unwrap();
         std::os::unix::fs::symlink("a", dir.path().join("b")).unwrap();
-        let err = super::write(&a, b"x").unwrap_err();
+        let err = super::resolve(&a).unwrap_err();
         assert!(err.to_string().contains("too many levels"), "{err}");
     }
 }

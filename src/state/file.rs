@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 
 use super::{FORMAT_VERSION, State};
+use crate::text::printable;
 
 /// `deskprune.state.json` beside the config file, unless given.
 pub fn state_path_for(config_path: &Path, given: Option<&Path>) -> PathBuf {
@@ -27,7 +28,7 @@ pub fn load(path: &Path, project_id: &str) -> anyhow::Result<State> {
         bail!(
             "state file `{}` belongs to project `{}`, but the config names project `{project_id}`: use `--state` to pick this project's state file",
             path.display(),
-            state.project_id
+            printable(&state.project_id)
         );
     }
     Ok(state)
@@ -129,7 +130,8 @@ pub fn save(path: &Path, state: &mut State) -> anyhow::Result<()> {
             merge_from_disk(path, state, on_disk)?;
         }
     }
-    state.serial += 1;
+    // Saturating: a file claiming the largest serial must not stop its jobs being saved.
+    state.serial = state.serial.saturating_add(1);
     let mut json = serde_json::to_vec_pretty(state).expect("the state always serialises");
     json.push(b'\n');
     let write = || -> std::io::Result<()> {
@@ -147,8 +149,8 @@ fn merge_from_disk(path: &Path, state: &mut State, on_disk: State) -> anyhow::Re
         bail!(
             "state file `{}` now belongs to project `{}`, not `{}`: another run replaced it; it was not overwritten",
             path.display(),
-            on_disk.project_id,
-            state.project_id
+            printable(&on_disk.project_id),
+            printable(&state.project_id)
         );
     }
     // A state never written (there was no file when it was loaded) has no history of its own
@@ -160,8 +162,8 @@ fn merge_from_disk(path: &Path, state: &mut State, on_disk: State) -> anyhow::Re
         bail!(
             "state file `{}` was replaced by one of another history (lineage `{}`, this run's is `{}`) while this run held it; it was not overwritten, so neither loses a job",
             path.display(),
-            on_disk.lineage,
-            state.lineage
+            printable(&on_disk.lineage),
+            printable(&state.lineage)
         );
     }
     tracing::warn!(
@@ -331,5 +333,47 @@ mod tests {
             writer.join().unwrap();
         }
         assert_eq!(load(&path, "p").unwrap().jobs.len(), 100);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_backup_that_is_a_link_is_replaced_never_followed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.json");
+        let precious = dir.path().join("precious");
+        std::fs::write(&precious, "precious").unwrap();
+        std::os::unix::fs::symlink(&precious, backup_path(&path)).unwrap();
+        let mut state = State::new("p");
+        save(&path, &mut state).unwrap();
+        save(&path, &mut state).unwrap();
+        assert_eq!(std::fs::read_to_string(&precious).unwrap(), "precious");
+        assert!(!backup_path(&path).is_symlink());
+        assert_eq!(load(&backup_path(&path), "p").unwrap().serial, 1);
+    }
+
+    #[test]
+    fn what_the_file_says_is_shown_without_control_characters() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.json");
+        save(&path, &mut State::new("p\u{1b}]0;x\u{7}")).unwrap();
+        let err = format!("{:#}", load(&path, "p").unwrap_err());
+        assert!(!err.chars().any(char::is_control), "{err:?}");
+        assert!(err.contains("`p\\u{1b}]0;x\\u{7}`"), "{err}");
+        let mut ours = State::new("p");
+        ours.serial = 1;
+        let err = format!("{:#}", save(&path, &mut ours).unwrap_err());
+        assert!(!err.chars().any(char::is_control), "{err:?}");
+    }
+
+    #[test]
+    fn a_serial_at_its_largest_stays_there() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.json");
+        let mut state = State::new("p");
+        state.serial = u64::MAX - 1;
+        save(&path, &mut state).unwrap();
+        let mut state = load(&path, "p").unwrap();
+        save(&path, &mut state).unwrap();
+        assert_eq!(load(&path, "p").unwrap().serial, u64::MAX);
     }
 }

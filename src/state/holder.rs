@@ -1,11 +1,13 @@
 //! Who holds the state lock: the record written into the lock file, so a refused run can name
-//! the holder, and whether that holder is still running (`force-unlock` breaks only a lock
+//! the holder (shown escaped: anyone who can write the folder can write the record), and whether that holder is still running (`force-unlock` breaks only a lock
 //! whose holder it cannot see alive).
 
 use std::path::Path;
 
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
+
+use crate::text::printable;
 
 /// Who holds (or last held) the lock.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -43,8 +45,9 @@ impl Holder {
         let here = hostname();
         if self.host != here {
             return Liveness::Unknown(format!(
-                "it ran on host `{}`, and this is `{here}`",
-                self.host
+                "it ran on host `{}`, and this is `{}`",
+                printable(&self.host),
+                printable(&here)
             ));
         }
         match process_exists(self.pid) {
@@ -63,10 +66,10 @@ impl std::fmt::Display for Holder {
         write!(
             f,
             "`{}` (pid {} on {}, user {}, since {})",
-            self.command,
+            printable(&self.command),
             self.pid,
-            self.host,
-            self.user,
+            printable(&self.host),
+            printable(&self.user),
             self.started_at.strftime("%Y-%m-%d %H:%M:%S UTC")
         )
     }
@@ -171,5 +174,21 @@ mod tests {
         }
         assert_eq!(process_exists(pid), Some(false));
         child.wait().unwrap();
+    }
+
+    #[test]
+    fn a_record_shows_no_control_character_it_holds() {
+        let planted = Holder {
+            command: "apply\u{1b}[2K\r".into(),
+            host: "h\u{202e}x".into(),
+            user: "u\u{7}".into(),
+            ..Holder::current("test")
+        };
+        let shown = planted.to_string();
+        assert!(!shown.chars().any(char::is_control), "{shown:?}");
+        assert!(
+            shown.contains("`apply\\u{1b}[2K\\u{d}`") && shown.contains("h\\u{202e}x"),
+            "{shown}"
+        );
     }
 }

@@ -77,11 +77,14 @@ impl StateLock {
             source,
         };
         let mut file = open_lock_file(&path, true)?.expect("a lock file opened to create it");
-        let deadline = Instant::now() + timeout;
+        // A timeout too long to add to now is a wait without end.
+        let deadline = Instant::now().checked_add(timeout);
         loop {
             match file.try_lock() {
                 Ok(()) => break,
-                Err(TryLockError::WouldBlock) if Instant::now() < deadline => {
+                Err(TryLockError::WouldBlock)
+                    if deadline.is_none_or(|deadline| Instant::now() < deadline) =>
+                {
                     std::thread::sleep(Duration::from_millis(100));
                 }
                 Err(TryLockError::WouldBlock) => {
@@ -267,11 +270,17 @@ fn same_file(a: &std::fs::Metadata, b: &std::fs::Metadata) -> bool {
     }
 }
 
+/// The most a holder record takes, with room to spare: a larger lock file holds no record.
+const RECORD_LIMIT: u64 = 64 << 10;
+
 fn read_holder(file: &mut File) -> Option<Holder> {
-    let mut text = String::new();
+    let mut bytes = Vec::new();
     file.seek(SeekFrom::Start(0)).ok()?;
-    file.read_to_string(&mut text).ok()?;
-    serde_json::from_str(&text).ok()
+    file.take(RECORD_LIMIT + 1).read_to_end(&mut bytes).ok()?;
+    if bytes.len() as u64 > RECORD_LIMIT {
+        return None;
+    }
+    serde_json::from_slice(&bytes).ok()
 }
 
 impl Drop for StateLock {
@@ -358,5 +367,23 @@ mod tests {
         std::fs::write(lock_path(&state), serde_json::to_vec(&dead).unwrap()).unwrap();
         let lock = StateLock::acquire(&state, "deskprune apply", Duration::ZERO).unwrap();
         assert_eq!(lock.taken_over.as_ref().map(|h| h.pid), Some(999_999));
+    }
+
+    #[test]
+    fn waiting_for_ever_is_a_wait_not_a_panic() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = dir.path().join("s.json");
+        StateLock::acquire(&state, "deskprune apply", Duration::MAX).unwrap();
+    }
+
+    #[test]
+    fn a_record_larger_than_any_holder_is_no_record() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = dir.path().join("s.json");
+        let mut record = serde_json::to_vec(&Holder::current("deskprune apply")).unwrap();
+        record.resize(record.len() + (100 << 10), b' ');
+        std::fs::write(lock_path(&state), &record).unwrap();
+        let lock = StateLock::acquire(&state, "deskprune apply", Duration::ZERO).unwrap();
+        assert_eq!(lock.taken_over, None);
     }
 }
