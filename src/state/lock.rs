@@ -76,12 +76,15 @@ impl StateLock {
             path: path.display().to_string(),
             source,
         };
-        let mut file = open_lock_file(&path, true)?.expect("a lock file opened to create it");
         // A timeout too long to add to now is a wait without end.
         let deadline = Instant::now().checked_add(timeout);
-        loop {
+        let mut file = loop {
+            let mut file = open_lock_file(&path, true)?.expect("a lock file opened to create it");
             match file.try_lock() {
-                Ok(()) => break,
+                // A file `force-unlock` removed meanwhile guards nothing: the lock is the file
+                // now at the path.
+                Ok(()) if still_at(&file, &path).map_err(io)? => break file,
+                Ok(()) => continue,
                 Err(TryLockError::WouldBlock)
                     if deadline.is_none_or(|deadline| Instant::now() < deadline) =>
                 {
@@ -99,7 +102,7 @@ impl StateLock {
                 }
                 Err(TryLockError::Error(err)) => return Err(io(err)),
             }
-        }
+        };
         // A record left behind means its writer died while holding the lock: the OS released
         // the lock, but the run it describes did not finish.
         let taken_over = read_holder(&mut file);
@@ -176,12 +179,9 @@ impl Unlocking {
             path: self.path.display().to_string(),
             source,
         };
-        let still_there = match std::fs::symlink_metadata(&self.path) {
-            Ok(on_disk) => same_file(&self.file.metadata().map_err(io)?, &on_disk),
-            Err(err) if err.kind() == std::io::ErrorKind::NotFound => false,
-            Err(err) => return Err(io(err)),
-        };
-        if !still_there || read_holder(&mut self.file).as_ref() != Some(&self.holder) {
+        if !still_at(&self.file, &self.path).map_err(io)?
+            || read_holder(&mut self.file).as_ref() != Some(&self.holder)
+        {
             return Err(LockError::Changed {
                 state: self.state.display().to_string(),
             });
@@ -254,6 +254,15 @@ fn open_lock_file(path: &Path, create: bool) -> Result<Option<File>, LockError> 
         return Ok(Some(file));
     }
     Err(LockError::Swapped { path: shown() })
+}
+
+/// Whether `file` is still the file at `path` (not removed or replaced since it was opened).
+fn still_at(file: &File, path: &Path) -> std::io::Result<bool> {
+    match std::fs::symlink_metadata(path) {
+        Ok(on_disk) => Ok(same_file(&file.metadata()?, &on_disk)),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(false),
+        Err(err) => Err(err),
+    }
 }
 
 /// Whether two metadata describe one file (where the system says; elsewhere, assumed).
@@ -385,5 +394,30 @@ mod tests {
         std::fs::write(lock_path(&state), &record).unwrap();
         let lock = StateLock::acquire(&state, "deskprune apply", Duration::ZERO).unwrap();
         assert_eq!(lock.taken_over, None);
+    }
+
+    #[test]
+    fn a_lock_file_removed_while_waiting_for_it_is_not_taken() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = dir.path().join("s.json");
+        let hung = StateLock::acquire(&state, "hung", Duration::ZERO).unwrap();
+        let waiting = {
+            let state = state.clone();
+            std::thread::spawn(move || {
+                StateLock::acquire(&state, "waiting", Duration::from_secs(3))
+            })
+        };
+        std::thread::sleep(Duration::from_millis(300));
+        // `force-unlock` removes the file; a new run locks a new one.
+        std::fs::remove_file(lock_path(&state)).unwrap();
+        let next = StateLock::acquire(&state, "next", Duration::ZERO).unwrap();
+        // The hung run ends: the old file's lock is free, but it guards nothing now.
+        drop(hung);
+        let err = waiting.join().unwrap().unwrap_err();
+        assert!(
+            matches!(&err, LockError::Held { holder, .. } if holder.contains("`next`")),
+            "{err}"
+        );
+        drop(next);
     }
 }
