@@ -111,10 +111,10 @@ pub(super) fn backup_path(path: &Path) -> PathBuf {
 
 /// Writes `state` to `path` atomically, its serial incremented; the previous version is kept
 /// as `<path>.backup`. A `path` that is a symbolic link is written through: its target is
-/// replaced (the backup beside it) and the link stays. When the file on disk is not the version this process last loaded or
-/// wrote (another writer saved since: a run whose lock was broken, or the one after it), its
-/// records are merged in first, so no save drops a record it did not write; a file of another
-/// history (lineage) or project is never overwritten.
+/// replaced (the backup beside it) and the link stays. When the file on disk is not the
+/// version this process last loaded or wrote (another writer saved since: a run whose lock was
+/// broken, or the one after it), its records are merged in first, so no save drops a record it
+/// did not write; a file of another history (lineage) or project is never overwritten.
 pub fn save(path: &Path, state: &mut State) -> anyhow::Result<()> {
     let context = || format!("cannot write state file `{}`", path.display());
     // A link is written through (see `atomic_file`): the file, its backup and the folder
@@ -191,6 +191,10 @@ fn lock_folder(path: &Path) -> Option<std::fs::File> {
             Ok(()) => return Some(folder),
             Err(std::fs::TryLockError::WouldBlock) if std::time::Instant::now() < deadline => {
                 std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            Err(std::fs::TryLockError::WouldBlock) => {
+                tracing::warn!("the state file's folder stayed locked; saving without waiting");
+                return None;
             }
             Err(err) => {
                 tracing::debug!(error = %err, "saving the state without a folder lock");

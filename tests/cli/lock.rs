@@ -57,7 +57,7 @@ fn a_run_whose_lock_was_broken_keeps_the_jobs_another_run_recorded() {
     let world = World::with_options(
         team(6),
         SimulatorOptions {
-            faults: vec!["show_job:nth=1:latency=4000".parse().unwrap()],
+            faults: vec!["show_job:nth=1:latency=6000".parse().unwrap()],
             ..SimulatorOptions::default()
         },
     );
