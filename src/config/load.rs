@@ -50,11 +50,8 @@ pub fn read(path: &Path) -> Result<String, ConfigError> {
 /// Validates config `text`. `path` only names the file in messages and is the folder a relative
 /// `simulator` path is resolved against.
 pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
-    let raw: RawConfig = match super::parts::parse_in_parts(text) {
-        Some(raw) => raw,
-        None => toml::from_str(text)
-            .map_err(|error| ConfigError::new(text, vec![toml_error(path, text, &error)]))?,
-    };
+    let raw: RawConfig = toml::from_str(text)
+        .map_err(|error| ConfigError::new(text, vec![toml_error(path, text, &error)]))?;
     let mut check = Check {
         path,
         text,
@@ -71,6 +68,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
         delete: check.delete(raw.delete.unwrap_or_default()),
         guard: check.guard(raw.guard.unwrap_or_default()),
         client: check.client(raw.client.unwrap_or_default()),
+        desktop_tables: raw.desktop.len(),
         desktops: check.desktops(raw.desktop, raw.desktops.unwrap_or_default()),
     };
     if check.diagnostics.is_empty() {

@@ -7,8 +7,6 @@ use std::path::Path;
 use proptest::prelude::*;
 
 use super::parse;
-use super::parts::parse_in_parts_from;
-use super::raw::RawConfig;
 
 /// A valid file using every key, so mutations hit every part of the reader.
 const VALID: &str = r#"#:schema ./schema/config.schema.json
@@ -282,24 +280,6 @@ proptest! {
         )
     ) {
         check(&lines.join("\n"))?;
-    }
-
-    /// Parsed in parts (from a table or two on, so that small files are too), a file gives
-    /// exactly what the whole file gives, spans included, or nothing: never a config the whole
-    /// file would refuse, never other declarations.
-    #[test]
-    fn a_file_parsed_in_parts_gives_what_the_whole_file_gives(
-        mutations in prop::collection::vec(mutation(), 0..5),
-        min_tables in 1usize..3,
-        root in prop::sample::select(&["", "desktop = []\n", "'desktop' = []\n", "\"\\u0064esktop\" = []\n"][..]),
-    ) {
-        let tables = "[[desktop]]\nid = 'x-1' # c\n\n[[ desktop ]]\nname = \"\"\"multi\"\"\"\n[[desktop]]\nname = \"e\\u0041\"\n";
-        let text = mutations.iter().fold(format!("{root}{VALID}{tables}"), |text, m| apply(&text, m));
-        if let Some(parts) = parse_in_parts_from(&text, min_tables) {
-            let whole = toml::from_str::<RawConfig>(&text);
-            prop_assert!(whole.is_ok(), "cut in parts, a file the whole parse refuses passed:\n{}", text);
-            prop_assert_eq!(format!("{parts:?}"), format!("{:?}", whole.unwrap()));
-        }
     }
 
     #[test]
