@@ -4,6 +4,8 @@
 
 use std::io::ErrorKind;
 use std::net::TcpListener;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 use crate::support::*;
 
@@ -75,4 +77,105 @@ fn a_config_error_sends_nothing_even_to_an_endpoint_inside_a_string() {
         );
     }
     assert_eq!(world.stats().list_desktops, 0);
+}
+
+/// Runs the binary in `world` with `args`, killed (and the test failed) if it takes longer than
+/// `limit`: a FIFO or an endless file must not hang the test, only fail it.
+fn run_within(world: &World, args: &[&str], limit: Duration) -> Run {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_deskprune"))
+        .args(args)
+        .current_dir(world.dir.path())
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HUAWEICLOUD_SDK_AK", AK)
+        .env("HUAWEICLOUD_SDK_SK", SK)
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary runs");
+    let started = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if started.elapsed() > limit {
+            child.kill().unwrap();
+            let output = child.wait_with_output().unwrap();
+            panic!(
+                "{args:?} still ran after {limit:?}; stderr:\n{}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Run {
+        output: child.wait_with_output().unwrap(),
+    }
+}
+
+/// A FIFO named `name` in the world's folder.
+fn fifo(world: &World, name: &str) -> String {
+    let status = Command::new("mkfifo")
+        .arg(world.path(name))
+        .status()
+        .expect("mkfifo runs");
+    assert!(status.success());
+    name.to_string()
+}
+
+/// A sparse regular file of `size` bytes (zeros), cheap to make at any size.
+fn large_file(world: &World, name: &str, size: u64) -> String {
+    std::fs::File::create(world.path(name))
+        .unwrap()
+        .set_len(size)
+        .unwrap();
+    name.to_string()
+}
+
+#[test]
+fn a_config_that_is_no_regular_file_or_too_large_is_refused_at_once() {
+    let world = World::new(team(1));
+    let fifo = fifo(&world, "fifo.toml");
+    let large = large_file(&world, "large.toml", 40 << 20);
+    let cases = [
+        ("/dev/zero", "config file `/dev/zero` is not a regular file"),
+        (&fifo, "config file `fifo.toml` is not a regular file"),
+        (&large, "config file `large.toml` is larger than 32 MiB"),
+    ];
+    for (config, expected) in cases {
+        for command in ["validate", "plan"] {
+            let run = run_within(&world, &["-c", config, command], Duration::from_secs(10));
+            assert_eq!(run.code(), 1, "{config} {command}: {}", run.stderr());
+            let stderr = run.stderr();
+            assert!(stderr.contains(expected), "{config}: {stderr}");
+            assert!(stderr.contains("help: "), "{config}: {stderr}");
+        }
+    }
+    assert_eq!(world.stats().list_desktops, 0);
+}
+
+#[test]
+fn a_saved_plan_that_is_no_regular_file_or_too_large_is_refused_at_once() {
+    let world = World::new(team(1));
+    world.config("[scope]\nall = true\n");
+    let fifo = fifo(&world, "plan.json");
+    let large = large_file(&world, "large.json", 200 << 20);
+    let cases = [
+        ("/dev/zero", "saved plan `/dev/zero` is not a regular file"),
+        (&fifo, "saved plan `plan.json` is not a regular file"),
+        (&large, "saved plan `large.json` is larger than 128 MiB"),
+    ];
+    for (plan, expected) in cases {
+        for args in [&["show", plan][..], &["apply", "--auto-approve", plan]] {
+            let run = run_within(&world, args, Duration::from_secs(10));
+            assert_eq!(run.code(), 1, "{args:?}: {}", run.stderr());
+            let stderr = run.stderr();
+            assert!(stderr.contains(expected), "{args:?}: {stderr}");
+            assert!(
+                stderr.contains("deskprune plan --out FILE"),
+                "{args:?}: {stderr}"
+            );
+        }
+    }
+    assert_eq!(world.stats().list_desktops, 0);
+    assert_eq!(world.stats().batch_delete, 0);
 }
