@@ -179,3 +179,69 @@ fn a_saved_plan_that_is_no_regular_file_or_too_large_is_refused_at_once() {
     assert_eq!(world.stats().list_desktops, 0);
     assert_eq!(world.stats().batch_delete, 0);
 }
+
+/// Values a conversion cannot hold are refused where they enter, never a panic (exit 101).
+#[test]
+fn values_too_large_for_a_clock_are_refused_not_a_panic() {
+    let world = World::new(team(1));
+    world.config("[scope]\nall = true\n");
+    for args in [
+        &[
+            "apply",
+            "--auto-approve",
+            "--lock-timeout",
+            "18446744073709551615",
+        ][..],
+        &[
+            "apply",
+            "--auto-approve",
+            "--timeout",
+            "18446744073709551615",
+        ],
+        &[
+            "simulator",
+            "--inventory",
+            "i.json",
+            "--token",
+            "t",
+            "--job-seconds",
+            "1e20",
+        ],
+        &[
+            "simulator",
+            "--inventory",
+            "i.json",
+            "--token",
+            "t",
+            "--latency-ms",
+            "18446744073709551615",
+        ],
+        &[
+            "simulator",
+            "--inventory",
+            "i.json",
+            "--token",
+            "t",
+            "--fault",
+            "any:nth=1:refuse=18446744073709551615",
+        ],
+    ] {
+        let run = run_within(&world, args, Duration::from_secs(10));
+        assert_eq!(run.code(), 1, "{args:?}: {}", run.stderr());
+        assert!(
+            !run.stderr().contains("panicked"),
+            "{args:?}: {}",
+            run.stderr()
+        );
+    }
+    world.config("[scope]\nall = true\n[client]\nrequests_per_second = 1e-20\n");
+    let run = world.run(&["plan"]);
+    assert_eq!(run.code(), 1, "{}", run.stderr());
+    assert!(
+        run.stderr()
+            .contains("`requests_per_second` must be between 0.01 and 1000, found `1e-20`"),
+        "{}",
+        run.stderr()
+    );
+    assert_eq!(world.stats().list_desktops, 0);
+}
