@@ -9,6 +9,7 @@ mod bad_answers;
 mod calls;
 mod contract;
 mod crash;
+mod escaping;
 mod examples;
 mod faults;
 mod inputs;
