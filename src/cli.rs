@@ -162,11 +162,11 @@ pub struct ApplyArgs {
     /// Return once the deletions are submitted, without waiting for the jobs.
     #[arg(long)]
     pub no_wait: bool,
-    /// Longest time to wait for the jobs, in seconds.
-    #[arg(long, default_value_t = 1800, value_name = "SECONDS")]
+    /// Longest time to wait for the jobs, in seconds (at most a year).
+    #[arg(long, default_value_t = 1800, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(..=A_YEAR))]
     pub timeout: u64,
-    /// Longest time to wait for the state lock, in seconds.
-    #[arg(long, default_value_t = 0, value_name = "SECONDS")]
+    /// Longest time to wait for the state lock, in seconds (at most a year).
+    #[arg(long, default_value_t = 0, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(..=A_YEAR))]
     pub lock_timeout: u64,
 }
 
@@ -215,12 +215,12 @@ pub struct SimulatorArgs {
         value_name = "TOKEN"
     )]
     pub token: Option<String>,
-    /// How long a deletion job takes, in seconds.
-    #[arg(long, default_value_t = 1.0, value_name = "SECONDS")]
+    /// How long a deletion job takes, in seconds (at most a year).
+    #[arg(long, default_value_t = 1.0, value_name = "SECONDS", value_parser = job_seconds)]
     pub job_seconds: f64,
-    /// How long each API answer takes, in milliseconds: it leaves this long after its call
-    /// arrived (built within that time).
-    #[arg(long, default_value_t = 0, value_name = "MS")]
+    /// How long each API answer takes, in milliseconds (at most an hour): it leaves this long
+    /// after its call arrived (built within that time).
+    #[arg(long, default_value_t = 0, value_name = "MS", value_parser = clap::value_parser!(u64).range(..=AN_HOUR_MS))]
     pub latency_ms: u64,
     /// A fault to inject (repeatable), `ENDPOINT:TRIGGER:ACTION`, e.g.
     /// `batch_delete:nth=2:status=429:retry_after=1`, `list:share=0.1:status=503`,
@@ -241,6 +241,20 @@ pub struct SimulatorArgs {
         value_name = "SECONDS"
     )]
     pub clock_skew: i64,
+}
+
+/// The longest wait a flag takes, in seconds: any longer is a mistake, and a deadline that
+/// far would overflow the clock.
+const A_YEAR: u64 = 365 * 24 * 3600;
+/// The longest simulated latency, in milliseconds.
+const AN_HOUR_MS: u64 = 3600 * 1000;
+
+/// `--job-seconds`: a number of seconds from 0 to a year.
+fn job_seconds(text: &str) -> Result<f64, String> {
+    text.parse::<f64>()
+        .ok()
+        .filter(|seconds| (0.0..=A_YEAR as f64).contains(seconds))
+        .ok_or_else(|| format!("expected a number of seconds from 0 to {A_YEAR} (a year)"))
 }
 
 #[derive(Debug, Args)]

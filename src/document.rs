@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use anyhow::{Context, bail};
+use anyhow::{Context, anyhow, bail};
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -329,10 +329,15 @@ impl PlanDocument {
     }
 }
 
+/// The most a saved plan may hold: one of 100,000 desktops, every one deleted, with long names
+/// and as many declarations missing, is some 42 MiB of JSON (with short names, 20 MiB). Three
+/// times that leaves room, and keeps `apply /dev/zero` from filling memory.
+pub const MAX_SAVED_PLAN_BYTES: u64 = 128 << 20;
+
 /// Reads a plan saved with `plan --out`.
 pub fn read(path: &Path) -> anyhow::Result<PlanDocument> {
-    let bytes = std::fs::read(path)
-        .with_context(|| format!("cannot read the saved plan `{}`", path.display()))?;
+    let bytes = crate::input_file::read(path, "saved plan", MAX_SAVED_PLAN_BYTES)
+        .map_err(|error| anyhow!("{error} (save one with `deskprune plan --out FILE`)"))?;
     let value: serde_json::Value = serde_json::from_slice(&bytes).with_context(|| {
         format!(
             "`{}` is not a saved plan: it is not JSON (save one with `deskprune plan --out FILE`)",

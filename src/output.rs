@@ -1,12 +1,15 @@
 //! Where output goes and how it looks: colour is decided once per stream (`--color`, then
 //! `NO_COLOR`, then whether the stream is a terminal), logs and messages go to stderr, the
-//! plan and JSON to stdout.
+//! plan and JSON to stdout. A message may quote the API (a desktop's name, an error's text),
+//! so every line of it is escaped ([`shown`]) before it reaches the terminal.
 
+use std::borrow::Cow;
 use std::io::{self, IsTerminal, Write};
 
 use crate::cli::{ColorChoice, Global};
 use crate::error::Error;
 use crate::render::Styles;
+use crate::text::printable;
 
 #[derive(Debug, Clone)]
 pub struct Output {
@@ -66,9 +69,16 @@ impl Output {
         let mut stderr = io::stderr().lock();
         let _ = match err {
             Error::Config(config) => write!(stderr, "{}", config.render(self.stderr_color)),
-            other => writeln!(stderr, "{}error:{:#} {other}", styles.error, styles.error),
+            other => writeln!(
+                stderr,
+                "{}error:{:#} {}",
+                styles.error,
+                styles.error,
+                shown(&other.to_string())
+            ),
         };
         if let Some(hint) = err.hint() {
+            let hint = shown(&hint);
             let _ = writeln!(stderr, "  {}hint:{:#} {hint}", styles.header, styles.header);
         }
     }
@@ -77,22 +87,54 @@ impl Output {
         let styles = &self.stderr;
         let _ = writeln!(
             io::stderr(),
-            "{}warning:{:#} {message}",
+            "{}warning:{:#} {}",
             styles.warning,
-            styles.warning
+            styles.warning,
+            shown(message)
         );
     }
 
     /// The last line of a command's result, on stdout. An apply must not stop because nobody
     /// reads its output any more, so a failed write is ignored.
     pub fn result(&self, line: &str) {
-        let _ = writeln!(io::stdout(), "{line}");
+        let _ = writeln!(io::stdout(), "{}", shown(line));
     }
 
     /// A line of narration on stderr, unless quiet.
     pub fn note(&self, message: &str) {
         if !self.quiet {
-            let _ = writeln!(io::stderr(), "{message}");
+            let _ = writeln!(io::stderr(), "{}", shown(message));
         }
+    }
+}
+
+/// `message` with every character a terminal would obey escaped, line by line: the line
+/// breaks deskprune writes itself stay. A line break inside quoted API text is not told
+/// apart here; the text is escaped where it is quoted ([`crate::plan::stale_diff`]) when
+/// it spans lines.
+fn shown(message: &str) -> Cow<'_, str> {
+    if !message.contains('\n') {
+        return printable(message);
+    }
+    Cow::Owned(
+        message
+            .split('\n')
+            .map(printable)
+            .collect::<Vec<_>>()
+            .join("\n"),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_are_shown_escaped_line_by_line() {
+        assert!(matches!(shown("plain `eng-0001`"), Cow::Borrowed(_)));
+        assert_eq!(
+            shown("refused `eng\u{1b}[2K\r- x`: WKS.0001 \u{202e}gone\nnext line"),
+            "refused `eng\\u{1b}[2K\\u{d}- x`: WKS.0001 \\u{202e}gone\nnext line"
+        );
     }
 }

@@ -7,7 +7,6 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::path::Path;
 use std::time::Duration;
 
-use super::RestOfConfig;
 use super::plan::{Opened, budget, check_empty, compute, open, plan_desktops};
 use super::session::Session;
 use crate::apply::{FollowReport, Journal, SubmitReport, follow, submit};
@@ -15,7 +14,7 @@ use crate::cli::{ApplyArgs, Global};
 use crate::config::Config;
 use crate::document::{DesktopDoc, PackedDocs, PlanDocument};
 use crate::error::{Error, exit};
-use crate::inventory::{Pages, read_by_ids};
+use crate::inventory::read_by_ids;
 use crate::output::Output;
 use crate::plan::{BudgetCheck, recheck, stale_diff};
 use crate::progress::Progress;
@@ -32,38 +31,27 @@ struct Decision {
 }
 
 pub async fn run(global: &Global, args: &ApplyArgs, output: &Output) -> Result<u8, Error> {
-    let (early, rest) = super::start_config(global, output)?;
-    // A saved plan is checked against the whole config before anything else.
-    let (early, rest, saved) = match &args.plan {
-        Some(path) => {
-            let config = rest.whole(early, output).await?;
-            let saved = read_saved(path, &config)?;
-            (config, RestOfConfig::default(), Some(saved))
-        }
-        None => (early, rest, None),
+    let config = super::load_config(global, output)?;
+    // A saved plan is checked against the config before anything else.
+    let saved = match &args.plan {
+        Some(path) => Some(read_saved(path, &config)?),
+        None => None,
     };
-    let state_path = state::state_path_for(&early.path, global.state.as_deref());
-    let lock = match StateLock::acquire(
+    let state_path = state::state_path_for(&config.path, global.state.as_deref());
+    let lock = StateLock::acquire(
         &state_path,
         "deskprune apply",
         Duration::from_secs(args.lock_timeout),
-    ) {
-        Ok(lock) => lock,
-        Err(err) => return Err(rest.first_error(err.into()).await),
-    };
+    )?;
     if let Some(holder) = &lock.taken_over {
         output.warning(&format!(
             "the previous holder of the state lock, {holder}, ended without releasing it; taking over (its recorded jobs are followed below)"
         ));
     }
-    let Opened {
-        mut state,
-        session,
-        pages,
-    } = open(early, rest, &state_path, output).await?;
+    let Opened { mut state, session } = open(config, &state_path).await?;
     let result = async {
         let decision = match &saved {
-            None => decide_now(&session, &state, pages, output).await?,
+            None => decide_now(&session, &state, output).await?,
             Some(saved) => decide_saved(&session, &state, saved, output).await?,
         };
         let mut journal = Journal {
@@ -79,13 +67,8 @@ pub async fn run(global: &Global, args: &ApplyArgs, output: &Output) -> Result<u
 }
 
 /// Plans now and shows the plan.
-async fn decide_now(
-    session: &Session,
-    state: &State,
-    pages: Option<Pages>,
-    output: &Output,
-) -> Result<Decision, Error> {
-    let planned = compute(session, state, pages, &Progress::new(output.progress)).await?;
+async fn decide_now(session: &Session, state: &State, output: &Output) -> Result<Decision, Error> {
+    let planned = compute(session, state, &Progress::new(output.progress)).await?;
     let (document, kept) = PlanDocument::new(planned.plan, &session.config, planned.read_at);
     super::plan::print(&document, &kept, crate::cli::Format::Human, output)?;
     Ok(Decision {

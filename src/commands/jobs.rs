@@ -9,7 +9,9 @@ use crate::apply::{Journal, follow};
 use crate::cli::{Global, JobsArgs};
 use crate::error::{Error, exit};
 use crate::output::Output;
-use crate::state::{self, JobStatus, OutcomeStatus, State, StateLock};
+use crate::render::Styles;
+use crate::state::{self, JobRecord, JobStatus, OutcomeStatus, State, StateLock};
+use crate::text::printable;
 
 pub async fn run(global: &Global, args: &JobsArgs, output: &Output) -> Result<u8, Error> {
     let config = super::load_config(global, output)?;
@@ -48,15 +50,19 @@ fn print_jobs(state: &State, output: &Output) -> Result<(), Error> {
         output.note("No jobs recorded.");
         return Ok(());
     }
-    let styles = &output.stdout;
     let mut stdout = std::io::stdout().lock();
+    write_jobs(&state.jobs, &output.stdout, &mut stdout).map_err(anyhow::Error::from)?;
+    Ok(())
+}
+
+/// The jobs as a table. A job ID came from the API, so it is shown escaped.
+fn write_jobs(jobs: &[JobRecord], styles: &Styles, out: &mut dyn Write) -> std::io::Result<()> {
     writeln!(
-        stdout,
+        out,
         "{}{:<36}  {:<20}  {:<9}  {:>7}  {:>6}  {:>7}{:#}",
         styles.header, "JOB", "SUBMITTED", "STATUS", "DELETED", "FAILED", "PENDING", styles.header
-    )
-    .map_err(anyhow::Error::from)?;
-    for job in &state.jobs {
+    )?;
+    for job in jobs {
         let count = |wanted: OutcomeStatus| {
             job.desktops
                 .values()
@@ -69,16 +75,36 @@ fn print_jobs(state: &State, output: &Output) -> Result<(), Error> {
             JobStatus::Failed => "failed",
         };
         writeln!(
-            stdout,
+            out,
             "{:<36}  {:<20}  {:<9}  {:>7}  {:>6}  {:>7}",
-            job.job_id,
+            printable(&job.job_id),
             job.submitted_at.strftime("%Y-%m-%d %H:%M:%S"),
             status,
             count(OutcomeStatus::Deleted),
             count(OutcomeStatus::Failed),
             count(OutcomeStatus::Pending),
-        )
-        .map_err(anyhow::Error::from)?;
+        )?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn job_ids_are_shown_escaped() {
+        let job: JobRecord = serde_json::from_value(serde_json::json!({
+            "job_id": "job\u{1b}[2K\r\u{202e}-1",
+            "submitted_at": "2025-01-01T00:00:00Z",
+            "desktop_ids": ["d-1"],
+            "status": "pending",
+        }))
+        .unwrap();
+        let mut out = Vec::new();
+        write_jobs(&[job], &Styles::plain(), &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.contains("job\\u{1b}[2K\\u{d}\\u{202e}-1"), "{text}");
+        assert!(!text.contains(['\u{1b}', '\r', '\u{202e}']), "{text:?}");
+    }
 }

@@ -7,13 +7,12 @@ use std::path::Path;
 
 use tokio::task::JoinSet;
 
-use super::RestOfConfig;
 use super::session::Session;
 use crate::cli::{Format, Global, PlanArgs};
 use crate::config::Config;
 use crate::document::{PackedDocs, PlanDocument};
 use crate::error::{Error, exit};
-use crate::inventory::{Desktop, Pages, read_all, read_login_status};
+use crate::inventory::{Desktop, read_all, read_login_status};
 use crate::output::Output;
 use crate::plan::{Budget, BudgetCheck, Desired, Plan, Planner};
 use crate::progress::Progress;
@@ -22,97 +21,29 @@ use crate::workspace::wire::MAX_IDS_PER_CALL;
 use crate::workspace::{ApiError, ListFilter};
 
 pub async fn run(global: &Global, args: &PlanArgs, output: &Output) -> Result<u8, Error> {
-    let (early, rest) = super::start_config(global, output)?;
-    let state_path = state::state_path_for(&early.path, global.state.as_deref());
-    let Opened {
-        state,
-        session,
-        pages,
-    } = open(early, rest, &state_path, output).await?;
+    let config = super::load_config(global, output)?;
+    let state_path = state::state_path_for(&config.path, global.state.as_deref());
+    let Opened { state, session } = open(config, &state_path).await?;
     // Progress is for a person at a terminal reading the human view.
     let progress = Progress::new(output.progress && args.format() == Format::Human);
-    let planned = compute(&session, &state, pages, &progress).await;
+    let planned = compute(&session, &state, &progress).await;
     drop(progress);
     let config = session.close()?;
     show(&config, planned?, args, output)
 }
 
-/// A session ready to plan: its state loaded and, when the config's head allowed it, the read
-/// of the inventory already started.
+/// A session ready to plan, with its state loaded.
 pub struct Opened {
     pub state: State,
     pub session: Session,
-    pub pages: Option<Pages>,
 }
 
-/// Opens the session on the config's head and starts reading the inventory while the whole
-/// config is parsed (a config may declare 100,000 desktops), then puts the whole config in
-/// the session. When the whole config disagrees with the head about where and what to read
-/// (the head is cut from the file line by line, and odd TOML can fool that), the early read is
-/// dropped and everything starts again from the whole config.
-pub async fn open(
-    early: Config,
-    rest: RestOfConfig,
-    state_path: &Path,
-    output: &Output,
-) -> Result<Opened, Error> {
-    if rest.is_whole() {
-        return open_whole(early, state_path).await;
-    }
-    let opened = async {
-        let state = state::load(state_path, &early.cloud.project_id)?;
-        // The head declares nothing: a copy costs nothing.
-        let session = Session::open(early.clone(), state_path).await?;
-        Ok::<_, Error>((state, session))
-    }
-    .await;
-    let (state, mut session) = match opened {
-        Ok(opened) => opened,
-        Err(err) => return Err(rest.first_error(err).await),
-    };
-    let config = &session.config;
-    let pages = Pages::start(
-        &session.client,
-        &list_filter(config),
-        config.client.max_concurrency,
-    );
-    let whole = match rest.whole(early, output).await {
-        Ok(whole) => whole,
-        Err(err) => {
-            drop(pages);
-            let _ = session.close();
-            return Err(err);
-        }
-    };
-    let early = &session.config;
-    if early.path == whole.path
-        && early.cloud == whole.cloud
-        && early.scope == whole.scope
-        && early.client == whole.client
-    {
-        session.config = whole;
-        return Ok(Opened {
-            state,
-            session,
-            pages: Some(pages),
-        });
-    }
-    tracing::info!(
-        "the config's head and the whole file disagree; starting again from the whole file"
-    );
-    drop(pages);
-    session.close()?;
-    open_whole(whole, state_path).await
-}
-
-async fn open_whole(config: Config, state_path: &Path) -> Result<Opened, Error> {
+/// Loads the state and connects to the API named by `config`, which was validated whole:
+/// nothing is sent before that.
+pub async fn open(config: Config, state_path: &Path) -> Result<Opened, Error> {
     let state = state::load(state_path, &config.cloud.project_id)?;
     let session = Session::open(config, state_path).await?;
-    Ok(Opened {
-        state,
-        session,
-        pages: None,
-    })
+    Ok(Opened { state, session })
 }
 
 /// The plan and when its facts were read.
@@ -126,7 +57,6 @@ pub struct Planned {
 pub async fn compute(
     session: &Session,
     state: &State,
-    pages: Option<Pages>,
     progress: &Progress,
 ) -> Result<Planned, Error> {
     let config = &session.config;
@@ -137,7 +67,6 @@ pub async fn compute(
         &list_filter(config),
         config.client.max_concurrency,
         &|read, total| progress.reading(read, total),
-        pages,
         || Planning::new(session, &pending),
     )
     .await;

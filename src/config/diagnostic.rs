@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 
 use annotate_snippets::{AnnotationKind, Level, Origin, Renderer, Snippet};
 
+use crate::text::printable;
+
 /// One problem in a config file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Diagnostic {
@@ -92,13 +94,16 @@ impl Diagnostic {
     }
 
     fn render(&self, text: &str, renderer: &Renderer) -> String {
-        let path = self.path.display().to_string();
-        let title = Level::ERROR.primary_title(self.message.as_str());
+        // A message may quote a value, and a TOML string may hold any character as an escape.
+        let path = printable(&self.path.display().to_string()).into_owned();
+        let message = printable(&self.message);
+        let label = printable(&self.label);
+        let title = Level::ERROR.primary_title(message.as_ref());
         let mut group = match &self.span {
             Some(span) => {
                 let mut primary = AnnotationKind::Primary.span(span.clone());
-                if !self.label.is_empty() {
-                    primary = primary.label(self.label.as_str());
+                if !label.is_empty() {
+                    primary = primary.label(label.as_ref());
                 }
                 let mut snippet = Snippet::source(text)
                     .path(path.as_str())
@@ -114,8 +119,9 @@ impl Diagnostic {
             }
             None => title.element(Origin::path(path.as_str())),
         };
-        if let Some(help) = &self.help {
-            group = group.element(Level::HELP.message(help.as_str()));
+        let help = self.help.as_deref().map(printable);
+        if let Some(help) = &help {
+            group = group.element(Level::HELP.message(help.as_ref()));
         }
         renderer.render(&[group])
     }

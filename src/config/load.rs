@@ -20,15 +20,23 @@ use super::{
     ClientSettings, Cloud, Config, Declaration, Declarations, DeleteOptions, Guard, Scope,
     Selector, Target,
 };
+use crate::input_file::InputFileError;
 
 /// Reads and validates the config file at `path`.
 pub fn load(path: &Path) -> Result<Config, ConfigError> {
     parse(path, &read(path)?)
 }
 
-/// The text of the config file at `path`, which must be UTF-8.
+/// The most a config file may hold. 100,000 desktops declared in `[[desktop]]` tables with
+/// long names take some 10 MiB (in the `[desktops]` lists, less than half that), so a file
+/// larger than this is not a config: `-c /dev/zero`, a log, a disk image. It is refused before
+/// it fills memory.
+pub const MAX_CONFIG_BYTES: u64 = 32 << 20;
+
+/// The text of the config file at `path`, which must be a regular file of UTF-8.
 pub fn read(path: &Path) -> Result<String, ConfigError> {
-    let bytes = std::fs::read(path).map_err(|error| unreadable(path, &error))?;
+    let bytes = crate::input_file::read(path, "config file", MAX_CONFIG_BYTES)
+        .map_err(|error| unreadable(path, &error))?;
     match String::from_utf8(bytes) {
         Ok(text) => Ok(text),
         Err(error) => {
@@ -50,11 +58,8 @@ pub fn read(path: &Path) -> Result<String, ConfigError> {
 /// Validates config `text`. `path` only names the file in messages and is the folder a relative
 /// `simulator` path is resolved against.
 pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
-    let raw: RawConfig = match super::parts::parse_in_parts(text) {
-        Some(raw) => raw,
-        None => toml::from_str(text)
-            .map_err(|error| ConfigError::new(text, vec![toml_error(path, text, &error)]))?,
-    };
+    let raw: RawConfig = toml::from_str(text)
+        .map_err(|error| ConfigError::new(text, vec![toml_error(path, text, &error)]))?;
     let mut check = Check {
         path,
         text,
@@ -71,6 +76,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
         delete: check.delete(raw.delete.unwrap_or_default()),
         guard: check.guard(raw.guard.unwrap_or_default()),
         client: check.client(raw.client.unwrap_or_default()),
+        desktop_tables: raw.desktop.len(),
         desktops: check.desktops(raw.desktop, raw.desktops.unwrap_or_default()),
     };
     if check.diagnostics.is_empty() {
@@ -80,14 +86,23 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
     }
 }
 
-fn unreadable(path: &Path, error: &std::io::Error) -> ConfigError {
-    let shown = path.display();
-    let diagnostic = if error.kind() == std::io::ErrorKind::NotFound {
-        Diagnostic::whole_file(path, format!("config file `{shown}` not found"))
-            .help("create it, or pass `--config PATH` to use another file")
-    } else {
-        Diagnostic::whole_file(path, format!("cannot read config file `{shown}`: {error}"))
-            .help("check that it is a readable file, or pass `--config PATH` to use another file")
+fn unreadable(path: &Path, error: &InputFileError) -> ConfigError {
+    let other_file = "pass `--config PATH` to use another file";
+    let diagnostic = match error {
+        _ if error.is_not_found() => Diagnostic::whole_file(
+            path,
+            format!("config file `{}` not found", path.display()),
+        )
+        .help(format!("create it, or {other_file}")),
+        InputFileError::NotAFile { .. } => Diagnostic::whole_file(path, error.to_string())
+            .help(format!("a config is a TOML file: {other_file}")),
+        InputFileError::TooLarge { .. } => Diagnostic::whole_file(path, error.to_string()).help(
+            format!(
+                "a config declaring 100,000 desktops is some 10 MiB: check that this is the config, or {other_file}"
+            ),
+        ),
+        InputFileError::Io { .. } => Diagnostic::whole_file(path, error.to_string())
+            .help(format!("check that it is a readable file, or {other_file}")),
     };
     ConfigError::whole_file(diagnostic)
 }
@@ -493,10 +508,12 @@ impl Check<'_> {
                 defaults::MAX_CONCURRENCY,
                 None,
             ),
+            // One call every 100 seconds at the slowest: the rate limiter's window is
+            // 1 / rate, and slower is no use to anyone (1e-20 overflowed it).
             requests_per_second: self.number(
                 raw.requests_per_second,
                 "requests_per_second",
-                Lower::Exclusive(0.0),
+                Lower::Inclusive(0.01),
                 1000.0,
                 defaults::REQUESTS_PER_SECOND,
             ),

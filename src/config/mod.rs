@@ -4,9 +4,7 @@
 
 mod declarations;
 mod diagnostic;
-mod head;
 mod load;
-mod parts;
 mod raw;
 mod regions;
 #[cfg(test)]
@@ -15,7 +13,6 @@ mod values;
 
 pub use declarations::Declarations;
 pub use diagnostic::{ConfigError, Diagnostic, Note};
-pub use head::head;
 pub use load::{load, parse, read};
 pub use raw::{RawConfig, schema};
 pub use regions::unknown_region_warning;
@@ -37,18 +34,32 @@ pub struct Config {
     pub guard: Guard,
     pub client: ClientSettings,
     pub desktops: Declarations,
+    /// How many desktops were declared as `[[desktop]]` tables (rather than in the
+    /// `[desktops]` lists), for [`Config::warnings`].
+    pub desktop_tables: usize,
 }
+
+/// From this many `[[desktop]]` tables on, the `[desktops]` lists are suggested instead.
+const MANY_DESKTOP_TABLES: usize = 1000;
 
 impl Config {
     /// What is allowed but probably wrong, in words.
     pub fn warnings(&self) -> Vec<String> {
-        match self.cloud.target {
+        let mut warnings: Vec<String> = match self.cloud.target {
             Target::Cloud => unknown_region_warning(&self.cloud.region)
                 .into_iter()
                 .collect(),
             // The region does not pick the address: only the confirmation prompt uses it.
             Target::Endpoint(_) | Target::Simulator(_) => Vec::new(),
+        };
+        if self.desktop_tables > MANY_DESKTOP_TABLES {
+            warnings.push(format!(
+                "`{}` declares {} `[[desktop]]` tables: for this many, the `[desktops] names = [...]` and `ids = [...]` lists are smaller and faster to read",
+                self.path.display(),
+                self.desktop_tables
+            ));
         }
+        warnings
     }
 }
 

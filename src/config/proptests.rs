@@ -7,8 +7,6 @@ use std::path::Path;
 use proptest::prelude::*;
 
 use super::parse;
-use super::parts::parse_in_parts_from;
-use super::raw::RawConfig;
 
 /// A valid file using every key, so mutations hit every part of the reader.
 const VALID: &str = r#"#:schema ./schema/config.schema.json
@@ -284,27 +282,119 @@ proptest! {
         check(&lines.join("\n"))?;
     }
 
-    /// Parsed in parts (from a table or two on, so that small files are too), a file gives
-    /// exactly what the whole file gives, spans included, or nothing: never a config the whole
-    /// file would refuse, never other declarations.
-    #[test]
-    fn a_file_parsed_in_parts_gives_what_the_whole_file_gives(
-        mutations in prop::collection::vec(mutation(), 0..5),
-        min_tables in 1usize..3,
-        root in prop::sample::select(&["", "desktop = []\n", "'desktop' = []\n", "\"\\u0064esktop\" = []\n"][..]),
-    ) {
-        let tables = "[[desktop]]\nid = 'x-1' # c\n\n[[ desktop ]]\nname = \"\"\"multi\"\"\"\n[[desktop]]\nname = \"e\\u0041\"\n";
-        let text = mutations.iter().fold(format!("{root}{VALID}{tables}"), |text, m| apply(&text, m));
-        if let Some(parts) = parse_in_parts_from(&text, min_tables) {
-            let whole = toml::from_str::<RawConfig>(&text);
-            prop_assert!(whole.is_ok(), "cut in parts, a file the whole parse refuses passed:\n{}", text);
-            prop_assert_eq!(format!("{parts:?}"), format!("{:?}", whole.unwrap()));
-        }
-    }
-
     #[test]
     fn a_mangled_valid_file_never_panics(mutations in prop::collection::vec(mutation(), 1..5)) {
         let text = mutations.iter().fold(VALID.to_string(), |text, m| apply(&text, m));
         check(&text)?;
+    }
+}
+
+/// Every numeric key, with its table.
+const NUMERIC_KEYS: &[(&str, &str)] = &[
+    ("delete", "batch_size"),
+    ("guard", "max_deletions"),
+    ("guard", "max_delete_percent"),
+    ("client", "max_retries"),
+    ("client", "timeout"),
+    ("client", "max_concurrency"),
+    ("client", "requests_per_second"),
+];
+
+/// TOML text of a number of any size and sign: any `f64` (NaN and the infinities in TOML's
+/// words), any `i64`, and the edges where conversions break.
+fn number() -> impl Strategy<Value = String> {
+    let float = |x: f64| match x {
+        x if x.is_nan() => "nan".to_string(),
+        x if x == f64::INFINITY => "inf".to_string(),
+        x if x == f64::NEG_INFINITY => "-inf".to_string(),
+        x => format!("{x:?}"),
+    };
+    prop_oneof![
+        any::<f64>().prop_map(float),
+        (-1e4f64..1e4).prop_map(float),
+        (-1e-3f64..1e-3).prop_map(float),
+        any::<i64>().prop_map(|n| n.to_string()),
+        (-200i64..200).prop_map(|n| n.to_string()),
+        prop::sample::select(vec![
+            "nan",
+            "+nan",
+            "-nan",
+            "inf",
+            "+inf",
+            "-inf",
+            "0",
+            "-0",
+            "0.0",
+            "-0.0",
+            "1e-20",
+            "1e-300",
+            "5e-324",
+            "1e20",
+            "1.7976931348623157e308",
+            "0.001",
+            "0.01",
+            "0.0099",
+            "18446744073709551615",
+            "9223372036854775807",
+            "-9223372036854775808",
+        ])
+        .prop_map(str::to_string),
+    ]
+}
+
+/// Loads a config whose numeric keys are `values`, and uses what it accepted as deskprune
+/// does (the client with its rate limiter and timeouts, the deletion budget): a value is
+/// refused with a diagnostic or works, never panics.
+fn load_and_use(values: &[(usize, String)]) -> Result<(), TestCaseError> {
+    let mut text = String::from(
+        "[cloud]\nregion = \"cn-north-4\"\nproject_id = \"0b6a4c2d9e8f41a7b3c5d6e7f8091a2b\"\n\
+         [scope]\nall = true\n",
+    );
+    for table in ["delete", "guard", "client"] {
+        text.push_str(&format!("[{table}]\n"));
+        for (key, value) in values {
+            let (key_table, key) = NUMERIC_KEYS[*key];
+            if key_table == table {
+                text.push_str(&format!("{key} = {value}\n"));
+            }
+        }
+    }
+    check(&text)?;
+    let Ok(config) = parse(Path::new("deskprune.toml"), &text) else {
+        return Ok(());
+    };
+    let auth = crate::workspace::Auth::Token(crate::workspace::Secret::new("t".to_string()));
+    crate::workspace::Client::new(
+        "http://127.0.0.1:9",
+        &config.cloud.project_id,
+        auth,
+        &config.client,
+    )
+    .map_err(|err| TestCaseError::fail(format!("{err:#}\nfor:\n{text}")))?;
+    let budget = crate::plan::Budget {
+        max_deletions: config.guard.max_deletions,
+        max_percent: config.guard.max_delete_percent,
+    };
+    for (deletions, in_scope) in [(0, 0), (1, 1), (7, 100_000), (usize::MAX, 1)] {
+        budget.check(deletions, in_scope);
+    }
+    Ok(())
+}
+
+#[test]
+fn tiny_request_rates_and_timeouts_are_refused_or_work() {
+    for (key, value) in [(6, "1e-20"), (6, "5e-324"), (4, "1e-300"), (4, "5e-324")] {
+        load_and_use(&[(key, value.to_string())]).unwrap();
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    #[test]
+    fn no_numeric_value_panics(
+        values in prop::collection::vec((0..NUMERIC_KEYS.len(), number()), 1..8)
+    ) {
+        load_and_use(&values)?;
     }
 }

@@ -200,12 +200,12 @@ pub struct RawClient {
         extend("default" = defaults::MAX_CONCURRENCY)
     )]
     pub max_concurrency: Option<Spanned<i64>>,
-    /// Requests started per second, more than 0 and at most 1000: at most this many in any one
-    /// second (for less than 1, one request every 1/N seconds).
+    /// Requests started per second, from 0.01 to 1000: at most this many in any one second
+    /// (for less than 1, one request every 1/N seconds).
     #[schemars(
         with = "Option<f64>",
-        range(max = 1000),
-        extend("exclusiveMinimum" = 0, "default" = defaults::REQUESTS_PER_SECOND)
+        range(min = 0.01, max = 1000),
+        extend("default" = defaults::REQUESTS_PER_SECOND)
     )]
     pub requests_per_second: Option<Spanned<f64>>,
 }

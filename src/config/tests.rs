@@ -116,6 +116,7 @@ id = "1d81c1dc-312b-4621-b778-bac3a1336442"
         ]
         .into_iter()
         .collect(),
+        desktop_tables: 2,
     };
     assert_eq!(config, expected);
 }
@@ -484,4 +485,33 @@ fn the_compact_lists_declare_like_entries() {
             ("id `1d81c1dc-312b-4621-b778-bac3a1336442`".to_string(), 16),
         ]
     );
+}
+
+#[test]
+fn more_than_a_thousand_desktop_tables_suggest_the_lists() {
+    let tables = |count: usize| -> String {
+        (0..count)
+            .map(|index| format!("[[desktop]]\nname = \"eng-{index}\"\n"))
+            .collect()
+    };
+    let config = parse_ok(&format!("{MINIMAL}{}", tables(1000)));
+    assert_eq!(config.warnings(), Vec::<String>::new());
+
+    let config = parse_ok(&format!("{MINIMAL}{}", tables(1001)));
+    let warnings = config.warnings();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(
+        warnings[0].contains("1001 `[[desktop]]` tables")
+            && warnings[0].contains("`[desktops] names = [...]`")
+            && warnings[0].contains("`ids = [...]`"),
+        "{}",
+        warnings[0]
+    );
+
+    let names: Vec<String> = (0..5000).map(|index| format!("\"eng-{index}\"")).collect();
+    let config = parse_ok(&format!(
+        "{MINIMAL}[desktops]\nnames = [{}]\n",
+        names.join(", ")
+    ));
+    assert_eq!(config.warnings(), Vec::<String>::new());
 }

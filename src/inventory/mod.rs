@@ -3,7 +3,7 @@
 
 mod read;
 
-pub use read::{Pages, ReadError, read_all, read_by_ids, read_login_status};
+pub use read::{ReadError, read_all, read_by_ids, read_login_status};
 
 use crate::workspace::wire::ListedDesktop;
 

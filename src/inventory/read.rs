@@ -33,21 +33,17 @@ pub enum ReadError {
 /// gives `total_count`. `on_page` hears the number of desktops read so far and the total.
 ///
 /// The sink is returned only when the read was complete and consistent; when the list changed
-/// under us it is dropped and a fresh one fills again from a new read. `started`, when given,
-/// is the first read already under way ([`Pages::start`]) with the same filter.
+/// under us it is dropped and a fresh one fills again from a new read.
 pub async fn read_all<S: Extend<Desktop>>(
     client: &Client,
     filter: &ListFilter,
     concurrency: usize,
     on_page: &(dyn Fn(usize, usize) + Sync),
-    mut started: Option<Pages>,
     fresh: impl Fn() -> S,
 ) -> Result<S, ReadError> {
     let mut last = String::new();
     for attempt in 1..=READ_ATTEMPTS {
-        let pages = started
-            .take()
-            .unwrap_or_else(|| Pages::start(client, filter, concurrency));
+        let pages = Pages::start(client, filter, concurrency);
         match read_once(pages, on_page, fresh()).await? {
             Ok(sink) => return Ok(sink),
             Err(detail) => {
@@ -63,18 +59,17 @@ pub async fn read_all<S: Extend<Desktop>>(
 }
 
 /// The pages of one read, fetched by a task of their own as fast as the client's limits let
-/// them go, and handed over in the order they arrive. A read may be started before anyone
-/// takes its pages (while the config's declarations are still being parsed): then up to
-/// twice `concurrency` pages wait, and no more are asked for until they are taken.
-pub struct Pages {
+/// them go, and handed over in the order they arrive: up to twice `concurrency` pages wait,
+/// and no more are asked for until they are taken.
+struct Pages {
     arrived: mpsc::Receiver<Result<Page, ApiError>>,
-    /// Dropped unread (the whole config disagreed with its head, or it failed, or the read
-    /// turned out inconsistent): the task stops, and its calls with it.
+    /// Dropped unread (a page failed, or the read turned out inconsistent): the task stops,
+    /// and its calls with it.
     _fetching: AbortOnDrop,
 }
 
 impl Pages {
-    pub fn start(client: &Client, filter: &ListFilter, concurrency: usize) -> Pages {
+    fn start(client: &Client, filter: &ListFilter, concurrency: usize) -> Pages {
         let window = window(concurrency);
         let (send, arrived) = mpsc::channel(window);
         let (client, filter) = (client.clone(), filter.clone());

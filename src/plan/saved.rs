@@ -94,10 +94,16 @@ enum Standing {
 
 /// The stale desktops as a line diff: how each looked when planned (`-`) and now (`+`).
 pub fn stale_diff(stale: &[Stale]) -> String {
+    // Each field escaped: the lines are the API's text, and a line break in it would add one.
     let line = |doc: &DesktopDoc| {
+        let shown = |text: &str| crate::text::printable(text).into_owned();
         format!(
             "{}  {}  user={}  status={}  created={}\n",
-            doc.computer_name, doc.desktop_id, doc.user_name, doc.status, doc.created
+            shown(&doc.computer_name),
+            shown(&doc.desktop_id),
+            shown(&doc.user_name),
+            shown(&doc.status),
+            shown(&doc.created)
         )
     };
     let before: String = stale.iter().map(|s| line(&s.before)).collect();

@@ -1,7 +1,10 @@
 //! The plan as a person reads it: the in-scope desktops as a line diff (`-` for each deletion,
 //! unchanged desktops as context), then the desktops held back and why, warnings, and a
-//! one-line summary. Symbols carry the meaning, so it reads the same without colour.
+//! one-line summary. Symbols carry the meaning, so it reads the same without colour. Every
+//! text that came from outside (the API, a saved plan, the config) goes through
+//! [`printable`], so none can redraw a line.
 
+use std::borrow::Cow;
 use std::io::{self, Write};
 
 use similar::{DiffOp, DiffTag, group_diff_ops};
@@ -9,6 +12,7 @@ use similar::{DiffOp, DiffTag, group_diff_ops};
 use super::Styles;
 use crate::document::{DesktopDoc, DocRef, PackedDocs, PlanDocument, ScopeDoc};
 use crate::plan::plan_order;
+use crate::text::printable;
 
 /// Unchanged desktops shown around each deletion.
 const CONTEXT: usize = 2;
@@ -31,8 +35,8 @@ pub fn render_plan(
     writeln!(
         out,
         "{header}Project{header:#} {} ({}) · {header}scope{header:#} {} · {} desktops in scope{listed}",
-        doc.project_id,
-        doc.region,
+        printable(&doc.project_id),
+        printable(&doc.region),
         scope_text(&doc.scope),
         summary.in_scope,
     )?;
@@ -81,11 +85,12 @@ pub fn render_plan(
         )?;
         for missing in &doc.missing {
             let selector = match (&missing.name, &missing.id) {
-                (Some(name), _) => format!("name `{name}`"),
-                (None, Some(id)) => format!("id `{id}`"),
+                (Some(name), _) => format!("name `{}`", printable(name)),
+                (None, Some(id)) => format!("id `{}`", printable(id)),
                 (None, None) => "a declaration".to_string(),
             };
-            writeln!(out, "? {selector} ({}:{})", doc.config.path, missing.line)?;
+            let path = printable(&doc.config.path);
+            writeln!(out, "? {selector} ({path}:{})", missing.line)?;
         }
     }
     if !doc.warnings.is_empty() {
@@ -93,8 +98,10 @@ pub fn render_plan(
         for warning in &doc.warnings {
             writeln!(
                 out,
-                "{}warning:{:#} {warning}",
-                styles.warning, styles.warning
+                "{}warning:{:#} {}",
+                styles.warning,
+                styles.warning,
+                printable(warning)
             )?;
         }
     }
@@ -252,9 +259,10 @@ impl Widths {
             user: 0,
         };
         for entry in entries {
-            widths.name = widths.name.max(chars(display_name(entry)));
-            widths.id = widths.id.max(chars(entry.desktop_id));
-            widths.user = widths.user.max(chars(display_user(entry)));
+            let shown = Shown::of(entry);
+            widths.name = widths.name.max(chars(&shown.name));
+            widths.id = widths.id.max(chars(&shown.id));
+            widths.user = widths.user.max(chars(&shown.user));
         }
         widths
     }
@@ -279,16 +287,37 @@ impl Widths {
 
     /// Appends `entry` in columns to `line`.
     fn push(&self, line: &mut String, entry: DocRef<'_>) {
-        push_column(line, display_name(entry), self.name);
-        push_column(line, entry.desktop_id, self.id);
-        let (user, status) = (display_user(entry), entry.status.trim_end());
+        let shown = Shown::of(entry);
+        push_column(line, &shown.name, self.name);
+        push_column(line, &shown.id, self.id);
+        let status = shown.status.trim_end();
         if status.is_empty() {
             // No padding before nothing: the line ends with the user.
-            line.push_str(user.trim_end());
+            line.push_str(shown.user.trim_end());
             return;
         }
-        push_column(line, user, self.user);
+        push_column(line, &shown.user, self.user);
         line.push_str(status);
+    }
+}
+
+/// A desktop's columns as they are shown: escaped, borrowed unless there was anything to
+/// escape.
+struct Shown<'a> {
+    name: Cow<'a, str>,
+    id: Cow<'a, str>,
+    user: Cow<'a, str>,
+    status: Cow<'a, str>,
+}
+
+impl<'a> Shown<'a> {
+    fn of(entry: DocRef<'a>) -> Shown<'a> {
+        Shown {
+            name: printable(display_name(entry)),
+            id: printable(entry.desktop_id),
+            user: printable(display_user(entry)),
+            status: printable(entry.status),
+        }
     }
 }
 
@@ -331,14 +360,18 @@ pub fn scope_text(scope: &ScopeDoc) -> String {
     }
     let mut parts = Vec::new();
     if let Some(eps) = &scope.enterprise_project_id {
-        parts.push(format!("enterprise project {eps}"));
+        parts.push(format!("enterprise project {}", printable(eps)));
     }
     if !scope.tags.is_empty() {
-        let tags: Vec<String> = scope.tags.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let tags: Vec<String> = scope
+            .tags
+            .iter()
+            .map(|(k, v)| format!("{}={}", printable(k), printable(v)))
+            .collect();
         parts.push(format!("tags {}", tags.join(",")));
     }
     if let Some(prefix) = &scope.name_prefix {
-        parts.push(format!("name prefix \"{prefix}\""));
+        parts.push(format!("name prefix \"{}\"", printable(prefix)));
     }
     parts.join(", ")
 }

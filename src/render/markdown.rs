@@ -1,11 +1,13 @@
 //! The plan as Markdown, for a pull-request comment or a CI job summary: deletions in a
 //! `diff` block (red on GitHub and GitLab), then what is held back, missing and warned about,
-//! and the summary line. Long lists are cut, with the count of what was left out.
+//! and the summary line. Long lists are cut, with the count of what was left out. Text from
+//! outside is escaped ([`printable`]) and cannot close a block or a code span early.
 
 use std::io::{self, Write};
 
 use super::human::scope_text;
 use crate::document::{DesktopDoc, PlanDocument};
+use crate::text::printable;
 
 /// Lines listed per section at most: job summaries and comments have size limits.
 const MAX_LINES: usize = 500;
@@ -19,9 +21,9 @@ pub fn render_markdown(doc: &PlanDocument, out: &mut dyn Write) -> io::Result<()
     )?;
     writeln!(
         out,
-        "**Project** `{}` (`{}`) · **scope** {} · {} in scope\n",
-        doc.project_id,
-        doc.region,
+        "**Project** {} ({}) · **scope** {} · {} in scope\n",
+        inline(&doc.project_id),
+        inline(&doc.region),
         inline(&scope_text(&doc.scope)),
         count(summary.in_scope, "desktop"),
     )?;
@@ -73,7 +75,7 @@ pub fn render_markdown(doc: &PlanDocument, out: &mut dyn Write) -> io::Result<()
         writeln!(out)?;
     }
     for warning in &doc.warnings {
-        writeln!(out, "> **Warning:** {}\n", warning.replace('\n', " "))?;
+        writeln!(out, "> **Warning:** {}\n", printable(warning))?;
     }
     writeln!(
         out,
@@ -86,7 +88,10 @@ fn list(out: &mut dyn Write, entries: &[DesktopDoc], sign: &str) -> io::Result<(
     for entry in entries.iter().take(MAX_LINES) {
         let line = format!(
             "{sign} {}  {}  {}  {}",
-            entry.computer_name, entry.desktop_id, entry.user_name, entry.status
+            printable(&entry.computer_name),
+            printable(&entry.desktop_id),
+            printable(&entry.user_name),
+            printable(&entry.status)
         );
         // A fence inside a name would end the block early.
         writeln!(out, "{}", line.replace("```", "'''").trim_end())?;
@@ -108,15 +113,48 @@ fn more(out: &mut dyn Write, total: usize) -> io::Result<()> {
     Ok(())
 }
 
-/// Inline code that survives backticks in the text.
+/// `text` escaped, as inline code that survives any backticks in it: the fence is one
+/// backtick longer than the longest run inside, and spaces pad a text that starts or ends
+/// with a backtick or a space (CommonMark strips one from each side).
 fn inline(text: &str) -> String {
-    if text.contains('`') {
-        format!("`` {text} ``")
-    } else {
-        format!("`{text}`")
+    if text.is_empty() {
+        return "` `".to_string();
     }
+    let text = printable(text);
+    let longest = text
+        .split(|c| c != '`')
+        .map(str::len)
+        .max()
+        .unwrap_or_default();
+    let fence = "`".repeat(longest + 1);
+    let pad = text.starts_with(['`', ' ']) || text.ends_with(['`', ' ']);
+    let pad = if pad { " " } else { "" };
+    format!("{fence}{pad}{text}{pad}{fence}")
 }
 
 fn count(n: usize, noun: &str) -> String {
     format!("{n} {noun}{}", if n == 1 { "" } else { "s" })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn inline_code_survives_any_backticks_and_escapes_controls() {
+        let cases = [
+            ("eng-0001", "`eng-0001`"),
+            ("a`b", "``a`b``"),
+            ("a``b", "```a``b```"),
+            ("`x", "`` `x ``"),
+            ("x `", "`` x ` ``"),
+            (" x ", "`  x  `"),
+            ("", "` `"),
+            ("a|b", "`a|b`"),
+            ("x\u{1b}[2K\r\u{202e}", "`x\\u{1b}[2K\\u{d}\\u{202e}`"),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(inline(text), expected, "{text:?}");
+        }
+    }
 }

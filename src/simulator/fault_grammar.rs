@@ -201,7 +201,12 @@ fn read_action(
     number: &dyn Fn(u64, &str) -> Result<u64, String>,
     flag: &dyn Fn() -> Result<(), String>,
 ) -> Result<FaultAction, String> {
-    let millis = |n: u64| Duration::from_millis(n);
+    // An hour at most: a wait much longer would overflow the clock it is added to.
+    let millis = |n: u64| {
+        (n <= 3_600_000)
+            .then(|| Duration::from_millis(n))
+            .ok_or_else(|| format!("`{part}`: at most an hour, 3600000 milliseconds"))
+    };
     Ok(match key {
         "status" => FaultAction::Status {
             status: u16::try_from(number(400, "an error status from 400 to 599")?)
@@ -211,7 +216,7 @@ fn read_action(
             retry_after: None,
             plain_text: false,
         },
-        "latency" => FaultAction::Latency(millis(number(0, "milliseconds, e.g. 200")?)),
+        "latency" => FaultAction::Latency(millis(number(0, "milliseconds, e.g. 200")?)?),
         "drop" => FaultAction::Drop(match value {
             Some("before") => DropPoint::Before,
             Some("after") => DropPoint::After,
@@ -235,7 +240,7 @@ fn read_action(
                 Some(_) => number(1, "a size in MiB of at least 1")?,
             },
         },
-        "refuse" => FaultAction::Refuse(millis(number(1, "milliseconds, e.g. 500")?)),
+        "refuse" => FaultAction::Refuse(millis(number(1, "milliseconds, e.g. 500")?)?),
         "insert" => FaultAction::Insert(count(number(1, "a count of at least 1")?, part)?),
         "remove" => FaultAction::Remove(count(number(1, "a count of at least 1")?, part)?),
         _ => {
@@ -249,7 +254,10 @@ fn read_action(
 }
 
 fn count(n: u64, part: &str) -> Result<usize, String> {
-    usize::try_from(n).map_err(|_| format!("`{part}`: too many"))
+    usize::try_from(n)
+        .ok()
+        .filter(|n| *n <= 1_000_000)
+        .ok_or_else(|| format!("`{part}`: too many, at most 1000000"))
 }
 
 impl fmt::Display for FaultRule {

@@ -85,7 +85,10 @@ impl RateLimiter {
         let burst = per_second.floor().max(1.0);
         RateLimiter {
             burst: burst as usize,
-            window: Duration::from_secs_f64(burst / per_second),
+            // The config holds `per_second` to 0.01..=1000; whatever else comes, no panic.
+            window: Duration::try_from_secs_f64(burst / per_second)
+                .unwrap_or(Duration::MAX)
+                .min(Duration::from_secs(100)),
             slots: Mutex::new(VecDeque::with_capacity(burst as usize)),
         }
     }
