@@ -18,7 +18,7 @@ use std::collections::HashSet;
 
 use crate::config::{Declaration, Declarations, Scope, Selector};
 use crate::document::{DesktopDoc, DocRef, PackedDocs};
-use crate::inventory::Desktop;
+use crate::inventory::{Desktop, same_word};
 
 /// What the config says should be.
 #[derive(Debug, Clone, Copy)]
@@ -106,11 +106,13 @@ impl Plan {
     }
 }
 
-/// Whether `desktop` carries the protection tag with a value other than `false`.
+/// Whether any tag of `desktop` that could be the protection tag (its key the same once
+/// trimmed and case-folded) has a value other than `false`: when a desktop carries the tag
+/// twice, `[protect=false, protect=true]`, the one that protects wins.
 pub fn is_protected(desktop: &Desktop, protect_tag: &str) -> bool {
     desktop
-        .tag(protect_tag)
-        .is_some_and(|value| !value.trim().eq_ignore_ascii_case("false"))
+        .tags_like(protect_tag)
+        .any(|(_, value)| !same_word(value, "false"))
 }
 
 /// Plan order: by name, case-insensitively, then by ID. Compared in place, without a lower-cased

@@ -113,6 +113,75 @@ fn protection_deleting_and_pending_hold_back_a_deletion() {
     assert_eq!(ids(&plan.deletions), ["4"], "`false` does not protect");
 }
 
+/// Issue 12: tags `[protect=false, protect=true]` let the first one win and the desktop was
+/// deleted. Any tag that could be the protection tag (its key trimmed and case-folded) protects
+/// unless its value is `false`.
+#[test]
+fn any_tag_that_could_be_the_protection_tag_protects() {
+    let team = ("team", "eng");
+    let inventory = [
+        desktop("1", "a", &[team, (PROTECT, "false"), (PROTECT, "true")]),
+        desktop("2", "b", &[team, (" Deskprune:Protect ", "yes")]),
+        desktop(
+            "3",
+            "c",
+            &[team, ("DESKPRUNE:PROTECT", " FALSE "), (PROTECT, "False")],
+        ),
+        desktop("4", "d", &[team, (PROTECT, "")]),
+        desktop(
+            "5",
+            "e",
+            &[team, ("\u{212a}", "x"), ("deskprune:protec", "x")],
+        ),
+        desktop(
+            "6",
+            "f",
+            &[
+                team,
+                ("DESKPRUNE:PROTECT\t", "false"),
+                ("deskprune:protect", "no"),
+            ],
+        ),
+        // The Kelvin sign folds to `k`.
+        desktop("7", "g", &[team, ("DES\u{212a}PRUNE:PROTECT", "1")]),
+    ];
+    let plan = run(&team_scope(), &[], &inventory);
+    assert_eq!(ids(&plan.protected), ["1", "2", "4", "6", "7"]);
+    assert_eq!(ids(&plan.deletions), ["3", "5"]);
+}
+
+/// A desktop is in a tag scope only when it carries the tag as the scope writes it and no
+/// other tag with the same key (trimmed, case-folded) says otherwise.
+#[test]
+fn a_scope_tag_contradicted_by_another_leaves_the_desktop_out_of_scope() {
+    let inventory = [
+        desktop("1", "a", &[("team", "eng")]),
+        desktop("2", "b", &[("team", "eng"), ("team", "ops")]),
+        desktop("3", "c", &[("team", "ops"), ("team", "eng")]),
+        desktop("4", "d", &[("team", "eng"), (" TEAM", "eng")]),
+        desktop("5", "e", &[("team", "eng"), ("Team", "eng ")]),
+        desktop("6", "f", &[("Team", "eng")]),
+        desktop("7", "g", &[("team", "eng"), ("teams", "ops")]),
+    ];
+    let plan = run(&team_scope(), &[], &inventory);
+    assert_eq!(ids(&plan.deletions), ["1", "4", "7"]);
+    assert_eq!(plan.in_scope(), 3);
+}
+
+/// `"Deleting "` is being deleted, and `" deleted"` is deleted.
+#[test]
+fn status_words_are_trimmed_and_case_folded() {
+    let mut deleting = desktop("1", "a", &[("team", "eng")]);
+    deleting.task_status = "Deleting ".into();
+    let mut deleted = desktop("2", "b", &[("team", "eng")]);
+    deleted.status = " deleted".into();
+    let mut failed = desktop("3", "c", &[("team", "eng")]);
+    failed.task_status = " deleteFailed".into();
+    let plan = run(&team_scope(), &[], &[deleting, deleted, failed]);
+    assert_eq!(ids(&plan.in_progress), ["1", "2"]);
+    assert_eq!(ids(&plan.deletions), ["3"]);
+}
+
 #[test]
 fn ambiguous_names_keep_all_and_warn() {
     let inventory = [
