@@ -18,7 +18,7 @@ use std::collections::HashSet;
 
 use crate::config::{Declaration, Declarations, Scope, Selector};
 use crate::document::{DesktopDoc, DocRef, PackedDocs};
-use crate::inventory::{Desktop, same_word};
+use crate::inventory::{Desktop, fold, same_word};
 
 /// What the config says should be.
 #[derive(Debug, Clone, Copy)]
@@ -168,7 +168,9 @@ pub fn plan(desired: &Desired<'_>, facts: Facts<'_>) -> Plan {
 /// declarations, names matching several desktops, the order) is settled by [`Planner::finish`].
 pub struct Planner<'a> {
     desired: Desired<'a>,
-    pending: &'a HashSet<String>,
+    /// The desktops of unfinished jobs, their IDs case-folded: an ID is the same desktop in
+    /// any letter case.
+    pending: HashSet<String>,
     /// How many desktops each declaration matches, over the whole inventory: a declaration
     /// that matches a desktop outside the scope is not "missing".
     matches: Vec<usize>,
@@ -178,11 +180,11 @@ pub struct Planner<'a> {
 }
 
 impl<'a> Planner<'a> {
-    pub fn new(desired: Desired<'a>, pending: &'a HashSet<String>) -> Planner<'a> {
+    pub fn new(desired: Desired<'a>, pending: &HashSet<String>) -> Planner<'a> {
         let count = desired.declarations.len();
         Planner {
             desired,
-            pending,
+            pending: pending.iter().map(|id| fold(id).into_owned()).collect(),
             matches: vec![0; count],
             out_of_scope_match: vec![false; count],
             deleting_match: vec![false; count],
@@ -209,7 +211,7 @@ impl<'a> Planner<'a> {
             }
             return;
         }
-        let deleting = desktop.is_deleting() || self.pending.contains(&desktop.id);
+        let deleting = desktop.is_deleting() || self.is_pending(&desktop.id);
         let plan = &mut self.plan;
         if declared.clone().next().is_some() {
             if deleting {
@@ -228,6 +230,10 @@ impl<'a> Planner<'a> {
             &mut plan.deletions
         };
         list.push(DesktopDoc::from(desktop));
+    }
+
+    fn is_pending(&self, id: &str) -> bool {
+        !self.pending.is_empty() && self.pending.contains(fold(id).as_ref())
     }
 
     /// The deletions decided so far, in the order they were decided.

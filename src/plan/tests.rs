@@ -182,6 +182,56 @@ fn status_words_are_trimmed_and_case_folded() {
     assert_eq!(ids(&plan.deletions), ["3"]);
 }
 
+/// Issue 12: `id = "06B99DA4-…"` for a listed `06b99da4-…` did not keep the desktop.
+#[test]
+fn declared_ids_match_in_any_letter_case() {
+    let inventory = [
+        desktop("06b99da4-aa", "a", &[("team", "eng")]),
+        desktop("06B99DA4-BB", "b", &[("team", "eng")]),
+        desktop("06b99da4-cc", "c", &[("team", "eng")]),
+    ];
+    let declarations = [
+        Declaration {
+            selector: Selector::Id("06B99DA4-AA".into()),
+            line: 1,
+        },
+        Declaration {
+            selector: Selector::Id("06b99da4-bb".into()),
+            line: 2,
+        },
+    ];
+    let plan = run(&team_scope(), &declarations, &inventory);
+    assert_eq!(kept_ids(&plan), ["06b99da4-aa", "06B99DA4-BB"]);
+    assert_eq!(ids(&plan.deletions), ["06b99da4-cc"]);
+    assert!(plan.missing.is_empty(), "{:?}", plan.missing);
+}
+
+/// A desktop of an unfinished job is never planned again, whatever the letter case of its ID
+/// in the list.
+#[test]
+fn pending_ids_match_in_any_letter_case() {
+    let pending = HashSet::from(["06b99da4-aa".to_string(), "06B99DA4-BB".to_string()]);
+    let none = HashSet::new();
+    let plan = plan(
+        &Desired {
+            scope: &team_scope(),
+            declarations: &Declarations::default(),
+            protect_tag: PROTECT,
+        },
+        Facts {
+            inventory: vec![
+                desktop("06B99DA4-AA", "a", &[("team", "eng")]),
+                desktop("06b99da4-bb", "b", &[("team", "eng")]),
+                desktop("06b99da4-cc", "c", &[("team", "eng")]),
+            ],
+            in_use: &none,
+            pending: &pending,
+        },
+    );
+    assert_eq!(ids(&plan.in_progress), ["06B99DA4-AA", "06b99da4-bb"]);
+    assert_eq!(ids(&plan.deletions), ["06b99da4-cc"]);
+}
+
 #[test]
 fn ambiguous_names_keep_all_and_warn() {
     let inventory = [
