@@ -10,14 +10,15 @@ use tokio::task::JoinSet;
 use super::RestOfConfig;
 use super::session::Session;
 use crate::cli::{Format, Global, PlanArgs};
-use crate::config::Config;
+use crate::config::{Config, Selector};
 use crate::document::{PackedDocs, PlanDocument};
 use crate::error::{Error, exit};
 use crate::inventory::{Desktop, Pages, read_all, read_login_status};
 use crate::output::Output;
-use crate::plan::{Budget, BudgetCheck, Desired, Plan, Planner};
+use crate::plan::{Budget, BudgetCheck, Desired, NearMiss, Plan, Planner};
 use crate::progress::Progress;
 use crate::state::{self, State};
+use crate::text::printable;
 use crate::workspace::wire::MAX_IDS_PER_CALL;
 use crate::workspace::{ApiError, ListFilter};
 
@@ -211,7 +212,11 @@ impl<'a> Planning<'a> {
     async fn finish(mut self) -> Result<Plan, Error> {
         self.ask(true);
         // Sorted while the last answers travel.
-        let mut plan = self.planner.finish();
+        let config = &self.session.config;
+        let mut plan = self
+            .planner
+            .finish()
+            .map_err(|near_misses| typo_error(config, &near_misses))?;
         let busy = &self.session.config.guard.in_use_login_statuses;
         let mut in_use = HashSet::new();
         while let Some(statuses) = self.reads.join_next().await {
@@ -228,6 +233,48 @@ impl<'a> Planning<'a> {
         plan.hold_in_use(&in_use);
         Ok(plan)
     }
+}
+
+/// The refusal of a plan in which a declared ID that matches nothing is a typo of a desktop
+/// the plan would delete.
+fn typo_error(config: &Config, near_misses: &[NearMiss]) -> Error {
+    /// Pairs named at most; the rest are counted.
+    const SHOWN: usize = 10;
+    let pair = |miss: &NearMiss, link: &str| {
+        let (Selector::Id(declared) | Selector::Name(declared)) = &miss.declaration.selector;
+        format!(
+            "`{}` ({}:{}) {link} `{}` (`{}`)",
+            printable(declared),
+            config.path.display(),
+            miss.declaration.line,
+            printable(&miss.desktop.desktop_id),
+            printable(&miss.desktop.computer_name),
+        )
+    };
+    let message = match near_misses {
+        [miss] => format!(
+            "declared `id` {}, which this plan would delete; nothing was planned or sent",
+            pair(miss, "matches no desktop but is a typo away from")
+        ),
+        _ => {
+            let mut pairs: Vec<String> = near_misses
+                .iter()
+                .take(SHOWN)
+                .map(|miss| pair(miss, "looks like"))
+                .collect();
+            if near_misses.len() > SHOWN {
+                pairs.push(format!("and {} more", near_misses.len() - SHOWN));
+            }
+            format!(
+                "declared IDs match no desktop but are a typo away from desktops this plan would delete: {}; nothing was planned or sent",
+                pairs.join("; ")
+            )
+        }
+    };
+    Error::refused(
+        message,
+        "correct the `id` in the config (copy it from `deskprune plan --json`), or remove the declaration if that desktop is meant to be deleted",
+    )
 }
 
 impl Extend<Desktop> for Planning<'_> {

@@ -9,10 +9,12 @@
 mod budget;
 mod saved;
 mod scope;
+mod typo;
 
 pub use budget::{Budget, BudgetCheck};
 pub use saved::{Recheck, Stale, recheck, stale_diff};
 pub use scope::in_scope;
+pub use typo::NearMiss;
 
 use std::collections::HashSet;
 
@@ -155,12 +157,12 @@ fn names_order(a: &str, b: &str) -> std::cmp::Ordering {
 /// Plans over a whole inventory, as the commands do: a [`Planner`] fed every desktop, then the
 /// desktops in use held back. For tests, which reason about whole worlds.
 #[cfg(test)]
-pub fn plan(desired: &Desired<'_>, facts: Facts<'_>) -> Plan {
+pub fn plan(desired: &Desired<'_>, facts: Facts<'_>) -> Result<Plan, Vec<NearMiss>> {
     let mut planner = Planner::new(*desired, facts.pending);
     planner.extend(facts.inventory);
-    let mut plan = planner.finish();
+    let mut plan = planner.finish()?;
     plan.hold_in_use(facts.in_use);
-    plan
+    Ok(plan)
 }
 
 /// Plans desktop by desktop, as they arrive: each desktop is decided and moved into the plan
@@ -241,8 +243,10 @@ impl<'a> Planner<'a> {
         &self.plan.deletions
     }
 
-    /// The plan of every desktop added, each list in plan order.
-    pub fn finish(self) -> Plan {
+    /// The plan of every desktop added, each list in plan order; or, when a declared ID that
+    /// matches nothing is a typo of a desktop the plan would delete, those pairs: such a plan
+    /// would delete what the config was written to keep, and must not be made.
+    pub fn finish(self) -> Result<Plan, Vec<NearMiss>> {
         let mut plan = self.plan;
         for (index, declaration) in self.desired.declarations.iter().enumerate() {
             let selector = declaration.selector.clone();
@@ -283,7 +287,11 @@ impl<'a> Planner<'a> {
             list.sort_unstable_by(entry_order);
         }
         plan.missing.sort_by_key(|declaration| declaration.line);
-        plan
+        let near_misses = typo::near_misses(&plan.missing, &plan.deletions);
+        if !near_misses.is_empty() {
+            return Err(near_misses);
+        }
+        Ok(plan)
     }
 }
 

@@ -190,7 +190,8 @@ mod tests {
                 in_use: &none,
                 pending: &none,
             },
-        );
+        )
+        .unwrap();
         let mut saved_plan = saved(&planned);
         saved_plan.deletions.push(DesktopDoc {
             desktop_id: "gone".into(),

@@ -42,7 +42,7 @@ fn name(name: &str, line: usize) -> Declaration {
 
 fn run(scope: &Scope, declarations: &[Declaration], inventory: &[Desktop]) -> Plan {
     let none = HashSet::new();
-    plan(
+    plan_ok(
         &Desired {
             scope,
             declarations: &declarations.iter().cloned().collect(),
@@ -54,6 +54,10 @@ fn run(scope: &Scope, declarations: &[Declaration], inventory: &[Desktop]) -> Pl
             pending: &none,
         },
     )
+}
+
+fn plan_ok(desired: &Desired<'_>, facts: Facts<'_>) -> Plan {
+    plan(desired, facts).expect("no declared ID is a typo of a deletion")
 }
 
 fn kept_ids(plan: &Plan) -> Vec<&str> {
@@ -95,7 +99,7 @@ fn protection_deleting_and_pending_hold_back_a_deletion() {
     ];
     let pending = HashSet::from(["3".to_string()]);
     let in_use = HashSet::from(["5".to_string()]);
-    let plan = plan(
+    let plan = plan_ok(
         &Desired {
             scope: &team_scope(),
             declarations: &Declarations::default(),
@@ -212,7 +216,7 @@ fn declared_ids_match_in_any_letter_case() {
 fn pending_ids_match_in_any_letter_case() {
     let pending = HashSet::from(["06b99da4-aa".to_string(), "06B99DA4-BB".to_string()]);
     let none = HashSet::new();
-    let plan = plan(
+    let plan = plan_ok(
         &Desired {
             scope: &team_scope(),
             declarations: &Declarations::default(),
@@ -230,6 +234,67 @@ fn pending_ids_match_in_any_letter_case() {
     );
     assert_eq!(ids(&plan.in_progress), ["06B99DA4-AA", "06b99da4-bb"]);
     assert_eq!(ids(&plan.deletions), ["06b99da4-cc"]);
+}
+
+fn id_declaration(id: &str, line: usize) -> Declaration {
+    Declaration {
+        selector: Selector::Id(id.into()),
+        line,
+    }
+}
+
+/// Issue 12: a declared ID that matches nothing but is a typo of a desktop the plan would
+/// delete fails the plan: the user meant to keep that desktop.
+#[test]
+fn a_declared_id_a_typo_away_from_a_deletion_fails_the_plan() {
+    let listed = "06b90da4-1c2e-4f70-9b3d-5e6f7a8b9c1d";
+    let inventory = [
+        desktop(listed, "a", &[("team", "eng")]),
+        desktop(
+            "7c0ffee0-0000-4000-8000-000000000001",
+            "b",
+            &[("team", "eng")],
+        ),
+    ];
+    let typos = [
+        "06b90da4-1c2e-4f70-9b3d-5e6f7a8b9c1e",  // one substitution
+        "06b90da4-1c2e-4f70-9b3d-5e6f7a8b9c",    // two deletions
+        "06b90da4-1c2e-4f70-9b3d-5e6f7a8b9c1dd", // one insertion
+        "O6B9ODA4-1C2E-4F7O-9B3D-5E6F7A8B9CLD",  // O for 0 and L for 1, in upper case
+        "o6b9oda4-1c2e-4f7o-9b3d-5e6f7a8b9cid",  // o for 0 and i for 1
+    ];
+    for typo in typos {
+        let declarations = [name("b", 1), id_declaration(typo, 7)];
+        let refused = plan(
+            &Desired {
+                scope: &team_scope(),
+                declarations: &declarations.iter().cloned().collect(),
+                protect_tag: PROTECT,
+            },
+            Facts {
+                inventory: inventory.to_vec(),
+                in_use: &HashSet::new(),
+                pending: &HashSet::new(),
+            },
+        )
+        .expect_err(typo);
+        assert_eq!(refused.len(), 1, "{typo}");
+        assert_eq!(refused[0].declaration, declarations[1]);
+        assert_eq!(refused[0].desktop.desktop_id, listed);
+    }
+    // Three edits away, or a typo of a desktop that is kept anyway: just missing.
+    for (declared, keep) in [
+        ("06b90da4-1c2e-4f70-9b3d-5e6f7a8b9fff", "b"),
+        ("7c0ffee0-0000-4000-8000-00000000000x", "b"),
+        ("06b90da4-1c2e-4f70-9b3d-5e6f7a8b9c1e", "a"),
+    ] {
+        let plan = run(
+            &team_scope(),
+            &[name(keep, 1), id_declaration(declared, 7)],
+            &inventory,
+        );
+        assert_eq!(plan.missing, [id_declaration(declared, 7)], "{declared}");
+    }
 }
 
 #[test]
@@ -376,7 +441,7 @@ fn arb_declarations() -> impl Strategy<Value = Declarations> {
 fn is_declared(desktop: &Desktop, declarations: &Declarations) -> bool {
     declarations.iter().any(|d| match &d.selector {
         Selector::Name(name) => name.to_lowercase() == desktop.name.to_lowercase(),
-        Selector::Id(id) => *id == desktop.id,
+        Selector::Id(id) => id.eq_ignore_ascii_case(&desktop.id),
     })
 }
 
@@ -405,18 +470,38 @@ proptest! {
         // The inventory reader guarantees unique IDs.
         let mut seen = HashSet::new();
         inventory.retain(|d| seen.insert(d.id.clone()));
-        let result = plan(
-            &Desired { scope: &scope, declarations: &declarations, protect_tag: PROTECT },
-            Facts { inventory: inventory.clone(), in_use: &in_use_ids, pending: &pending_ids },
-        );
-        let deleted: HashSet<&str> = result.deletions.iter().map(|e| e.desktop_id.as_str()).collect();
-        for desktop in &inventory {
-            let must_keep = !in_scope(&scope, desktop)
+        // Kept whoever is logged in: what the planner decides before the login states.
+        let kept_by_rules = |desktop: &Desktop| {
+            !in_scope(&scope, desktop)
                 || is_declared(desktop, &declarations)
                 || is_protected(desktop, PROTECT)
-                || in_use_ids.contains(&desktop.id)
                 || pending_ids.contains(&desktop.id)
-                || desktop.is_deleting();
+                || desktop.is_deleting()
+        };
+        let must_keep = |desktop: &Desktop| kept_by_rules(desktop) || in_use_ids.contains(&desktop.id);
+        let result = match plan(
+            &Desired { scope: &scope, declarations: &declarations, protect_tag: PROTECT },
+            Facts { inventory: inventory.clone(), in_use: &in_use_ids, pending: &pending_ids },
+        ) {
+            Ok(result) => result,
+            Err(near_misses) => {
+                // Refused: nothing is deleted. Only for a declared ID that matches nothing and
+                // is a typo of a desktop that would otherwise be deleted.
+                prop_assert!(!near_misses.is_empty());
+                for miss in near_misses {
+                    let Selector::Id(declared) = &miss.declaration.selector else {
+                        panic!("only IDs are typos: {miss:?}");
+                    };
+                    prop_assert!(!inventory.iter().any(|d| d.id.eq_ignore_ascii_case(declared)));
+                    let desktop = inventory.iter().find(|d| d.id == miss.desktop.desktop_id);
+                    prop_assert!(desktop.is_some_and(|d| !kept_by_rules(d)), "{:?}", miss);
+                }
+                return Ok(());
+            }
+        };
+        let deleted: HashSet<&str> = result.deletions.iter().map(|e| e.desktop_id.as_str()).collect();
+        for desktop in &inventory {
+            let must_keep = must_keep(desktop);
             prop_assert_eq!(
                 deleted.contains(desktop.id.as_str()),
                 !must_keep,
@@ -434,7 +519,7 @@ proptest! {
             &Desired { scope: &scope, declarations: &declarations, protect_tag: PROTECT },
             Facts { inventory: reversed, in_use: &in_use_ids, pending: &pending_ids },
         );
-        prop_assert_eq!(&result.deletions, &again.deletions);
+        prop_assert_eq!(&result.deletions, &again.expect("the same plan").deletions);
         // Fed page by page, pages arriving in any order (as the reader does), the planner
         // makes the same plan.
         let mut planner = Planner::new(
@@ -444,7 +529,7 @@ proptest! {
         for page in inventory.chunks(page).rev() {
             planner.extend(page.to_vec());
         }
-        let mut paged = planner.finish();
+        let mut paged = planner.finish().expect("the same plan");
         paged.hold_in_use(&in_use_ids);
         prop_assert_eq!(paged, result);
     }
