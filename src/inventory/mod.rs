@@ -5,7 +5,7 @@ mod read;
 mod values;
 
 pub use read::{Pages, ReadError, read_all, read_by_ids, read_login_status};
-pub use values::{fold, same_word};
+pub use values::{fold, is_usable_desktop_id, same_word};
 
 use crate::workspace::wire::ListedDesktop;
 
