@@ -13,7 +13,7 @@ use crate::cli::{Format, Global, PlanArgs};
 use crate::config::{Config, Selector};
 use crate::document::{PackedDocs, PlanDocument};
 use crate::error::{Error, exit};
-use crate::inventory::{Desktop, Pages, read_all, read_login_status};
+use crate::inventory::{Desktop, Login, Pages, read_all, read_login_status};
 use crate::output::Output;
 use crate::plan::{Budget, BudgetCheck, Desired, NearMiss, Plan, Planner};
 use crate::progress::Progress;
@@ -169,7 +169,7 @@ struct Planning<'a> {
     session: &'a Session,
     /// How many of the planner's deletions have been asked about.
     asked: usize,
-    reads: JoinSet<Result<HashMap<String, String>, ApiError>>,
+    reads: JoinSet<Result<Vec<(String, Login)>, ApiError>>,
 }
 
 impl<'a> Planning<'a> {
@@ -202,13 +202,15 @@ impl<'a> Planning<'a> {
             }
             let ids = chunk.iter().map(|entry| entry.desktop_id.clone()).collect();
             let client = self.session.client.clone();
+            let busy = self.session.config.guard.in_use_login_statuses.clone();
             self.reads
-                .spawn(async move { read_login_status(&client, ids).await });
+                .spawn(async move { read_login_status(&client, ids, &busy).await });
             self.asked += chunk.len();
         }
     }
 
-    /// The plan, once every answer about who is logged in is in, with those desktops held back.
+    /// The plan, once every answer about who is logged in is in, with the desktops someone is
+    /// logged in to, and those whose login state is not known for certain, held back.
     async fn finish(mut self) -> Result<Plan, Error> {
         self.ask(true);
         // Sorted while the last answers travel.
@@ -217,20 +219,24 @@ impl<'a> Planning<'a> {
             .planner
             .finish()
             .map_err(|near_misses| typo_error(config, &near_misses))?;
-        let busy = &self.session.config.guard.in_use_login_statuses;
-        let mut in_use = HashSet::new();
-        while let Some(statuses) = self.reads.join_next().await {
-            let statuses = statuses.expect("a login-status read never panics")?;
-            in_use.extend(statuses.into_iter().filter_map(|(id, status)| {
-                busy.iter()
-                    .any(|state| state.eq_ignore_ascii_case(&status))
-                    .then_some(id)
-            }));
+        if config.guard.in_use_login_statuses.is_empty() {
+            // The guard is switched off: nothing was asked.
+            return Ok(plan);
         }
-        if !in_use.is_empty() {
-            tracing::info!(count = in_use.len(), "desktops in use are held back");
+        let mut login = HashMap::with_capacity(plan.deletions.len());
+        while let Some(states) = self.reads.join_next().await {
+            login.extend(states.expect("a login-status read never panics")?);
         }
-        plan.hold_in_use(&in_use);
+        plan.hold_by_login(&login);
+        if !plan.in_use.is_empty() {
+            tracing::info!(count = plan.in_use.len(), "desktops in use are held back");
+        }
+        if !plan.login_unknown.is_empty() {
+            tracing::info!(
+                count = plan.login_unknown.len(),
+                "desktops whose login state is unknown are held back"
+            );
+        }
         Ok(plan)
     }
 }

@@ -1,9 +1,11 @@
 //! Desktops as the planner sees them: the few fields a decision needs, free of HTTP types;
 //! and reading them, complete and consistent, from the API (`read`).
 
+mod login;
 mod read;
 mod values;
 
+pub use login::{Login, classify};
 pub use read::{Pages, ReadError, read_all, read_by_ids, read_login_status};
 pub use values::{fold, is_usable_desktop_id, same_word};
 

@@ -9,7 +9,7 @@ use futures_util::{StreamExt, TryStreamExt, stream};
 use tokio::sync::mpsc;
 use tokio::task::{JoinHandle, JoinSet};
 
-use super::{Desktop, is_usable_desktop_id};
+use super::{Desktop, Login, classify, is_usable_desktop_id};
 use crate::text::printable;
 use crate::workspace::wire::{
     DETAIL_PAGE_LIMIT, LIST_PAGE_LIMIT, ListDesktopsResponse, ListedDesktop, MAX_IDS_PER_CALL,
@@ -338,12 +338,13 @@ fn check_by_ids(ids: &[String], desktops: &[Desktop]) -> Result<(), String> {
     Ok(())
 }
 
-/// `login_status` of each of `ids` (at most 100, one call) that still exists, from the
-/// detail list.
+/// The login state of each of `ids` (at most 100, one call), from the detail list: in use
+/// (its `login_status` is one of `busy`), not in use, or unknown ([`classify`]).
 pub async fn read_login_status(
     client: &Client,
     ids: Vec<String>,
-) -> Result<HashMap<String, String>, ApiError> {
+    busy: &[String],
+) -> Result<Vec<(String, Login)>, ApiError> {
     assert!(
         ids.len() <= MAX_IDS_PER_CALL,
         "one call takes at most 100 IDs"
@@ -355,11 +356,14 @@ pub async fn read_login_status(
     let page = client
         .list_desktops_detail(0, MAX_IDS_PER_CALL.min(DETAIL_PAGE_LIMIT), &filter)
         .await?;
-    Ok(page
-        .desktops
-        .into_iter()
-        .map(|desktop| (desktop.desktop_id, desktop.login_status.unwrap_or_default()))
-        .collect())
+    let (states, doubt) = classify(&filter.desktop_ids, page, busy);
+    if let Some(doubt) = doubt {
+        tracing::warn!(
+            desktops = states.len(),
+            "the detail list's answer is doubtful ({doubt}); these desktops are held back"
+        );
+    }
+    Ok(states)
 }
 
 #[cfg(test)]

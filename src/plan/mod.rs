@@ -3,8 +3,8 @@
 //! they are read, so the inventory is never held whole. No I/O happens here.
 //!
 //! Invariants (checked by property tests): a desktop that is declared, protected, outside the
-//! scope, in use, or already being deleted is never planned for deletion; every other in-scope
-//! desktop is.
+//! scope, in use, of unknown login state, or already being deleted is never planned for
+//! deletion; every other in-scope desktop is.
 
 mod budget;
 mod saved;
@@ -16,11 +16,11 @@ pub use saved::{Recheck, Stale, recheck, stale_diff};
 pub use scope::in_scope;
 pub use typo::NearMiss;
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use crate::config::{Declaration, Declarations, Scope, Selector};
 use crate::document::{DesktopDoc, DocRef, PackedDocs};
-use crate::inventory::{Desktop, fold, same_word};
+use crate::inventory::{Desktop, Login, fold, same_word};
 
 /// What the config says should be.
 #[derive(Debug, Clone, Copy)]
@@ -38,8 +38,31 @@ pub struct Facts<'a> {
     pub inventory: Vec<Desktop>,
     /// Desktops someone is logged in to (from the detail list).
     pub in_use: &'a HashSet<String>,
+    /// Desktops whose login state the detail list did not give for certain; every other
+    /// desktop's is known, and not "in use" unless it is in `in_use`.
+    pub login_unknown: &'a HashSet<String>,
     /// Desktops in a recorded job that has not ended yet.
     pub pending: &'a HashSet<String>,
+}
+
+#[cfg(test)]
+impl Facts<'_> {
+    /// The login state of every desktop, as the detail list would give it.
+    pub fn login(&self) -> HashMap<String, Login> {
+        self.inventory
+            .iter()
+            .map(|desktop| {
+                let login = if self.login_unknown.contains(&desktop.id) {
+                    Login::Unknown
+                } else if self.in_use.contains(&desktop.id) {
+                    Login::InUse
+                } else {
+                    Login::NotInUse
+                };
+                (desktop.id.clone(), login)
+            })
+            .collect()
+    }
 }
 
 /// A desktop as a plan shows it: the plan document's own type, so nothing is copied between
@@ -76,6 +99,9 @@ pub struct Plan {
     pub in_use: Vec<Entry>,
     /// In scope, undeclared, already being deleted (by a recorded job or per `task_status`).
     pub in_progress: Vec<Entry>,
+    /// In scope, undeclared, and no answer said for certain that nobody is logged in: held
+    /// back, never deleted.
+    pub login_unknown: Vec<Entry>,
     /// Declarations that match no desktop at all (reported; never created).
     pub missing: Vec<Declaration>,
     pub warnings: Vec<Warning>,
@@ -90,21 +116,25 @@ impl Plan {
             + self.protected.len()
             + self.in_use.len()
             + self.in_progress.len()
+            + self.login_unknown.len()
     }
 
-    /// Moves the deletions someone is logged in to over to `in_use`: the same plan as one made
-    /// with those facts from the start, without planning twice (the login states are read for
-    /// the deletions only).
-    pub fn hold_in_use(&mut self, in_use: &HashSet<String>) {
-        if in_use.is_empty() {
-            return;
+    /// Keeps only the deletions `login` says nobody is logged in to: those someone is logged in
+    /// to move to `in_use`, and every other (unknown, or not in `login` at all: never asked, or
+    /// never answered) to `login_unknown`. The same plan as one made with those facts from the
+    /// start, without planning twice (the login states are read for the deletions only).
+    pub fn hold_by_login(&mut self, login: &HashMap<String, Login>) {
+        let mut deletions = Vec::with_capacity(self.deletions.len());
+        for entry in std::mem::take(&mut self.deletions) {
+            match login.get(&entry.desktop_id) {
+                Some(Login::NotInUse) => deletions.push(entry),
+                Some(Login::InUse) => self.in_use.push(entry),
+                Some(Login::Unknown) | None => self.login_unknown.push(entry),
+            }
         }
-        let (held, deletions): (Vec<Entry>, Vec<Entry>) = std::mem::take(&mut self.deletions)
-            .into_iter()
-            .partition(|entry| in_use.contains(&entry.desktop_id));
         self.deletions = deletions;
-        self.in_use.extend(held);
         self.in_use.sort_unstable_by(entry_order);
+        self.login_unknown.sort_unstable_by(entry_order);
     }
 }
 
@@ -155,13 +185,14 @@ fn names_order(a: &str, b: &str) -> std::cmp::Ordering {
 }
 
 /// Plans over a whole inventory, as the commands do: a [`Planner`] fed every desktop, then the
-/// desktops in use held back. For tests, which reason about whole worlds.
+/// desktops in use, or of unknown login state, held back. For tests, which reason about whole worlds.
 #[cfg(test)]
 pub fn plan(desired: &Desired<'_>, facts: Facts<'_>) -> Result<Plan, Vec<NearMiss>> {
+    let login = facts.login();
     let mut planner = Planner::new(*desired, facts.pending);
     planner.extend(facts.inventory);
     let mut plan = planner.finish()?;
-    plan.hold_in_use(facts.in_use);
+    plan.hold_by_login(&login);
     Ok(plan)
 }
 
@@ -194,8 +225,9 @@ impl<'a> Planner<'a> {
         }
     }
 
-    /// Decides one desktop. Desktops someone is logged in to are held back afterwards
-    /// ([`Plan::hold_in_use`]): who is logged in is read for the deletions only.
+    /// Decides one desktop. Desktops someone is logged in to, or whose login state is not
+    /// known, are held back afterwards ([`Plan::hold_by_login`]): who is logged in is read for
+    /// the deletions only.
     pub fn add(&mut self, desktop: Desktop) {
         let desired = &self.desired;
         self.plan.total += 1;
@@ -283,6 +315,7 @@ impl<'a> Planner<'a> {
             &mut plan.protected,
             &mut plan.in_use,
             &mut plan.in_progress,
+            &mut plan.login_unknown,
         ] {
             list.sort_unstable_by(entry_order);
         }

@@ -12,6 +12,7 @@ mod crash;
 mod examples;
 mod faults;
 mod mistakes;
+mod odd_desktops;
 mod plan;
 mod rails;
 mod saved;
