@@ -201,4 +201,59 @@ mod tests {
         // An empty answer is fine: the desktops are gone, and unknown.
         assert_eq!(states(&["a"], answer(0, &[])), (vec![Unknown], false));
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
+
+        /// Whatever the answer, a desktop is known only from a clear one: asked about, given
+        /// once, with a documented status, in an answer that holds nothing else and counts
+        /// what it holds.
+        #[test]
+        fn a_state_is_known_only_from_a_clear_answer(
+            asked_count in 0usize..6,
+            returned in proptest::collection::vec(
+                (
+                    0usize..8,
+                    proptest::option::of(proptest::sample::select(vec![
+                        "CONNECTED", " connected", "REGISTERED", "Disconnected ", "UNREGISTER",
+                        "", " ", "IDLE", "CONNECTED\u{200b}",
+                    ])),
+                ),
+                0..8,
+            ),
+            lie in -2i64..=2,
+        ) {
+            let asked: Vec<String> = (0..asked_count).map(|n| format!("d{n}")).collect();
+            let given: Vec<(String, Option<&str>)> =
+                returned.iter().map(|(n, status)| (format!("d{n}"), *status)).collect();
+            let total_count = (given.len() as i64 + lie).max(0) as u64;
+            let answer = ListDesktopsDetailResponse {
+                total_count,
+                desktops: given
+                    .iter()
+                    .map(|(id, status)| LoginState {
+                        desktop_id: id.clone(),
+                        login_status: status.map(str::to_string),
+                    })
+                    .collect(),
+            };
+            let busy = ["CONNECTED".to_string(), "DISCONNECTED".to_string()];
+            let (states, _) = classify(&asked, answer, &busy);
+            let ids: Vec<&String> = states.iter().map(|(id, _)| id).collect();
+            proptest::prop_assert_eq!(ids, asked.iter().collect::<Vec<_>>());
+            for (id, login) in states {
+                if login == Login::Unknown {
+                    continue;
+                }
+                proptest::prop_assert!(given.iter().all(|(given, _)| asked.contains(given)));
+                proptest::prop_assert_eq!(total_count, given.len() as u64);
+                let mine: Vec<_> = given.iter().filter(|(given, _)| *given == id).collect();
+                proptest::prop_assert_eq!(mine.len(), 1);
+                let status = mine[0].1.expect("a status").trim().to_uppercase();
+                proptest::prop_assert!(LOGIN_STATUSES.contains(&status.as_str()));
+                let in_use = status == "CONNECTED" || status == "DISCONNECTED";
+                proptest::prop_assert_eq!(login == Login::InUse, in_use);
+            }
+        }
+    }
 }

@@ -340,4 +340,6 @@ impl Extend<Desktop> for Planner<'_> {
 }
 
 #[cfg(test)]
+mod proptests;
+#[cfg(test)]
 mod tests;

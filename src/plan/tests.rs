@@ -1,16 +1,14 @@
-//! Planner tests: hand-picked cases, then properties over random worlds.
+//! Planner tests: hand-picked cases (the properties over random worlds are in `proptests`).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-
-use proptest::prelude::*;
 
 use super::*;
 use crate::config::{Declaration, Declarations, Scope, Selector};
 use crate::inventory::{Desktop, Login};
 
-const PROTECT: &str = "deskprune:protect";
+pub(super) const PROTECT: &str = "deskprune:protect";
 
-fn desktop(id: &str, name: &str, tags: &[(&str, &str)]) -> Desktop {
+pub(super) fn desktop(id: &str, name: &str, tags: &[(&str, &str)]) -> Desktop {
     Desktop {
         id: id.into(),
         name: name.into(),
@@ -26,7 +24,7 @@ fn desktop(id: &str, name: &str, tags: &[(&str, &str)]) -> Desktop {
     }
 }
 
-fn team_scope() -> Scope {
+pub(super) fn team_scope() -> Scope {
     Scope {
         tags: BTreeMap::from([("team".to_string(), "eng".to_string())]),
         ..Scope::default()
@@ -407,169 +405,4 @@ fn budget_counts_and_percent() {
         panic!("expected the budget to be exceeded");
     };
     assert_eq!(reasons.len(), 2, "{reasons:?}");
-}
-
-// ---- properties -------------------------------------------------------------------------
-
-const NAMES: [&str; 6] = ["eng-a", "ENG-A", "eng-b", "ops-c", "d", "eng-e"];
-
-fn arb_desktop() -> impl Strategy<Value = Desktop> {
-    (
-        0u32..40,
-        0usize..NAMES.len(),
-        prop::bool::ANY,
-        prop::option::of(prop::sample::select(vec!["yes", "false", ""])),
-        prop::bool::ANY,
-        prop::sample::select(vec!["0", "eps-1"]),
-    )
-        .prop_map(|(id, name, team, protect, deleting, eps)| {
-            let mut tags = vec![];
-            if team {
-                tags.push(("team", "eng"));
-            }
-            if let Some(value) = protect {
-                tags.push((PROTECT, value));
-            }
-            let mut desktop = desktop(&format!("id-{id}"), NAMES[name], &tags);
-            desktop.enterprise_project_id = eps.into();
-            if deleting {
-                desktop.task_status = "deleting".into();
-            }
-            desktop
-        })
-}
-
-fn arb_scope() -> impl Strategy<Value = Scope> {
-    (
-        prop::bool::ANY,
-        prop::option::of(prop::sample::select(vec!["0", "eps-1"])),
-        prop::bool::ANY,
-        prop::option::of(prop::sample::select(vec!["eng-", "ENG", "d"])),
-    )
-        .prop_map(|(all, eps, team, prefix)| Scope {
-            all,
-            enterprise_project_id: eps.map(str::to_string),
-            tags: if team {
-                team_scope().tags
-            } else {
-                BTreeMap::new()
-            },
-            name_prefix: prefix.map(str::to_string),
-        })
-}
-
-/// Declarations as a config gives them: each names another desktop.
-fn arb_declarations() -> impl Strategy<Value = Declarations> {
-    prop::collection::vec(
-        prop_oneof![
-            (0usize..NAMES.len()).prop_map(|i| Selector::Name(NAMES[i].to_lowercase())),
-            (0u32..40).prop_map(|i| Selector::Id(format!("id-{i}"))),
-        ],
-        0..8,
-    )
-    .prop_map(|selectors| {
-        let mut declarations = Declarations::default();
-        for (line, selector) in selectors.into_iter().enumerate() {
-            // A second declaration of the same desktop is refused, as the config check does.
-            let _ = declarations.push(Declaration { selector, line });
-        }
-        declarations
-    })
-}
-
-fn is_declared(desktop: &Desktop, declarations: &Declarations) -> bool {
-    declarations.iter().any(|d| match &d.selector {
-        Selector::Name(name) => name.to_lowercase() == desktop.name.to_lowercase(),
-        Selector::Id(id) => id.eq_ignore_ascii_case(&desktop.id),
-    })
-}
-
-proptest! {
-    #![proptest_config(ProptestConfig::with_cases(2000))]
-
-    /// The fast name order is the lower-cased char order, for any names.
-    #[test]
-    fn names_order_is_lower_cased_char_order(
-        a in "[a-cA-C\u{e9}\u{c9}\u{130}\u{212a}kK\u{3a3}\u{3c3}-]{0,6}",
-        b in "[a-cA-C\u{e9}\u{c9}\u{130}\u{212a}kK\u{3a3}\u{3c3}-]{0,6}",
-    ) {
-        let lower = |name: &str| name.chars().flat_map(char::to_lowercase).collect::<Vec<_>>();
-        prop_assert_eq!(names_order(&a, &b), lower(&a).cmp(&lower(&b)));
-    }
-
-    #[test]
-    fn never_deletes_what_it_must_keep_and_deletes_the_rest(
-        mut inventory in prop::collection::vec(arb_desktop(), 0..30),
-        scope in arb_scope(),
-        declarations in arb_declarations(),
-        in_use_ids in prop::collection::hash_set((0u32..40).prop_map(|i| format!("id-{i}")), 0..5),
-        pending_ids in prop::collection::hash_set((0u32..40).prop_map(|i| format!("id-{i}")), 0..5),
-        page in 1usize..8,
-    ) {
-        // The inventory reader guarantees unique IDs.
-        let mut seen = HashSet::new();
-        inventory.retain(|d| seen.insert(d.id.clone()));
-        // Kept whoever is logged in: what the planner decides before the login states.
-        let kept_by_rules = |desktop: &Desktop| {
-            !in_scope(&scope, desktop)
-                || is_declared(desktop, &declarations)
-                || is_protected(desktop, PROTECT)
-                || pending_ids.contains(&desktop.id)
-                || desktop.is_deleting()
-        };
-        let must_keep = |desktop: &Desktop| kept_by_rules(desktop) || in_use_ids.contains(&desktop.id);
-        let result = match plan(
-            &Desired { scope: &scope, declarations: &declarations, protect_tag: PROTECT },
-            Facts { inventory: inventory.clone(), in_use: &in_use_ids, login_unknown: &HashSet::new(), pending: &pending_ids },
-        ) {
-            Ok(result) => result,
-            Err(near_misses) => {
-                // Refused: nothing is deleted. Only for a declared ID that matches nothing and
-                // is a typo of a desktop that would otherwise be deleted.
-                prop_assert!(!near_misses.is_empty());
-                for miss in near_misses {
-                    let Selector::Id(declared) = &miss.declaration.selector else {
-                        panic!("only IDs are typos: {miss:?}");
-                    };
-                    prop_assert!(!inventory.iter().any(|d| d.id.eq_ignore_ascii_case(declared)));
-                    let desktop = inventory.iter().find(|d| d.id == miss.desktop.desktop_id);
-                    prop_assert!(desktop.is_some_and(|d| !kept_by_rules(d)), "{:?}", miss);
-                }
-                return Ok(());
-            }
-        };
-        let deleted: HashSet<&str> = result.deletions.iter().map(|e| e.desktop_id.as_str()).collect();
-        for desktop in &inventory {
-            let must_keep = must_keep(desktop);
-            prop_assert_eq!(
-                deleted.contains(desktop.id.as_str()),
-                !must_keep,
-                "desktop {:?} under scope {:?}", desktop, scope
-            );
-        }
-        prop_assert_eq!(
-            result.in_scope(),
-            inventory.iter().filter(|d| in_scope(&scope, d)).count()
-        );
-        // Deterministic: the same inputs in another order give the same plan.
-        let mut reversed = inventory.clone();
-        reversed.reverse();
-        let again = plan(
-            &Desired { scope: &scope, declarations: &declarations, protect_tag: PROTECT },
-            Facts { inventory: reversed, in_use: &in_use_ids, login_unknown: &HashSet::new(), pending: &pending_ids },
-        );
-        prop_assert_eq!(&result.deletions, &again.expect("the same plan").deletions);
-        // Fed page by page, pages arriving in any order (as the reader does), the planner
-        // makes the same plan.
-        let mut planner = Planner::new(
-            Desired { scope: &scope, declarations: &declarations, protect_tag: PROTECT },
-            &pending_ids,
-        );
-        for page in inventory.chunks(page).rev() {
-            planner.extend(page.to_vec());
-        }
-        let mut paged = planner.finish().expect("the same plan");
-        paged.hold_by_login(&Facts { inventory: inventory.clone(), in_use: &in_use_ids, login_unknown: &HashSet::new(), pending: &pending_ids }.login());
-        prop_assert_eq!(paged, result);
-    }
 }
