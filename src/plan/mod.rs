@@ -231,9 +231,11 @@ impl<'a> Planner<'a> {
     pub fn add(&mut self, desktop: Desktop) {
         let desired = &self.desired;
         self.plan.total += 1;
+        // A declared name has no whitespace around it (the config refuses that); a listed one
+        // with some is still the same computer.
         let declared = [
             desired.declarations.by_id(&desktop.id),
-            desired.declarations.by_name(&desktop.name),
+            desired.declarations.by_name(desktop.name.trim()),
         ];
         let declared = declared.iter().flatten().copied();
         for index in declared.clone() {

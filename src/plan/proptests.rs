@@ -19,7 +19,9 @@ use crate::config::{Declaration, Declarations, Scope, Selector};
 use crate::inventory::{Desktop, Login};
 use crate::text::edit_distance;
 
-const NAMES: [&str; 6] = ["eng-a", "ENG-A", "eng-b", "ops-c", "d", "eng-e"];
+const NAMES: [&str; 8] = [
+    "eng-a", "ENG-A", "eng-b", "ops-c", "d", "eng-e", "eng-b ", " eng-e",
+];
 const IDS: usize = 40;
 
 /// Forty desktop IDs in UUID form, random hex from a fixed seed: far apart from each other, so
@@ -187,7 +189,7 @@ fn arb_declarations() -> impl Strategy<Value = Declarations> {
     prop::collection::vec(
         prop_oneof![
             (0..NAMES.len(), any::<u64>())
-                .prop_map(|(at, mask)| Selector::Name(cased(NAMES[at], mask))),
+                .prop_map(|(at, mask)| Selector::Name(cased(NAMES[at].trim(), mask))),
             arb_declared_id().prop_map(Selector::Id),
         ],
         0..8,
@@ -263,7 +265,7 @@ fn model_deleting(desktop: &Desktop, pending: &HashSet<String>) -> bool {
 
 fn model_declared(desktop: &Desktop, declarations: &Declarations) -> bool {
     declarations.iter().any(|d| match &d.selector {
-        Selector::Name(name) => name.to_lowercase() == desktop.name.to_lowercase(),
+        Selector::Name(name) => name.to_lowercase() == desktop.name.trim().to_lowercase(),
         Selector::Id(id) => same_id(id, &desktop.id),
     })
 }

@@ -334,6 +334,24 @@ fn a_deletion_without_a_known_login_state_is_held_back() {
     assert_eq!(plan.in_scope(), 4);
 }
 
+/// A listed name with whitespace around it is still the declared desktop: kept, not deleted.
+#[test]
+fn declared_names_match_listed_names_with_whitespace_around() {
+    let inventory = [
+        desktop("1", "eng-alice ", &[("team", "eng")]),
+        desktop("2", "\tENG-BOB", &[("team", "eng")]),
+        desktop("3", "eng-carol", &[("team", "eng")]),
+    ];
+    let plan = run(
+        &team_scope(),
+        &[name("eng-alice", 1), name("eng-bob", 2)],
+        &inventory,
+    );
+    assert_eq!(kept_ids(&plan), ["2", "1"]);
+    assert_eq!(ids(&plan.deletions), ["3"]);
+    assert!(plan.missing.is_empty());
+}
+
 #[test]
 fn ambiguous_names_keep_all_and_warn() {
     let inventory = [
