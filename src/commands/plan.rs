@@ -156,6 +156,7 @@ pub async fn plan_desktops(
 ) -> Result<Planned, Error> {
     let pending = state.pending_desktops(read_at);
     let mut planning = Planning::new(session, &pending);
+    planning.whole = false;
     planning.extend(desktops);
     let plan = planning.finish().await?;
     Ok(Planned { plan, read_at })
@@ -167,6 +168,9 @@ pub async fn plan_desktops(
 struct Planning<'a> {
     planner: Planner<'a>,
     session: &'a Session,
+    /// Whether the planner is fed the whole inventory in scope, or some desktops only (a
+    /// saved plan's): only a whole one tells a declared ID that matches nothing.
+    whole: bool,
     /// How many of the planner's deletions have been asked about.
     asked: usize,
     reads: JoinSet<Result<Vec<(String, Login)>, ApiError>>,
@@ -185,6 +189,7 @@ impl<'a> Planning<'a> {
                 pending,
             ),
             session,
+            whole: true,
             asked: 0,
             reads: JoinSet::new(),
         }
@@ -215,10 +220,13 @@ impl<'a> Planning<'a> {
         self.ask(true);
         // Sorted while the last answers travel.
         let config = &self.session.config;
-        let mut plan = self
-            .planner
-            .finish()
-            .map_err(|near_misses| typo_error(config, &near_misses))?;
+        let mut plan = match self.whole {
+            true => self
+                .planner
+                .finish()
+                .map_err(|near_misses| typo_error(config, &near_misses))?,
+            false => self.planner.finish_some(),
+        };
         if config.guard.in_use_login_statuses.is_empty() {
             // The guard is switched off: nothing was asked.
             return Ok(plan);

@@ -281,6 +281,19 @@ impl<'a> Planner<'a> {
     /// matches nothing is a typo of a desktop the plan would delete, those pairs: such a plan
     /// would delete what the config was written to keep, and must not be made.
     pub fn finish(self) -> Result<Plan, Vec<NearMiss>> {
+        let plan = self.finish_some();
+        let near_misses = typo::near_misses(&plan.missing, &plan.deletions);
+        if !near_misses.is_empty() {
+            return Err(near_misses);
+        }
+        Ok(plan)
+    }
+
+    /// The plan of some desktops only (a saved plan's, read again by ID), each list in plan
+    /// order. A declaration that matches none of them may match another desktop, so none is
+    /// taken for a typo: the whole read the saved plan was made from was checked for those,
+    /// with the same config.
+    pub fn finish_some(self) -> Plan {
         let mut plan = self.plan;
         for (index, declaration) in self.desired.declarations.iter().enumerate() {
             let selector = declaration.selector.clone();
@@ -322,11 +335,7 @@ impl<'a> Planner<'a> {
             list.sort_unstable_by(entry_order);
         }
         plan.missing.sort_by_key(|declaration| declaration.line);
-        let near_misses = typo::near_misses(&plan.missing, &plan.deletions);
-        if !near_misses.is_empty() {
-            return Err(near_misses);
-        }
-        Ok(plan)
+        plan
     }
 }
 

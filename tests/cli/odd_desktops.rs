@@ -258,6 +258,18 @@ fn applying_a_saved_plan_holds_back_a_desktop_whose_login_state_is_unknown() {
     assert_eq!(sent(&world), [id(1)]);
 }
 
+/// A saved plan is checked against its desktops read again, not the whole inventory: a
+/// declared ID that matches a desktop outside the saved plan is not a typo there, even when it
+/// is one char from a saved deletion (as the simulator's IDs are).
+#[test]
+fn a_saved_plan_with_ids_declared_near_its_deletions_applies() {
+    let world = world_of(team(3), &[], &format!("[[desktop]]\nid = \"{}\"\n", id(0)));
+    world.run(&["plan", "--out", "plan.json"]).success();
+    let run = world.run(&["apply", "plan.json", "--auto-approve"]);
+    run.success();
+    assert_eq!(sent(&world), [id(1), id(2)]);
+}
+
 /// What a reviewer reads: the desktop held back for its login state, in its own section, with
 /// its own symbol and count.
 #[test]
