@@ -38,6 +38,9 @@ pub struct PlanDocument {
     pub in_use: Vec<DesktopDoc>,
     /// In scope, already being deleted.
     pub in_progress: Vec<DesktopDoc>,
+    /// In scope, undeclared, held back: no answer said for certain that nobody is logged in.
+    #[serde(default)]
+    pub login_unknown: Vec<DesktopDoc>,
     pub warnings: Vec<String>,
     pub summary: Summary,
 }
@@ -90,6 +93,9 @@ pub struct Summary {
     pub protected: usize,
     pub in_use: usize,
     pub in_progress: usize,
+    /// Held back: login state unknown.
+    #[serde(default)]
+    pub login_unknown: usize,
     pub kept: usize,
     pub in_scope: usize,
     /// Desktops read, in scope or not.
@@ -284,6 +290,7 @@ impl PlanDocument {
             protected: plan.protected.len(),
             in_use: plan.in_use.len(),
             in_progress: plan.in_progress.len(),
+            login_unknown: plan.login_unknown.len(),
             kept: plan.kept.len(),
             in_scope: plan.in_scope(),
             total: plan.total,
@@ -318,6 +325,7 @@ impl PlanDocument {
             protected: plan.protected,
             in_use: plan.in_use,
             in_progress: plan.in_progress,
+            login_unknown: plan.login_unknown,
             warnings: plan
                 .warnings
                 .iter()

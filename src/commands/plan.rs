@@ -9,14 +9,15 @@ use tokio::task::JoinSet;
 
 use super::session::Session;
 use crate::cli::{Format, Global, PlanArgs};
-use crate::config::Config;
+use crate::config::{Config, Selector};
 use crate::document::{PackedDocs, PlanDocument};
 use crate::error::{Error, exit};
-use crate::inventory::{Desktop, read_all, read_login_status};
+use crate::inventory::{Desktop, Login, read_all, read_login_status};
 use crate::output::Output;
-use crate::plan::{Budget, BudgetCheck, Desired, Plan, Planner};
+use crate::plan::{Budget, BudgetCheck, Desired, NearMiss, Plan, Planner};
 use crate::progress::Progress;
 use crate::state::{self, State};
+use crate::text::printable;
 use crate::workspace::wire::MAX_IDS_PER_CALL;
 use crate::workspace::{ApiError, ListFilter};
 
@@ -84,6 +85,7 @@ pub async fn plan_desktops(
 ) -> Result<Planned, Error> {
     let pending = state.pending_desktops(read_at);
     let mut planning = Planning::new(session, &pending);
+    planning.whole = false;
     planning.extend(desktops);
     let plan = planning.finish().await?;
     Ok(Planned { plan, read_at })
@@ -95,9 +97,12 @@ pub async fn plan_desktops(
 struct Planning<'a> {
     planner: Planner<'a>,
     session: &'a Session,
+    /// Whether the planner is fed the whole inventory in scope, or some desktops only (a
+    /// saved plan's): only a whole one tells a declared ID that matches nothing.
+    whole: bool,
     /// How many of the planner's deletions have been asked about.
     asked: usize,
-    reads: JoinSet<Result<HashMap<String, String>, ApiError>>,
+    reads: JoinSet<Result<Vec<(String, Login)>, ApiError>>,
 }
 
 impl<'a> Planning<'a> {
@@ -113,6 +118,7 @@ impl<'a> Planning<'a> {
                 pending,
             ),
             session,
+            whole: true,
             asked: 0,
             reads: JoinSet::new(),
         }
@@ -130,33 +136,88 @@ impl<'a> Planning<'a> {
             }
             let ids = chunk.iter().map(|entry| entry.desktop_id.clone()).collect();
             let client = self.session.client.clone();
+            let busy = self.session.config.guard.in_use_login_statuses.clone();
             self.reads
-                .spawn(async move { read_login_status(&client, ids).await });
+                .spawn(async move { read_login_status(&client, ids, &busy).await });
             self.asked += chunk.len();
         }
     }
 
-    /// The plan, once every answer about who is logged in is in, with those desktops held back.
+    /// The plan, once every answer about who is logged in is in, with the desktops someone is
+    /// logged in to, and those whose login state is not known for certain, held back.
     async fn finish(mut self) -> Result<Plan, Error> {
         self.ask(true);
         // Sorted while the last answers travel.
-        let mut plan = self.planner.finish();
-        let busy = &self.session.config.guard.in_use_login_statuses;
-        let mut in_use = HashSet::new();
-        while let Some(statuses) = self.reads.join_next().await {
-            let statuses = statuses.expect("a login-status read never panics")?;
-            in_use.extend(statuses.into_iter().filter_map(|(id, status)| {
-                busy.iter()
-                    .any(|state| state.eq_ignore_ascii_case(&status))
-                    .then_some(id)
-            }));
+        let config = &self.session.config;
+        let mut plan = match self.whole {
+            true => self
+                .planner
+                .finish()
+                .map_err(|near_misses| typo_error(config, &near_misses))?,
+            false => self.planner.finish_some(),
+        };
+        if config.guard.in_use_login_statuses.is_empty() {
+            // The guard is switched off: nothing was asked.
+            return Ok(plan);
         }
-        if !in_use.is_empty() {
-            tracing::info!(count = in_use.len(), "desktops in use are held back");
+        let mut login = HashMap::with_capacity(plan.deletions.len());
+        while let Some(states) = self.reads.join_next().await {
+            login.extend(states.expect("a login-status read never panics")?);
         }
-        plan.hold_in_use(&in_use);
+        plan.hold_by_login(&login);
+        if !plan.in_use.is_empty() {
+            tracing::info!(count = plan.in_use.len(), "desktops in use are held back");
+        }
+        if !plan.login_unknown.is_empty() {
+            tracing::info!(
+                count = plan.login_unknown.len(),
+                "desktops whose login state is unknown are held back"
+            );
+        }
         Ok(plan)
     }
+}
+
+/// The refusal of a plan in which a declared ID that matches nothing is a typo of a desktop
+/// the plan would delete.
+fn typo_error(config: &Config, near_misses: &[NearMiss]) -> Error {
+    /// Pairs named at most; the rest are counted.
+    const SHOWN: usize = 10;
+    let pair = |miss: &NearMiss, link: &str| {
+        let (Selector::Id(declared) | Selector::Name(declared)) = &miss.declaration.selector;
+        format!(
+            "`{}` ({}:{}) {link} `{}` (`{}`)",
+            printable(declared),
+            config.path.display(),
+            miss.declaration.line,
+            printable(&miss.desktop.desktop_id),
+            printable(&miss.desktop.computer_name),
+        )
+    };
+    let message = match near_misses {
+        [miss] => format!(
+            "declared `id` {}, which this plan would delete; nothing was planned or sent",
+            pair(miss, "matches no desktop but is a typo away from")
+        ),
+        _ => {
+            let mut pairs: Vec<String> = near_misses
+                .iter()
+                .take(SHOWN)
+                .map(|miss| pair(miss, "looks like"))
+                .collect();
+            if near_misses.len() > SHOWN {
+                pairs.push(format!("and {} more", near_misses.len() - SHOWN));
+            }
+            format!(
+                "declared IDs match no desktop but are a typo away from desktops this plan would delete: {}; nothing was planned or sent",
+                pairs.join("; ")
+            )
+        }
+    };
+    Error::refused(
+        message,
+        "correct the `id` in the config (copy it from `deskprune plan --json`), or remove the declaration if that desktop is meant to be deleted",
+    )
 }
 
 impl Extend<Desktop> for Planning<'_> {

@@ -1,5 +1,6 @@
 //! The declared desktops in file order, indexed by computer name (case-insensitively, as Windows
-//! compares them) and by ID. The config check fills the index as it reads the declarations, so
+//! compares them) and by ID (case-insensitively too: a declared `06B99DA4-…` is the listed
+//! `06b99da4-…`, and must keep it). The config check fills the index as it reads the declarations, so
 //! a second declaration of the same desktop is caught there; the planner looks every listed
 //! desktop up in the same index. The index holds positions, not copies of the names: a config
 //! may declare a hundred thousand desktops.
@@ -50,10 +51,11 @@ impl Declarations {
             .map(|&at| at as usize)
     }
 
-    /// The declaration of the desktop with this ID.
+    /// The declaration of the desktop with this ID, compared case-insensitively.
     pub fn by_id(&self, id: &str) -> Option<usize> {
+        let hash = name_hash(&self.hasher, id);
         self.by_id
-            .find(self.hasher.hash_one(id), |&at| id_of(&self.list, at) == id)
+            .find(hash, |&at| same_name(id_of(&self.list, at), id))
             .map(|&at| at as usize)
     }
 
@@ -75,9 +77,9 @@ impl Declarations {
                 |&earlier| name_hash(hasher, name_of(list, earlier)),
             ),
             Selector::Id(id) => by_id.entry(
-                hasher.hash_one(id),
-                |&earlier| id_of(list, earlier) == id,
-                |&earlier| hasher.hash_one(id_of(list, earlier)),
+                name_hash(hasher, id),
+                |&earlier| same_name(id_of(list, earlier), id),
+                |&earlier| name_hash(hasher, id_of(list, earlier)),
             ),
         };
         match entry {
@@ -142,7 +144,7 @@ fn id_of(list: &[Declaration], at: u32) -> &str {
     }
 }
 
-/// The hash of `name` lower-cased, without making a lower-cased copy in the common cases: a
+/// The hash of `name` (or ID) lower-cased, without making a lower-cased copy in the common cases: a
 /// name already in lower case, and an ASCII name short enough for a buffer on the stack.
 fn name_hash(hasher: &DefaultHashBuilder, name: &str) -> u64 {
     if !name.is_ascii() {
@@ -162,7 +164,8 @@ fn name_hash(hasher: &DefaultHashBuilder, name: &str) -> u64 {
     }
 }
 
-/// Whether two names are the same computer name: equal once lower-cased.
+/// Whether two names are the same computer name (or two IDs the same ID): equal once
+/// lower-cased.
 fn same_name(a: &str, b: &str) -> bool {
     if a.is_ascii() && b.is_ascii() {
         a.eq_ignore_ascii_case(b)
@@ -190,7 +193,7 @@ mod tests {
     }
 
     #[test]
-    fn finds_names_case_insensitively_and_ids_exactly() {
+    fn finds_names_and_ids_case_insensitively() {
         let mut declarations = Declarations::default();
         assert_eq!(declarations.push(name("eng-001", 1)), Ok(0));
         assert_eq!(declarations.push(name("ENG-Ärger", 2)), Ok(1));
@@ -204,7 +207,11 @@ mod tests {
         assert_eq!(declarations.by_name("eng-002"), None);
         assert_eq!(declarations.by_name("id-1"), None, "an ID is not a name");
         assert_eq!(declarations.by_id("ID-1"), Some(2));
-        assert_eq!(declarations.by_id("id-1"), None, "IDs are exact");
+        assert_eq!(
+            declarations.by_id("id-1"),
+            Some(2),
+            "issue 12: IDs ignore case"
+        );
         assert_eq!(declarations.by_id("eng-001"), None, "a name is not an ID");
         assert_eq!(declarations.len(), 4);
     }
@@ -219,8 +226,8 @@ mod tests {
             Err((0, name("ENG-001", 3)))
         );
         assert_eq!(declarations.push(id("d-1", 4)), Err((1, id("d-1", 4))));
-        assert_eq!(declarations.push(id("D-1", 5)), Ok(2));
-        assert_eq!(declarations.len(), 3);
+        assert_eq!(declarations.push(id("D-1", 5)), Err((1, id("D-1", 5))));
+        assert_eq!(declarations.len(), 2);
     }
 
     #[test]

@@ -697,7 +697,9 @@ impl Check<'_> {
         let (first, first_form) = written[earlier].clone();
         let (Selector::Name(spelling) | Selector::Id(spelling)) = &declarations[earlier].selector;
         let (Selector::Name(value) | Selector::Id(value)) = &again.selector;
-        let help = if spelling != value {
+        let help = if spelling != value && key == "id" {
+            "desktop IDs are compared case-insensitively, so these are the same desktop; remove one entry"
+        } else if spelling != value {
             "computer names are compared case-insensitively, so these are the same desktop; remove one entry"
         } else {
             "remove one of the two entries"

@@ -1,9 +1,13 @@
 //! Desktops as the planner sees them: the few fields a decision needs, free of HTTP types;
 //! and reading them, complete and consistent, from the API (`read`).
 
+mod login;
 mod read;
+mod values;
 
+pub use login::{Login, classify};
 pub use read::{ReadError, read_all, read_by_ids, read_login_status};
+pub use values::{fold, is_usable_desktop_id, same_word};
 
 use crate::workspace::wire::ListedDesktop;
 
@@ -27,18 +31,20 @@ pub struct Desktop {
 }
 
 impl Desktop {
-    pub fn tag(&self, key: &str) -> Option<&str> {
+    /// The values of every tag whose key could be `key`: the same once trimmed and case-folded.
+    /// A desktop may carry several (the API does not promise one tag per key), and each counts.
+    pub fn tags_like<'a>(&'a self, key: &'a str) -> impl Iterator<Item = (&'a str, &'a str)> {
         self.tags
             .iter()
-            .find(|(candidate, _)| candidate == key)
-            .map(|(_, value)| value.as_str())
+            .filter(move |(candidate, _)| same_word(candidate, key))
+            .map(|(key, value)| (key.as_str(), value.as_str()))
     }
 
     /// Being deleted, or already deleted: some regions keep listing a deleted desktop with
     /// `status` `DELETED` for a while instead of dropping it. Either way it is never sent again.
+    /// The words are compared trimmed and case-folded: `"Deleting "` is being deleted.
     pub fn is_deleting(&self) -> bool {
-        self.task_status.eq_ignore_ascii_case(TASK_DELETING)
-            || self.status.eq_ignore_ascii_case(STATUS_DELETED)
+        same_word(&self.task_status, TASK_DELETING) || same_word(&self.status, STATUS_DELETED)
     }
 }
 
@@ -81,6 +87,8 @@ mod tests {
         assert!(desktop("ACTIVE", "deleting").is_deleting());
         assert!(desktop("DELETED", "").is_deleting());
         assert!(desktop("deleted", "").is_deleting());
+        assert!(desktop("ACTIVE", "Deleting ").is_deleting());
+        assert!(desktop(" deleted", "").is_deleting());
         assert!(!desktop("ACTIVE", "").is_deleting());
         assert!(!desktop("SHUTOFF", "deleteFailed").is_deleting());
     }

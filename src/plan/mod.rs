@@ -3,22 +3,24 @@
 //! they are read, so the inventory is never held whole. No I/O happens here.
 //!
 //! Invariants (checked by property tests): a desktop that is declared, protected, outside the
-//! scope, in use, or already being deleted is never planned for deletion; every other in-scope
-//! desktop is.
+//! scope, in use, of unknown login state, or already being deleted is never planned for
+//! deletion; every other in-scope desktop is.
 
 mod budget;
 mod saved;
 mod scope;
+mod typo;
 
 pub use budget::{Budget, BudgetCheck};
 pub use saved::{Recheck, Stale, recheck, stale_diff};
 pub use scope::in_scope;
+pub use typo::NearMiss;
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use crate::config::{Declaration, Declarations, Scope, Selector};
 use crate::document::{DesktopDoc, DocRef, PackedDocs};
-use crate::inventory::Desktop;
+use crate::inventory::{Desktop, Login, fold, same_word};
 
 /// What the config says should be.
 #[derive(Debug, Clone, Copy)]
@@ -36,8 +38,31 @@ pub struct Facts<'a> {
     pub inventory: Vec<Desktop>,
     /// Desktops someone is logged in to (from the detail list).
     pub in_use: &'a HashSet<String>,
+    /// Desktops whose login state the detail list did not give for certain; every other
+    /// desktop's is known, and not "in use" unless it is in `in_use`.
+    pub login_unknown: &'a HashSet<String>,
     /// Desktops in a recorded job that has not ended yet.
     pub pending: &'a HashSet<String>,
+}
+
+#[cfg(test)]
+impl Facts<'_> {
+    /// The login state of every desktop, as the detail list would give it.
+    pub fn login(&self) -> HashMap<String, Login> {
+        self.inventory
+            .iter()
+            .map(|desktop| {
+                let login = if self.login_unknown.contains(&desktop.id) {
+                    Login::Unknown
+                } else if self.in_use.contains(&desktop.id) {
+                    Login::InUse
+                } else {
+                    Login::NotInUse
+                };
+                (desktop.id.clone(), login)
+            })
+            .collect()
+    }
 }
 
 /// A desktop as a plan shows it: the plan document's own type, so nothing is copied between
@@ -74,6 +99,9 @@ pub struct Plan {
     pub in_use: Vec<Entry>,
     /// In scope, undeclared, already being deleted (by a recorded job or per `task_status`).
     pub in_progress: Vec<Entry>,
+    /// In scope, undeclared, and no answer said for certain that nobody is logged in: held
+    /// back, never deleted.
+    pub login_unknown: Vec<Entry>,
     /// Declarations that match no desktop at all (reported; never created).
     pub missing: Vec<Declaration>,
     pub warnings: Vec<Warning>,
@@ -88,29 +116,35 @@ impl Plan {
             + self.protected.len()
             + self.in_use.len()
             + self.in_progress.len()
+            + self.login_unknown.len()
     }
 
-    /// Moves the deletions someone is logged in to over to `in_use`: the same plan as one made
-    /// with those facts from the start, without planning twice (the login states are read for
-    /// the deletions only).
-    pub fn hold_in_use(&mut self, in_use: &HashSet<String>) {
-        if in_use.is_empty() {
-            return;
+    /// Keeps only the deletions `login` says nobody is logged in to: those someone is logged in
+    /// to move to `in_use`, and every other (unknown, or not in `login` at all: never asked, or
+    /// never answered) to `login_unknown`. The same plan as one made with those facts from the
+    /// start, without planning twice (the login states are read for the deletions only).
+    pub fn hold_by_login(&mut self, login: &HashMap<String, Login>) {
+        let mut deletions = Vec::with_capacity(self.deletions.len());
+        for entry in std::mem::take(&mut self.deletions) {
+            match login.get(&entry.desktop_id) {
+                Some(Login::NotInUse) => deletions.push(entry),
+                Some(Login::InUse) => self.in_use.push(entry),
+                Some(Login::Unknown) | None => self.login_unknown.push(entry),
+            }
         }
-        let (held, deletions): (Vec<Entry>, Vec<Entry>) = std::mem::take(&mut self.deletions)
-            .into_iter()
-            .partition(|entry| in_use.contains(&entry.desktop_id));
         self.deletions = deletions;
-        self.in_use.extend(held);
         self.in_use.sort_unstable_by(entry_order);
+        self.login_unknown.sort_unstable_by(entry_order);
     }
 }
 
-/// Whether `desktop` carries the protection tag with a value other than `false`.
+/// Whether any tag of `desktop` that could be the protection tag (its key the same once
+/// trimmed and case-folded) has a value other than `false`: when a desktop carries the tag
+/// twice, `[protect=false, protect=true]`, the one that protects wins.
 pub fn is_protected(desktop: &Desktop, protect_tag: &str) -> bool {
     desktop
-        .tag(protect_tag)
-        .is_some_and(|value| !value.trim().eq_ignore_ascii_case("false"))
+        .tags_like(protect_tag)
+        .any(|(_, value)| !same_word(value, "false"))
 }
 
 /// Plan order: by name, case-insensitively, then by ID. Compared in place, without a lower-cased
@@ -151,14 +185,15 @@ fn names_order(a: &str, b: &str) -> std::cmp::Ordering {
 }
 
 /// Plans over a whole inventory, as the commands do: a [`Planner`] fed every desktop, then the
-/// desktops in use held back. For tests, which reason about whole worlds.
+/// desktops in use, or of unknown login state, held back. For tests, which reason about whole worlds.
 #[cfg(test)]
-pub fn plan(desired: &Desired<'_>, facts: Facts<'_>) -> Plan {
+pub fn plan(desired: &Desired<'_>, facts: Facts<'_>) -> Result<Plan, Vec<NearMiss>> {
+    let login = facts.login();
     let mut planner = Planner::new(*desired, facts.pending);
     planner.extend(facts.inventory);
-    let mut plan = planner.finish();
-    plan.hold_in_use(facts.in_use);
-    plan
+    let mut plan = planner.finish()?;
+    plan.hold_by_login(&login);
+    Ok(plan)
 }
 
 /// Plans desktop by desktop, as they arrive: each desktop is decided and moved into the plan
@@ -166,7 +201,9 @@ pub fn plan(desired: &Desired<'_>, facts: Facts<'_>) -> Plan {
 /// declarations, names matching several desktops, the order) is settled by [`Planner::finish`].
 pub struct Planner<'a> {
     desired: Desired<'a>,
-    pending: &'a HashSet<String>,
+    /// The desktops of unfinished jobs, their IDs case-folded: an ID is the same desktop in
+    /// any letter case.
+    pending: HashSet<String>,
     /// How many desktops each declaration matches, over the whole inventory: a declaration
     /// that matches a desktop outside the scope is not "missing".
     matches: Vec<usize>,
@@ -176,11 +213,11 @@ pub struct Planner<'a> {
 }
 
 impl<'a> Planner<'a> {
-    pub fn new(desired: Desired<'a>, pending: &'a HashSet<String>) -> Planner<'a> {
+    pub fn new(desired: Desired<'a>, pending: &HashSet<String>) -> Planner<'a> {
         let count = desired.declarations.len();
         Planner {
             desired,
-            pending,
+            pending: pending.iter().map(|id| fold(id).into_owned()).collect(),
             matches: vec![0; count],
             out_of_scope_match: vec![false; count],
             deleting_match: vec![false; count],
@@ -188,14 +225,17 @@ impl<'a> Planner<'a> {
         }
     }
 
-    /// Decides one desktop. Desktops someone is logged in to are held back afterwards
-    /// ([`Plan::hold_in_use`]): who is logged in is read for the deletions only.
+    /// Decides one desktop. Desktops someone is logged in to, or whose login state is not
+    /// known, are held back afterwards ([`Plan::hold_by_login`]): who is logged in is read for
+    /// the deletions only.
     pub fn add(&mut self, desktop: Desktop) {
         let desired = &self.desired;
         self.plan.total += 1;
+        // A declared name has no whitespace around it (the config refuses that); a listed one
+        // with some is still the same computer.
         let declared = [
             desired.declarations.by_id(&desktop.id),
-            desired.declarations.by_name(&desktop.name),
+            desired.declarations.by_name(desktop.name.trim()),
         ];
         let declared = declared.iter().flatten().copied();
         for index in declared.clone() {
@@ -207,7 +247,7 @@ impl<'a> Planner<'a> {
             }
             return;
         }
-        let deleting = desktop.is_deleting() || self.pending.contains(&desktop.id);
+        let deleting = desktop.is_deleting() || self.is_pending(&desktop.id);
         let plan = &mut self.plan;
         if declared.clone().next().is_some() {
             if deleting {
@@ -228,13 +268,32 @@ impl<'a> Planner<'a> {
         list.push(DesktopDoc::from(desktop));
     }
 
+    fn is_pending(&self, id: &str) -> bool {
+        !self.pending.is_empty() && self.pending.contains(fold(id).as_ref())
+    }
+
     /// The deletions decided so far, in the order they were decided.
     pub fn deletions(&self) -> &[Entry] {
         &self.plan.deletions
     }
 
-    /// The plan of every desktop added, each list in plan order.
-    pub fn finish(self) -> Plan {
+    /// The plan of every desktop added, each list in plan order; or, when a declared ID that
+    /// matches nothing is a typo of a desktop the plan would delete, those pairs: such a plan
+    /// would delete what the config was written to keep, and must not be made.
+    pub fn finish(self) -> Result<Plan, Vec<NearMiss>> {
+        let plan = self.finish_some();
+        let near_misses = typo::near_misses(&plan.missing, &plan.deletions);
+        if !near_misses.is_empty() {
+            return Err(near_misses);
+        }
+        Ok(plan)
+    }
+
+    /// The plan of some desktops only (a saved plan's, read again by ID), each list in plan
+    /// order. A declaration that matches none of them may match another desktop, so none is
+    /// taken for a typo: the whole read the saved plan was made from was checked for those,
+    /// with the same config.
+    pub fn finish_some(self) -> Plan {
         let mut plan = self.plan;
         for (index, declaration) in self.desired.declarations.iter().enumerate() {
             let selector = declaration.selector.clone();
@@ -271,6 +330,7 @@ impl<'a> Planner<'a> {
             &mut plan.protected,
             &mut plan.in_use,
             &mut plan.in_progress,
+            &mut plan.login_unknown,
         ] {
             list.sort_unstable_by(entry_order);
         }
@@ -290,5 +350,7 @@ impl Extend<Desktop> for Planner<'_> {
     }
 }
 
+#[cfg(test)]
+mod proptests;
 #[cfg(test)]
 mod tests;

@@ -1,8 +1,8 @@
 //! Rechecking a saved plan against the world before it is applied: pure, like the planner.
 //! A saved plan is applied only as it was reviewed. A planned desktop that changed (name, user,
 //! creation time, status) or that the rules now keep (protected, out of scope, declared) makes
-//! the whole plan stale; one that disappeared is reported; one now in use or already being
-//! deleted is held back.
+//! the whole plan stale; one that disappeared is reported; one now in use, of unknown login
+//! state, or already being deleted is held back.
 
 use std::collections::{HashMap, HashSet};
 
@@ -38,6 +38,7 @@ pub fn recheck(saved: &PlanDocument, fresh: &Plan, found: &HashSet<String>) -> R
         (&fresh.in_progress, Standing::InProgress),
         (&fresh.in_use, Standing::InUse),
         (&fresh.protected, Standing::Protected),
+        (&fresh.login_unknown, Standing::LoginUnknown),
     ] {
         for entry in entries {
             now.insert(&entry.desktop_id, (entry.as_ref(), standing));
@@ -75,6 +76,10 @@ pub fn recheck(saved: &PlanDocument, fresh: &Plan, found: &HashSet<String>) -> R
             Standing::InUse => result
                 .held
                 .push((after.to_doc(), "in use (someone is logged in)")),
+            Standing::LoginUnknown => result.held.push((
+                after.to_doc(),
+                "held back: its login state is unknown (the detail list did not say)",
+            )),
             Standing::Protected => result.stale.push(stale("now carries the protection tag")),
             Standing::Declared => result.stale.push(stale("now declared in the config")),
         }
@@ -88,6 +93,7 @@ enum Standing {
     Deletion,
     InProgress,
     InUse,
+    LoginUnknown,
     Protected,
     Declared,
 }
@@ -172,6 +178,7 @@ mod tests {
             desktop("3", &team),
             desktop("4", &team),
             desktop("5", &team),
+            desktop("6", &team),
         ];
         let mut renamed = desktop("2", &team);
         renamed.user = "someone-else".into();
@@ -179,12 +186,21 @@ mod tests {
         let moved = desktop("4", &[("team", "ops")]);
         let mut deleting = desktop("5", &team);
         deleting.task_status = "deleting".into();
-        let reread = [planned[0].clone(), renamed, protected, moved, deleting];
+        let reread = [
+            planned[0].clone(),
+            renamed,
+            protected,
+            moved,
+            deleting,
+            planned[5].clone(),
+        ];
         let scope = Scope {
             tags: BTreeMap::from([("team".into(), "eng".into())]),
             ..Scope::default()
         };
         let none = HashSet::new();
+        // Issue 12: the detail list did not say who is logged in to this one.
+        let unknown = HashSet::from(["6".to_string()]);
         let fresh = plan(
             &Desired {
                 scope: &scope,
@@ -194,9 +210,11 @@ mod tests {
             Facts {
                 inventory: reread.to_vec(),
                 in_use: &none,
+                login_unknown: &unknown,
                 pending: &none,
             },
-        );
+        )
+        .unwrap();
         let mut saved_plan = saved(&planned);
         saved_plan.deletions.push(DesktopDoc {
             desktop_id: "gone".into(),
@@ -214,7 +232,11 @@ mod tests {
         };
         assert_eq!(ids(result.send.iter().collect()), ["1"]);
         assert_eq!(ids(result.disappeared.iter().collect()), ["gone"]);
-        assert_eq!(ids(result.held.iter().map(|(d, _)| d).collect()), ["5"]);
+        assert_eq!(
+            ids(result.held.iter().map(|(d, _)| d).collect()),
+            ["5", "6"]
+        );
+        assert!(result.held[1].1.contains("login state is unknown"));
         let whys: Vec<&str> = result.stale.iter().map(|s| s.why).collect();
         assert_eq!(
             whys,

@@ -18,7 +18,7 @@ pub fn in_scope(scope: &Scope, desktop: &Desktop) -> bool {
     }
     for (key, value) in &scope.tags {
         criteria += 1;
-        if desktop.tag(key) != Some(value.as_str()) {
+        if !has_tag(desktop, key, value) {
             return false;
         }
     }
@@ -29,6 +29,20 @@ pub fn in_scope(scope: &Scope, desktop: &Desktop) -> bool {
         }
     }
     criteria > 0
+}
+
+/// Whether `desktop` carries the tag `key=value` as the scope writes it, and no other tag
+/// whose key could be `key` (trimmed, case-folded) has another value: when in doubt, out of
+/// scope, never touched.
+fn has_tag(desktop: &Desktop, key: &str, value: &str) -> bool {
+    let mut found = false;
+    for (candidate, candidate_value) in desktop.tags_like(key) {
+        if candidate_value != value {
+            return false;
+        }
+        found |= candidate == key;
+    }
+    found
 }
 
 fn starts_with_ignore_case(text: &str, prefix: &str) -> bool {

@@ -40,9 +40,15 @@ pub fn render_plan(
         scope_text(&doc.scope),
         summary.in_scope,
     )?;
+    // Named only when used, so the legend of every other plan stays as it was.
+    let unknown_symbol = if doc.login_unknown.is_empty() {
+        ""
+    } else {
+        "   * login state unknown"
+    };
     writeln!(
         out,
-        "{dim}Symbols: - delete   ! protected   @ in use   ~ being deleted   ? declared, not found{dim:#}"
+        "{dim}Symbols: - delete   ! protected   @ in use   ~ being deleted   ? declared, not found{unknown_symbol}{dim:#}"
     )?;
     writeln!(out)?;
 
@@ -56,12 +62,17 @@ pub fn render_plan(
         render_diff(doc, kept, styles, out)?;
     }
 
-    let sections: [(&str, char, &[DesktopDoc]); 3] = [
+    let sections: [(&str, char, &[DesktopDoc]); 4] = [
         ("Protected by the tag, never deleted", '!', &doc.protected),
         (
             "In use (someone is logged in), skipped this time",
             '@',
             &doc.in_use,
+        ),
+        (
+            "Held back: login state unknown (the detail list did not say who is logged in), skipped this time",
+            '*',
+            &doc.login_unknown,
         ),
         ("Already being deleted", '~', &doc.in_progress),
     ];
@@ -120,6 +131,12 @@ fn summary_line(doc: &PlanDocument, styles: &Styles) -> String {
     let mut held = Vec::new();
     if summary.in_use > 0 {
         held.push(format!("{} in use", summary.in_use));
+    }
+    if summary.login_unknown > 0 {
+        held.push(format!(
+            "{} held back: login state unknown",
+            summary.login_unknown
+        ));
     }
     if summary.in_progress > 0 {
         held.push(format!("{} already being deleted", summary.in_progress));

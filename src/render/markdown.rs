@@ -37,9 +37,13 @@ pub fn render_markdown(doc: &PlanDocument, out: &mut dyn Write) -> io::Result<()
         list(out, &doc.deletions, "-")?;
         writeln!(out, "```\n")?;
     }
-    let held: [(&str, &[DesktopDoc]); 3] = [
+    let held: [(&str, &[DesktopDoc]); 4] = [
         ("Protected by the tag, never deleted", &doc.protected),
         ("In use (someone is logged in), skipped", &doc.in_use),
+        (
+            "Held back: login state unknown, skipped",
+            &doc.login_unknown,
+        ),
         ("Already being deleted", &doc.in_progress),
     ];
     for (title, entries) in held {

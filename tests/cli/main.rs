@@ -15,6 +15,7 @@ mod faults;
 mod lock;
 mod inputs;
 mod mistakes;
+mod odd_desktops;
 mod plan;
 mod rails;
 mod saved;
