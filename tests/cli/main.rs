@@ -11,6 +11,7 @@ mod contract;
 mod crash;
 mod examples;
 mod faults;
+mod hostile;
 mod mistakes;
 mod plan;
 mod rails;

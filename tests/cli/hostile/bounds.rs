@@ -1,0 +1,135 @@
+//! Bounded work: following jobs ends, and `--timeout` holds within a few seconds, whatever the
+//! job calls answer: a sub-job list whose `total_count` lies and whose pages repeat or never
+//! run out, a ShowJob that keeps failing. `jobs --refresh` is bounded the same way.
+
+use std::time::{Duration, Instant};
+
+use deskprune::simulator::FaultRule;
+use serde_json::json;
+
+use super::*;
+
+/// ShowJob says `COMPLETE` without sub-jobs once the job has ended, so the sub-job list is
+/// read; each of its pages gets `fill` more made-up sub-jobs and a `total_count` of a million.
+fn lying_sub_jobs(world: &World, fill: fn(usize) -> Vec<Value>) -> Hostile {
+    let first_page = std::sync::Mutex::new(Vec::<Value>::new());
+    Hostile::in_front_of(world)
+        .rewrite(SHOW_JOB, |_, answer| {
+            answer.edit_json(|job| {
+                if job["status"] == "SUCCESS" {
+                    job["status"] = json!("COMPLETE");
+                    job.as_object_mut().unwrap().remove("sub_jobs");
+                }
+            })
+        })
+        .rewrite(SUB_JOBS, move |n, answer| {
+            answer.edit_json(|page| {
+                // An error (an offset past the spec's 10,000, say) goes back as it is.
+                let Some(jobs) = page.get_mut("jobs").and_then(Value::as_array_mut) else {
+                    return;
+                };
+                let mut first = first_page.lock().unwrap();
+                if first.is_empty() {
+                    *first = jobs.clone();
+                }
+                if jobs.is_empty() {
+                    // Past the end: the first page again.
+                    *jobs = first.clone();
+                }
+                jobs.extend(fill(n));
+                page["total_count"] = json!(1_000_000);
+            })
+        })
+        .start()
+}
+
+fn repeat(_: usize) -> Vec<Value> {
+    Vec::new()
+}
+
+/// A thousand sub-jobs of other desktops, new on every page.
+fn fresh(n: usize) -> Vec<Value> {
+    (0..1000)
+        .map(|i| {
+            json!({
+                "id": format!("made-up-{n}-{i}"),
+                "status": "SUCCESS",
+                "entities": {"desktop_id": format!("made-up-desktop-{n}-{i}")},
+            })
+        })
+        .collect()
+}
+
+#[test]
+fn a_lying_sub_job_list_ends() {
+    for fill in [repeat, fresh] {
+        let world = world();
+        let proxy = lying_sub_jobs(&world, fill);
+        config(&world, &proxy, "");
+        let run = run(
+            &world,
+            &["apply", "--auto-approve", "--allow-deletions", "3", "--timeout", "20"],
+        );
+        run.success();
+        let job = &world.state()["jobs"][0];
+        assert_eq!(job["status"], "succeeded", "{job:#}");
+        let pages = proxy
+            .received()
+            .iter()
+            .filter(|request| request.path.ends_with(SUB_JOBS))
+            .count();
+        assert!(pages <= 2, "{pages} pages read for a job of 3 desktops");
+    }
+}
+
+#[test]
+fn jobs_refresh_ends_on_a_lying_sub_job_list() {
+    for fill in [repeat, fresh] {
+        let world = world();
+        let proxy = lying_sub_jobs(&world, fill);
+        config(&world, &proxy, "");
+        run(
+            &world,
+            &["apply", "--auto-approve", "--allow-deletions", "3", "--no-wait"],
+        )
+        .success();
+        std::thread::sleep(Duration::from_millis(500));
+        let refreshed = run(&world, &["jobs", "--refresh"]);
+        refreshed.success();
+        assert_eq!(world.state()["jobs"][0]["status"], "succeeded");
+    }
+}
+
+#[test]
+fn the_timeout_holds_while_show_job_keeps_failing() {
+    let world = World::with_options(
+        team(6),
+        SimulatorOptions {
+            token: Some(TOKEN.into()),
+            faults: vec!["show_job:from=1:status=500:retry_after=20".parse::<FaultRule>().unwrap()],
+            ..SimulatorOptions::default()
+        },
+    );
+    let proxy = Hostile::in_front_of(&world).start();
+    // The defaults: five retries, each after the 20 s the answers ask for, 30 s per call.
+    world.config_at(
+        &proxy.endpoint,
+        "[scope]\ntags = { team = \"eng\" }\n\n[guard]\nmax_deletions = 100\nmax_delete_percent = 100\n\n\
+         [[desktop]]\nname = \"eng-0000\"\n[[desktop]]\nname = \"eng-0001\"\n[[desktop]]\nname = \"eng-0002\"\n",
+    );
+    let started = Instant::now();
+    let applied = run(
+        &world,
+        &["apply", "--auto-approve", "--allow-deletions", "3", "--timeout", "3"],
+    );
+    let took = started.elapsed();
+    assert_eq!(applied.code(), 4, "{}", applied.stderr());
+    assert!(took < Duration::from_secs(10), "`--timeout 3` took {took:?}");
+    assert!(applied.stderr().contains("HTTP 500"), "{}", applied.stderr());
+
+    // A refresh asks once, within its own bound.
+    let started = Instant::now();
+    run(&world, &["jobs", "--refresh"]);
+    assert!(started.elapsed() < Duration::from_secs(45), "took {:?}", started.elapsed());
+    assert_eq!(world.state()["jobs"][0]["status"], "pending");
+}
