@@ -20,6 +20,7 @@ use super::wire::{
     ListDesktopsResponse, ListSubJobsResponse, ListedDesktop, LoginState, ShowJobResponse,
 };
 use crate::config::ClientSettings;
+use crate::text::printable;
 
 /// Answers larger than this are refused rather than buffered: a page of 1000 desktops is about
 /// 1 MB.
@@ -155,6 +156,9 @@ impl Client {
         };
         let mut http = reqwest::Client::builder()
             .user_agent(USER_AGENT)
+            // A redirect would carry the credentials (and a write's body) wherever it points:
+            // a 3xx is an answer like any other, and refused.
+            .redirect(reqwest::redirect::Policy::none())
             .timeout(settings.timeout)
             .connect_timeout(settings.timeout.min(Duration::from_secs(10)));
         if base.scheme() == "http" {
@@ -386,6 +390,20 @@ impl Client {
         let gzipped = header(&response, "content-encoding")
             .is_some_and(|coding| coding.trim().eq_ignore_ascii_case("gzip"));
         let retry_after = header(&response, "retry-after").and_then(|v| parse_retry_after(&v));
+        if status.is_redirection() {
+            let location = response
+                .headers()
+                .get(reqwest::header::LOCATION)
+                .map(|value| redirect_target(response.url(), value.as_bytes()));
+            return Err((
+                ApiError::Redirected {
+                    call: call.name.clone(),
+                    status: status.as_u16(),
+                    location,
+                },
+                None,
+            ));
+        }
         let mut body = Vec::new();
         while let Some(chunk) = response
             .chunk()
@@ -500,6 +518,23 @@ fn header(response: &reqwest::Response, name: &str) -> Option<String> {
         .get(name)
         .and_then(|value| value.to_str().ok())
         .map(str::to_string)
+}
+
+/// Where a `Location` points, for the error: its host (and port) once resolved against the
+/// request's URL, or the header itself, escaped and cut short, when it is not an address.
+fn redirect_target(url: &Url, location: &[u8]) -> String {
+    let text = String::from_utf8_lossy(location);
+    match url.join(&text) {
+        Ok(to) if to.host_str().is_some() => {
+            let host = to.host_str().unwrap_or_default();
+            let host = match to.port() {
+                Some(port) => format!("{host}:{port}"),
+                None => host.to_string(),
+            };
+            printable(&host).into_owned()
+        }
+        _ => printable(&text.chars().take(200).collect::<String>()).into_owned(),
+    }
 }
 
 /// Delta-seconds or an HTTP date, clamped; a date in the past means "now".
@@ -653,6 +688,23 @@ mod tests {
             Some(Duration::ZERO)
         );
         assert_eq!(parse_retry_after("soon"), None);
+    }
+
+    #[test]
+    fn a_redirect_is_named_by_the_host_it_points_at() {
+        let url =
+            Url::parse("https://workspace.cn-north-4.myhuaweicloud.com/v2/p/desktops").unwrap();
+        let target = |location: &[u8]| redirect_target(&url, location);
+        assert_eq!(
+            target(b"https://evil.example/v2/p/desktops"),
+            "evil.example"
+        );
+        assert_eq!(target(b"http://127.0.0.1:8080/x"), "127.0.0.1:8080");
+        assert_eq!(
+            target(b"/elsewhere"),
+            "workspace.cn-north-4.myhuaweicloud.com"
+        );
+        assert_eq!(target(b"http://[\xe2\x80\xae"), "http://[\\u{202e}");
     }
 
     #[test]

@@ -25,6 +25,20 @@ pub enum ApiError {
         kind: TransportKind,
         detail: String,
     },
+    /// The answer pointed elsewhere (3xx). deskprune never follows a redirect: the request
+    /// would carry the credentials, and a write its body, to wherever it points. A redirected
+    /// write is a call refused whole.
+    #[error(
+        "{call} was redirected (HTTP {status}) {}; deskprune never follows redirects",
+        location.as_ref().map_or_else(|| "without a `Location`".to_string(), |to| format!("to `{to}`"))
+    )]
+    Redirected {
+        call: String,
+        status: u16,
+        /// Where it pointed: the host (and port), or the header as given (escaped) when it is
+        /// not an address.
+        location: Option<String>,
+    },
     /// An answer arrived but is not what the API documents.
     #[error("{call} returned a malformed answer (HTTP {status}): {detail}")]
     Malformed {
@@ -64,7 +78,9 @@ impl fmt::Display for TransportKind {
 impl ApiError {
     pub fn status(&self) -> Option<u16> {
         match self {
-            ApiError::Refused { status, .. } | ApiError::Malformed { status, .. } => Some(*status),
+            ApiError::Refused { status, .. }
+            | ApiError::Redirected { status, .. }
+            | ApiError::Malformed { status, .. } => Some(*status),
             ApiError::Transport { .. } => None,
         }
     }
@@ -81,6 +97,7 @@ impl ApiError {
         match self {
             ApiError::Refused { status, .. } => *status == 429 || *status >= 500,
             ApiError::Transport { .. } => true,
+            ApiError::Redirected { .. } => false,
             ApiError::Malformed { status, .. } => *status >= 500,
         }
     }
@@ -91,14 +108,18 @@ impl ApiError {
         match self {
             ApiError::Refused { status, .. } => *status == 429 || *status == 503,
             ApiError::Transport { kind, .. } => *kind == TransportKind::Connect,
-            ApiError::Malformed { .. } => false,
+            ApiError::Redirected { .. } | ApiError::Malformed { .. } => false,
         }
     }
 
-    /// Whether a refused write was refused whole (a 4xx other than throttling): nothing of it
-    /// was carried out, whatever its body says.
+    /// Whether a refused write was refused whole (a 4xx other than throttling, or a redirect):
+    /// nothing of it was carried out, whatever its body says, and nothing more is sent.
     pub fn is_client_refusal(&self) -> bool {
-        matches!(self, ApiError::Refused { status, .. } if (400..500).contains(status) && *status != 429)
+        match self {
+            ApiError::Refused { status, .. } => (400..500).contains(status) && *status != 429,
+            ApiError::Redirected { .. } => true,
+            ApiError::Transport { .. } | ApiError::Malformed { .. } => false,
+        }
     }
 
     /// One line telling the user what to do about it, where we know.
@@ -113,6 +134,9 @@ impl ApiError {
                 ),
                 ApiError::Transport { .. } => Some(
                     "the service did not answer in time; run again, or raise `[client] timeout`",
+                ),
+                ApiError::Redirected { .. } => Some(
+                    "the API answers where it is called, never elsewhere: check `[cloud] endpoint` and `[cloud] region` (the endpoint is https://workspace.{region}.myhuaweicloud.com); a proxy or gateway that redirects is not the API",
                 ),
                 _ => None,
             };
@@ -168,6 +192,33 @@ mod tests {
         };
         assert!(!timeout.provably_not_carried_out());
         assert!(timeout.is_transient());
+    }
+
+    #[test]
+    fn a_redirect_is_a_refusal_never_retried() {
+        let redirected = ApiError::Redirected {
+            call: "list desktops (offset 0)".into(),
+            status: 307,
+            location: Some("evil.example".into()),
+        };
+        assert_eq!(
+            redirected.to_string(),
+            "list desktops (offset 0) was redirected (HTTP 307) to `evil.example`; deskprune never follows redirects"
+        );
+        assert!(!redirected.is_transient());
+        assert!(!redirected.provably_not_carried_out());
+        assert!(redirected.is_client_refusal());
+        assert!(redirected.hint().unwrap().contains("`[cloud] endpoint`"));
+        let nowhere = ApiError::Redirected {
+            call: "c".into(),
+            status: 307,
+            location: None,
+        };
+        assert!(
+            nowhere
+                .to_string()
+                .contains("(HTTP 307) without a `Location`")
+        );
     }
 
     #[test]

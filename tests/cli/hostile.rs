@@ -12,6 +12,7 @@
 //! ```
 
 mod bodies;
+mod redirects;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
