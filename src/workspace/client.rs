@@ -234,7 +234,8 @@ impl Client {
     }
 
     /// `POST /desktops/batch-delete`. Sent again only when the first attempt provably did not
-    /// reach the service: deleting is not idempotent.
+    /// reach the service (no connection, or a 429/503 the gateway explained: see
+    /// [`ApiError::provably_not_carried_out`]): deleting is not idempotent.
     pub async fn batch_delete(
         &self,
         request: &DeleteDesktopsReq,

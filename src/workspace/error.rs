@@ -48,6 +48,9 @@ pub enum ApiError {
     },
 }
 
+/// The API gateway's error codes (`APIGW.0308`: throttled); the service's are `WKS.*`.
+const GATEWAY_CODE_PREFIX: &str = "APIGW.";
+
 fn request_suffix(request_id: &Option<String>) -> String {
     request_id
         .as_ref()
@@ -103,10 +106,15 @@ impl ApiError {
     }
 
     /// Whether a write provably never reached the service, so sending it again cannot submit
-    /// anything twice: no connection, throttled at the gateway, or a 503 the gateway explained.
+    /// anything twice: the connection was never made, or the API gateway refused it and said
+    /// so (a 429 or 503 whose body carries an `APIGW.*` code, the gateway's error shape: it
+    /// answers before the service sees the call). Any other answer, a bare 503 or a service's,
+    /// balancer's or proxy's 5xx included, may come after the call was carried out.
     pub fn provably_not_carried_out(&self) -> bool {
         match self {
-            ApiError::Refused { status, .. } => *status == 429 || *status == 503,
+            ApiError::Refused { status, code, .. } => {
+                matches!(status, 429 | 503) && code.starts_with(GATEWAY_CODE_PREFIX)
+            }
             ApiError::Transport { kind, .. } => *kind == TransportKind::Connect,
             ApiError::Redirected { .. } | ApiError::Malformed { .. } => false,
         }
@@ -183,8 +191,23 @@ mod tests {
     #[test]
     fn only_provable_non_delivery_allows_resending_a_write() {
         assert!(refused(429, "APIGW.0308").provably_not_carried_out());
-        assert!(refused(503, "503").provably_not_carried_out());
-        assert!(!refused(500, "WKS.00000003").provably_not_carried_out());
+        assert!(refused(503, "APIGW.0201").provably_not_carried_out());
+        // A bare status, or the service's own code: it may have been carried out first.
+        for (status, code) in [
+            (503, "503"),
+            (429, "429"),
+            (503, "WKS.00000003"),
+            (429, "WKS.0001"),
+            (500, "WKS.00000003"),
+            (502, "APIGW.0201"),
+            (504, "APIGW.0202"),
+            (503, "apigw.0201x"),
+        ] {
+            assert!(
+                !refused(status, code).provably_not_carried_out(),
+                "{status} {code}"
+            );
+        }
         let timeout = ApiError::Transport {
             call: "c".into(),
             kind: TransportKind::Timeout,

@@ -13,6 +13,7 @@
 
 mod bodies;
 mod redirects;
+mod resend;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};

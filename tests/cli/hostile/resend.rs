@@ -11,13 +11,29 @@ use super::*;
 /// The answers a balancer or a backend may give after carrying the call out:
 /// (case, status, content type, body).
 fn ambiguous() -> Vec<(&'static str, u16, &'static str, String)> {
-    let service = r#"{"error_code": "WKS.00000003", "error_msg": "failed to read database information"}"#;
+    let service =
+        r#"{"error_code": "WKS.00000003", "error_msg": "failed to read database information"}"#;
     let json = "application/json";
     vec![
-        ("bare 503", 503, "text/plain", "503 Service Unavailable\n".into()),
+        (
+            "bare 503",
+            503,
+            "text/plain",
+            "503 Service Unavailable\n".into(),
+        ),
         ("503 from the service", 503, json, service.into()),
-        ("503 with a gateway code in plain text", 503, "text/plain", "APIGW.0308".into()),
-        ("bare 429", 429, "text/html", "<html>Too Many Requests</html>".into()),
+        (
+            "503 with a gateway code in plain text",
+            503,
+            "text/plain",
+            "APIGW.0308".into(),
+        ),
+        (
+            "bare 429",
+            429,
+            "text/html",
+            "<html>Too Many Requests</html>".into(),
+        ),
         ("429 from the service", 429, json, service.into()),
         ("500", 500, json, service.into()),
         ("502", 502, "text/plain", "bad gateway".into()),
@@ -48,7 +64,11 @@ fn a_write_carried_out_then_answered_ambiguously_is_never_sent_again() {
         let state = world.state();
         assert_eq!(state["jobs"], json!([]), "{case}: {state:#}");
         let unconfirmed = &state["unconfirmed"];
-        assert_eq!(unconfirmed.as_array().unwrap().len(), 1, "{case}: {state:#}");
+        assert_eq!(
+            unconfirmed.as_array().unwrap().len(),
+            1,
+            "{case}: {state:#}"
+        );
         assert_eq!(unconfirmed[0]["desktop_ids"], json!(doomed()), "{case}");
         // The desktops are being deleted: nothing is planned or sent again.
         run(&world, &["apply", "--auto-approve"]).success();
@@ -70,7 +90,10 @@ fn a_429_or_503_the_gateway_explained_is_sent_again() {
             })
             .start();
         config(&world, &proxy, "");
-        let run = run(&world, &["-vv", "apply", "--auto-approve", "--allow-deletions", "3"]);
+        let run = run(
+            &world,
+            &["-vv", "apply", "--auto-approve", "--allow-deletions", "3"],
+        );
         run.success();
         let sent = proxy
             .received()
@@ -79,7 +102,9 @@ fn a_429_or_503_the_gateway_explained_is_sent_again() {
             .count();
         assert_eq!((sent, world.stats().batch_delete), (2, 1), "{status}");
         assert!(
-            run.stderr().lines().any(|line| line.contains("retrying") && line.contains(code)),
+            run.stderr()
+                .lines()
+                .any(|line| line.contains("retrying") && line.contains(code)),
             "{status}: sent again at once:\n{}",
             run.stderr()
         );
@@ -106,11 +131,16 @@ fn a_plain_503_is_read_again_before_anything_is_resent() {
     );
     let proxy = Hostile::in_front_of(&world).start();
     config(&world, &proxy, "");
-    let run = run(&world, &["-vv", "apply", "--auto-approve", "--allow-deletions", "3"]);
+    let run = run(
+        &world,
+        &["-vv", "apply", "--auto-approve", "--allow-deletions", "3"],
+    );
     run.success();
     let stderr = run.stderr();
     assert!(
-        !stderr.lines().any(|line| line.contains("retrying") && line.contains("batch-delete")),
+        !stderr
+            .lines()
+            .any(|line| line.contains("retrying") && line.contains("batch-delete")),
         "re-sent blindly:\n{stderr}"
     );
     assert!(stderr.contains("sending them again"), "{stderr}");
