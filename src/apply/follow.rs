@@ -11,6 +11,7 @@ use super::Journal;
 use futures_util::{StreamExt, stream};
 
 use crate::state::{DesktopOutcome, JobRecord, JobStatus, OutcomeStatus};
+use crate::text::printable;
 use crate::workspace::wire::JobDetailInfo;
 use crate::workspace::{ApiError, Client};
 
@@ -28,7 +29,7 @@ enum Verdict {
 }
 
 fn verdict(status: &str) -> Verdict {
-    match status.to_ascii_uppercase().as_str() {
+    match status.trim().to_ascii_uppercase().as_str() {
         "SUCCESS" => Verdict::Succeeded,
         "FAIL" | "FAILED" => Verdict::Failed,
         "COMPLETE" => Verdict::Complete,
@@ -55,8 +56,10 @@ fn sub_job_outcome(sub: &JobDetailInfo) -> Option<DesktopOutcome> {
     }
 }
 
+/// Why a desktop was not deleted, from the job's answer: escaped, as it goes into the state
+/// and onto the terminal.
 fn reason(code: Option<&str>, message: Option<&str>, status: &str) -> String {
-    match (
+    let reason = match (
         code.filter(|c| !c.is_empty()),
         message.filter(|m| !m.is_empty()),
     ) {
@@ -64,7 +67,8 @@ fn reason(code: Option<&str>, message: Option<&str>, status: &str) -> String {
         (None, Some(message)) => message.to_string(),
         (Some(code), None) => code.to_string(),
         (None, None) => format!("the job ended {status}"),
-    }
+    };
+    printable(&reason).into_owned()
 }
 
 #[derive(Debug, Default)]
@@ -195,8 +199,8 @@ struct Update {
 
 async fn poll(client: &Client, job_id: &str) -> Result<Update, ApiError> {
     let job = client.show_job(job_id).await?;
-    let api_status = job.status.clone().unwrap_or_default();
-    let verdict = verdict(&api_status);
+    let verdict = verdict(job.status.as_deref().unwrap_or_default());
+    let api_status = printable(job.status.as_deref().unwrap_or_default()).into_owned();
     let mut sub_jobs = job.sub_jobs.unwrap_or_default();
     if verdict == Verdict::Complete || (verdict != Verdict::Pending && sub_jobs.is_empty()) {
         sub_jobs = list_all_sub_jobs(client, job_id).await?;
@@ -247,12 +251,25 @@ mod tests {
     use super::*;
 
     #[test]
+    fn reasons_from_answers_are_escaped() {
+        assert_eq!(
+            reason(Some("WKS.\u{1b}[2K"), Some("gone\r- ok"), "FAILED"),
+            "WKS.\\u{1b}[2K: gone\\u{d}- ok"
+        );
+        assert_eq!(
+            reason(None, None, "FAIL\u{202e}"),
+            "the job ended FAIL\\u{202e}"
+        );
+    }
+
+    #[test]
     fn status_rule_of_the_reference() {
         assert_eq!(verdict("SUCCESS"), Verdict::Succeeded);
         assert_eq!(verdict("FAIL"), Verdict::Failed);
         assert_eq!(verdict("FAILED"), Verdict::Failed);
         assert_eq!(verdict("COMPLETE"), Verdict::Complete);
-        for pending in ["WAITING", "RUNNING", "", "SOMETHING_NEW"] {
+        assert_eq!(verdict(" success\n"), Verdict::Succeeded);
+        for pending in ["WAITING", "RUNNING", "", "SOMETHING_NEW", "SUC\u{1b}CESS"] {
             assert_eq!(verdict(pending), Verdict::Pending, "{pending}");
         }
     }

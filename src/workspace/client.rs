@@ -259,13 +259,13 @@ impl Client {
         let (status, answer) = self
             .send_with_retries(&call, ApiError::provably_not_carried_out)
             .await?;
-        decode(&call, status, answer)
+        decode(&call, status, answer).map_err(|err| self.clean(err))
     }
 
     /// `GET /workspace-jobs/{job_id}`.
     pub async fn show_job(&self, job_id: &str) -> Result<ShowJobResponse, ApiError> {
         self.read(Call {
-            name: format!("show job {job_id}"),
+            name: format!("show job {}", printable(job_id)),
             method: Method::GET,
             path: format!("workspace-jobs/{}", sign::encode(job_id)),
             query: Vec::new(),
@@ -281,7 +281,10 @@ impl Client {
         offset: usize,
     ) -> Result<ListSubJobsResponse, ApiError> {
         self.read(Call {
-            name: format!("list sub-jobs of job {job_id} (offset {offset})"),
+            name: format!(
+                "list sub-jobs of job {} (offset {offset})",
+                printable(job_id)
+            ),
             method: Method::GET,
             path: "workspace-sub-jobs".into(),
             query: vec![
@@ -302,7 +305,7 @@ impl Client {
             .send_with_retries(&call, ApiError::is_transient)
             .await?;
         if answer.body.len() < OFF_RUNTIME_BYTES {
-            return decode(&call, status, answer);
+            return decode(&call, status, answer).map_err(|err| self.clean(err));
         }
         let _decoder = self
             .inner
@@ -311,7 +314,7 @@ impl Client {
             .await
             .expect("the semaphore is never closed");
         match tokio::task::spawn_blocking(move || decode(&call, status, answer)).await {
-            Ok(decoded) => decoded,
+            Ok(decoded) => decoded.map_err(|err| self.clean(err)),
             Err(err) => std::panic::resume_unwind(err.into_panic()),
         }
     }
@@ -339,10 +342,45 @@ impl Client {
         }
     }
 
+    /// One attempt (see [`Client::attempt`]), its error cleaned before anything, a log line
+    /// included, shows it.
+    async fn send(
+        &self,
+        call: &Call,
+    ) -> Result<(StatusCode, Answer), (ApiError, Option<Duration>)> {
+        self.attempt(call)
+            .await
+            .map_err(|(err, retry_after)| (self.clean(err), retry_after))
+    }
+
+    /// An error whose answer text is safe to show: this client's own secrets removed (an
+    /// answer may echo the token it was sent), then every character a terminal would obey
+    /// escaped.
+    fn clean(&self, err: ApiError) -> ApiError {
+        let secrets: Vec<&str> = match &self.inner.auth {
+            Auth::Token(token) => vec![token.expose()],
+            Auth::AccessKey {
+                secret_key,
+                security_token,
+                ..
+            } => std::iter::once(secret_key)
+                .chain(security_token)
+                .map(|secret| secret.expose())
+                .collect(),
+        };
+        err.clean_answer_text(|text| {
+            let mut text = text.to_string();
+            for secret in secrets.iter().filter(|secret| !secret.is_empty()) {
+                text = text.replace(secret, "[redacted]");
+            }
+            printable(&text).into_owned()
+        })
+    }
+
     /// One attempt: wait for a rate slot and a permit, sign, send, read the whole body. A
     /// successful answer is returned as it came (perhaps gzipped), to be unpacked as it is
     /// decoded.
-    async fn send(
+    async fn attempt(
         &self,
         call: &Call,
     ) -> Result<(StatusCode, Answer), (ApiError, Option<Duration>)> {
@@ -522,7 +560,8 @@ fn header(response: &reqwest::Response, name: &str) -> Option<String> {
 }
 
 /// Where a `Location` points, for the error: its host (and port) once resolved against the
-/// request's URL, or the header itself, escaped and cut short, when it is not an address.
+/// request's URL, or the header itself, cut short, when it is not an address (escaped with
+/// the rest of the error's answer text).
 fn redirect_target(url: &Url, location: &[u8]) -> String {
     let text = String::from_utf8_lossy(location);
     match url.join(&text) {
@@ -532,9 +571,9 @@ fn redirect_target(url: &Url, location: &[u8]) -> String {
                 Some(port) => format!("{host}:{port}"),
                 None => host.to_string(),
             };
-            printable(&host).into_owned()
+            host
         }
-        _ => printable(&text.chars().take(200).collect::<String>()).into_owned(),
+        _ => text.chars().take(200).collect(),
     }
 }
 
@@ -705,7 +744,7 @@ mod tests {
             target(b"/elsewhere"),
             "workspace.cn-north-4.myhuaweicloud.com"
         );
-        assert_eq!(target(b"http://[\xe2\x80\xae"), "http://[\\u{202e}");
+        assert_eq!(target(b"http://[\xe2\x80\xae"), "http://[\u{202e}");
     }
 
     #[test]

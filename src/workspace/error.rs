@@ -95,6 +95,50 @@ impl ApiError {
         }
     }
 
+    /// The error with every text that came from the answer (code, message, request ID,
+    /// detail, location) passed through `clean`: the client escapes what a terminal would obey
+    /// and removes its own secrets, should an answer echo them.
+    pub(crate) fn clean_answer_text(self, clean: impl Fn(&str) -> String) -> ApiError {
+        match self {
+            ApiError::Refused {
+                call,
+                status,
+                code,
+                message,
+                request_id,
+            } => ApiError::Refused {
+                call,
+                status,
+                code: clean(&code),
+                message: clean(&message),
+                request_id: request_id.as_deref().map(&clean),
+            },
+            ApiError::Transport { call, kind, detail } => ApiError::Transport {
+                call,
+                kind,
+                detail: clean(&detail),
+            },
+            ApiError::Redirected {
+                call,
+                status,
+                location,
+            } => ApiError::Redirected {
+                call,
+                status,
+                location: location.as_deref().map(&clean),
+            },
+            ApiError::Malformed {
+                call,
+                status,
+                detail,
+            } => ApiError::Malformed {
+                call,
+                status,
+                detail: clean(&detail),
+            },
+        }
+    }
+
     /// Whether a read (which changes nothing) is worth sending again.
     pub fn is_transient(&self) -> bool {
         match self {

@@ -102,8 +102,7 @@ fn a_lying_total_count_never_makes_a_plan() {
 #[test]
 fn a_cut_or_endless_list_answer_is_refused_in_bounded_time() {
     let page = r#"{"total_count": 1, "desktops": [{"desktop_id": "00000000-0000-4000-8000-000000000009"}]}"#;
-    type Case = (&'static str, fn(&str) -> Response, &'static str);
-    let cases: [Case; 2] = [
+    let cases: [(&str, fn(&str) -> Response, &str); 2] = [
         ("cut", cut, "list desktops (offset 0) failed"),
         ("endless", |_| endless(), "the answer is larger than 64 MiB"),
     ];
@@ -121,4 +120,71 @@ fn a_cut_or_endless_list_answer_is_refused_in_bounded_time() {
         assert!(took < Duration::from_secs(30), "{case}: took {took:?}");
         fails_closed(&world, what);
     }
+}
+
+/// Control characters in an error body (code, message, request ID, or the raw text of a body
+/// that is not JSON) reach the terminal only escaped; so do those of a malformed answer's
+/// detail.
+#[test]
+fn control_characters_in_answers_are_escaped_in_errors() {
+    let nasty = "bad\u{1b}[2K\r- eng-0005 \u{202e}kept";
+    let escaped = "bad\\u{1b}[2K\\u{d}- eng-0005 \\u{202e}kept";
+    let refusal = json!({"error_code": "WKS.\u{1b}]0;t\u{7}", "error_msg": nasty, "request_id": "r\u{1b}[1m"});
+    let answers: [(u16, &str, Vec<u8>); 3] = [
+        (
+            400,
+            "application/json",
+            serde_json::to_vec(&refusal).unwrap(),
+        ),
+        (400, "text/plain", nasty.as_bytes().to_vec()),
+        (
+            200,
+            "application/json",
+            serde_json::to_vec(&json!({"total_count": nasty})).unwrap(),
+        ),
+    ];
+    for (status, content_type, body) in answers {
+        let world = world();
+        let proxy = Hostile::in_front_of(&world)
+            .on(LIST, move |_, _| {
+                Reply::Own(raw(status, content_type, body.clone()))
+            })
+            .start();
+        config(&world, &proxy, "");
+        let run = run(&world, &["plan"]);
+        assert_eq!(run.code(), 1);
+        let stderr = run.stderr();
+        for raw in ['\u{1b}', '\r', '\u{202e}', '\u{7}'] {
+            assert!(!stderr.contains(raw), "{status}: raw {raw:?} in {stderr:?}");
+        }
+        if status == 400 {
+            assert!(stderr.contains(escaped), "{stderr}");
+        }
+    }
+}
+
+/// An error body that echoes the token it was sent (as some proxies' error pages do) does not
+/// carry it into the error: `run` fails on any piece of it.
+#[test]
+fn an_error_that_echoes_the_token_does_not_show_it() {
+    let world = world();
+    let proxy = Hostile::in_front_of(&world)
+        .on(LIST, |_, request| {
+            let token = request
+                .headers
+                .iter()
+                .find(|(name, _)| name == "x-auth-token")
+                .map(|(_, value)| value.clone())
+                .unwrap_or_default();
+            Reply::Own(json(401, &json!({"error_code": "APIGW.0301", "error_msg": format!("token {token} expired"), "request_id": token})))
+        })
+        .start();
+    config(&world, &proxy, "");
+    let run = run(&world, &["plan"]);
+    assert_eq!(run.code(), 1);
+    assert!(
+        run.stderr().contains("token [redacted] expired"),
+        "{}",
+        run.stderr()
+    );
 }
