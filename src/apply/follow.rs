@@ -205,6 +205,12 @@ async fn poll(client: &Client, job_id: &str) -> Result<Update, ApiError> {
     if verdict == Verdict::Complete || (verdict != Verdict::Pending && sub_jobs.is_empty()) {
         sub_jobs = list_all_sub_jobs(client, job_id).await?;
     }
+    // A sub-job of another job says nothing about this one's desktops, whatever it names.
+    sub_jobs.retain(|sub| {
+        sub.job_id
+            .as_deref()
+            .is_none_or(|parent| parent.eq_ignore_ascii_case(job_id))
+    });
     let outcomes = sub_jobs
         .iter()
         .filter_map(|sub| {

@@ -18,6 +18,7 @@ use super::sign::{self, Signable};
 use super::wire::{
     BatchDeleteResponse, DeleteDesktopsReq, ErrorBody, ListDesktopsDetailResponse,
     ListDesktopsResponse, ListSubJobsResponse, ListedDesktop, LoginState, ShowJobResponse,
+    USABLE_ID_RULE, is_usable_id,
 };
 use crate::config::ClientSettings;
 use crate::text::printable;
@@ -259,19 +260,33 @@ impl Client {
         let (status, answer) = self
             .send_with_retries(&call, ApiError::provably_not_carried_out)
             .await?;
-        decode(&call, status, answer).map_err(|err| self.clean(err))
+        let accepted: BatchDeleteResponse = decode(&call, status, answer)
+            .and_then(|accepted| usable_job_id(&call, status, accepted))
+            .map_err(|err| self.clean(err))?;
+        Ok(accepted)
     }
 
-    /// `GET /workspace-jobs/{job_id}`.
+    /// `GET /workspace-jobs/{job_id}`. An answer about another job (its `id` is not
+    /// `job_id`) is malformed: it says nothing about this one.
     pub async fn show_job(&self, job_id: &str) -> Result<ShowJobResponse, ApiError> {
-        self.read(Call {
-            name: format!("show job {}", printable(job_id)),
-            method: Method::GET,
-            path: format!("workspace-jobs/{}", sign::encode(job_id)),
-            query: Vec::new(),
-            body: Vec::new(),
-        })
-        .await
+        let name = format!("show job {}", printable(job_id));
+        let job: ShowJobResponse = self
+            .read(Call {
+                name: name.clone(),
+                method: Method::GET,
+                path: format!("workspace-jobs/{}", sign::encode(job_id)),
+                query: Vec::new(),
+                body: Vec::new(),
+            })
+            .await?;
+        match &job.id {
+            Some(id) if !id.eq_ignore_ascii_case(job_id) => Err(self.clean(ApiError::Malformed {
+                call: name,
+                status: StatusCode::OK.as_u16(),
+                detail: format!("it is about job `{id}`"),
+            })),
+            _ => Ok(job),
+        }
     }
 
     /// `GET /workspace-sub-jobs?job_id=…`, one page.
@@ -641,6 +656,27 @@ fn refusal(call: &Call, status: StatusCode, body: &[u8], request_id: Option<Stri
         },
         request_id: request_id.or(parsed.request_id),
     }
+}
+
+/// A batch-delete's answer, if its job ID can be recorded and polled; else the answer is
+/// malformed (the call is unconfirmed: the job may exist, its ID is unknown).
+fn usable_job_id(
+    call: &Call,
+    status: StatusCode,
+    accepted: BatchDeleteResponse,
+) -> Result<BatchDeleteResponse, ApiError> {
+    if is_usable_id(&accepted.job_id) {
+        return Ok(accepted);
+    }
+    let mut shown: String = accepted.job_id.chars().take(40).collect();
+    if shown.len() < accepted.job_id.len() {
+        shown.push('…');
+    }
+    Err(malformed(
+        call,
+        status,
+        format!("its `job_id` `{shown}` is not a usable job ID ({USABLE_ID_RULE})"),
+    ))
 }
 
 /// A successful answer unpacked and decoded.

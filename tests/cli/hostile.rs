@@ -12,6 +12,7 @@
 //! ```
 
 mod bodies;
+mod ids;
 mod redirects;
 mod resend;
 

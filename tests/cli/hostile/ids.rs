@@ -10,7 +10,18 @@ use super::*;
 #[test]
 fn an_unusable_job_id_is_a_malformed_answer() {
     let long = "a".repeat(129);
-    let odd = ["", ".", "..", "a/b", "../../desktops", "a b", "job%2F1", "a\u{1b}[2K", "\u{202e}ab", long.as_str()];
+    let odd = [
+        "",
+        ".",
+        "..",
+        "a/b",
+        "../../desktops",
+        "a b",
+        "job%2F1",
+        "a\u{1b}[2K",
+        "\u{202e}ab",
+        long.as_str(),
+    ];
     for job_id in odd {
         let world = world();
         let job = job_id.to_string();
@@ -24,10 +35,22 @@ fn an_unusable_job_id_is_a_malformed_answer() {
         let stderr = run.stderr();
         assert_eq!(run.code(), 3, "{job_id:?}:\n{stderr}");
         assert!(
-            stderr.contains("batch-delete of 3 desktops returned a malformed answer (HTTP 202)"),
-            "{job_id:?}:\n{stderr}"
+            stderr.contains("3 desktops may be being deleted"),
+            "{stderr}"
         );
-        assert!(!stderr.contains('\u{1b}') && !stderr.contains('\u{202e}'), "{stderr:?}");
+        let error = world.state()["unconfirmed"][0]["error"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert!(
+            error.contains("batch-delete of 3 desktops returned a malformed answer (HTTP 202)")
+                && error.contains("is not a usable job ID"),
+            "{job_id:?}: {error}"
+        );
+        assert!(
+            !error.contains('\u{1b}') && !error.contains('\u{202e}'),
+            "{error:?}"
+        );
         let state = world.state();
         assert_eq!(state["jobs"], json!([]), "{job_id:?}: {state:#}");
         assert_eq!(state["unconfirmed"][0]["desktop_ids"], json!(doomed()));
@@ -42,7 +65,10 @@ fn a_usable_job_id_of_any_shape_is_recorded() {
     let proxy = Hostile::in_front_of(&world).start();
     config(&world, &proxy, "");
     apply(&world).success();
-    let recorded = world.state()["jobs"][0]["job_id"].as_str().unwrap().to_string();
+    let recorded = world.state()["jobs"][0]["job_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     assert_eq!(recorded, world.simulator_jobs()[0].0);
 }
 
@@ -58,10 +84,21 @@ fn a_show_job_answer_about_another_job_is_not_taken() {
         config(&world, &proxy, "");
         let run = run(
             &world,
-            &["apply", "--auto-approve", "--allow-deletions", "3", "--timeout", "2"],
+            &[
+                "apply",
+                "--auto-approve",
+                "--allow-deletions",
+                "3",
+                "--timeout",
+                "2",
+            ],
         );
         let stderr = run.stderr();
-        assert_eq!(run.code(), 4, "{other:?}: the job is not known to end:\n{stderr}");
+        assert_eq!(
+            run.code(),
+            4,
+            "{other:?}: the job is not known to end:\n{stderr}"
+        );
         assert!(stderr.contains("malformed answer"), "{other:?}:\n{stderr}");
         assert_eq!(world.state()["jobs"][0]["status"], "pending", "{other:?}");
     }
