@@ -579,16 +579,11 @@ fn header(response: &reqwest::Response, name: &str) -> Option<String> {
 /// the rest of the error's answer text).
 fn redirect_target(url: &Url, location: &[u8]) -> String {
     let text = String::from_utf8_lossy(location);
-    match url.join(&text) {
-        Ok(to) if to.host_str().is_some() => {
-            let host = to.host_str().unwrap_or_default();
-            let host = match to.port() {
-                Some(port) => format!("{host}:{port}"),
-                None => host.to_string(),
-            };
-            host
-        }
-        _ => text.chars().take(200).collect(),
+    let to = url.join(&text).ok();
+    match to.as_ref().and_then(|to| Some((to.host_str()?, to.port()))) {
+        Some((host, Some(port))) => format!("{host}:{port}"),
+        Some((host, None)) => host.to_string(),
+        None => text.chars().take(200).collect(),
     }
 }
 

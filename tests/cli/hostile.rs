@@ -12,6 +12,7 @@
 //! ```
 
 mod bodies;
+mod bounds;
 mod ids;
 mod redirects;
 mod resend;

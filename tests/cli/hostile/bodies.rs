@@ -102,7 +102,8 @@ fn a_lying_total_count_never_makes_a_plan() {
 #[test]
 fn a_cut_or_endless_list_answer_is_refused_in_bounded_time() {
     let page = r#"{"total_count": 1, "desktops": [{"desktop_id": "00000000-0000-4000-8000-000000000009"}]}"#;
-    let cases: [(&str, fn(&str) -> Response, &str); 2] = [
+    type Case = (&'static str, fn(&str) -> Response, &'static str);
+    let cases: [Case; 2] = [
         ("cut", cut, "list desktops (offset 0) failed"),
         ("endless", |_| endless(), "the answer is larger than 64 MiB"),
     ];
