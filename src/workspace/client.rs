@@ -779,6 +779,38 @@ mod tests {
     }
 
     #[test]
+    fn errors_never_carry_a_secret_an_answer_echoed() {
+        use super::super::credentials::Secret;
+        let client = Client::new(
+            "http://127.0.0.1:9",
+            "p",
+            Auth::AccessKey {
+                access_key: "AK".into(),
+                secret_key: Secret::new("sk-0123456789"),
+                security_token: Some(Secret::new("st-9876543210")),
+            },
+            &ClientSettings {
+                max_retries: 0,
+                timeout: Duration::from_secs(1),
+                max_concurrency: 1,
+                requests_per_second: 1.0,
+            },
+        )
+        .unwrap();
+        let echoed = ApiError::Refused {
+            call: "c".into(),
+            status: 401,
+            code: "APIGW.0301\u{1b}[2K".into(),
+            message: "bad key sk-0123456789 with st-9876543210".into(),
+            request_id: Some("st-9876543210".into()),
+        };
+        assert_eq!(
+            client.clean(echoed).to_string(),
+            "c was refused: HTTP 401 APIGW.0301\\u{1b}[2K: bad key [redacted] with [redacted] (request id [redacted])"
+        );
+    }
+
+    #[test]
     fn refusal_reads_both_error_shapes() {
         let call = Call {
             name: "c".into(),

@@ -317,6 +317,17 @@ pub fn endless() -> Response {
     )
 }
 
+/// A 200 that sends the first half of `body`, then nothing more, and never closes.
+pub fn stalled(body: &str) -> Response {
+    let half = Bytes::copy_from_slice(&body.as_bytes()[..body.len() / 2]);
+    let start = stream::once(async { Ok::<Bytes, std::io::Error>(half) });
+    raw(
+        200,
+        "application/json",
+        Body::from_stream(futures_util::StreamExt::chain(start, stream::pending())),
+    )
+}
+
 /// A 200 that promises `body` (its `Content-Length`), sends the first half, and closes.
 pub fn cut(body: &str) -> Response {
     let full = body.len();
