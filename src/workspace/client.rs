@@ -2,34 +2,27 @@
 //! rate and concurrency, retries what is safe to retry, and turns answers into wire types or
 //! an [`ApiError`] naming the call.
 
-use std::collections::VecDeque;
-use std::io::Read;
 use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::{Method, StatusCode, Url};
 use serde::de::DeserializeOwned;
-use tokio::sync::{Mutex, Semaphore};
-use tokio::time::Instant;
+use tokio::sync::Semaphore;
 
+use super::answer::{
+    Answer, MAX_BODY_BYTES, OFF_RUNTIME_BYTES, decode, header, malformed, redirect_target, refusal,
+    usable_job_id,
+};
 use super::credentials::Auth;
 use super::error::{ApiError, TransportKind};
+use super::pace::{RateLimiter, backoff, parse_retry_after};
 use super::sign::{self, Signable};
 use super::wire::{
-    BatchDeleteResponse, DeleteDesktopsReq, ErrorBody, ListDesktopsDetailResponse,
-    ListDesktopsResponse, ListSubJobsResponse, ListedDesktop, LoginState, ShowJobResponse,
-    USABLE_ID_RULE, is_usable_id,
+    BatchDeleteResponse, DeleteDesktopsReq, ListDesktopsDetailResponse, ListDesktopsResponse,
+    ListSubJobsResponse, ListedDesktop, LoginState, ShowJobResponse,
 };
 use crate::config::ClientSettings;
 use crate::text::printable;
-
-/// Answers larger than this are refused rather than buffered: a page of 1000 desktops is about
-/// 1 MB.
-const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
-const FIRST_BACKOFF: Duration = Duration::from_millis(500);
-const MAX_BACKOFF: Duration = Duration::from_secs(30);
-/// A `Retry-After` longer than this is clamped: a scheduled run must end.
-const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
 
 pub const USER_AGENT: &str = concat!("deskprune/", env!("CARGO_PKG_VERSION"));
 
@@ -66,49 +59,6 @@ impl ListFilter {
         }
         for id in &self.desktop_ids {
             query.push(("desktop_id".into(), id.clone()));
-        }
-    }
-}
-
-/// Calls at most `per_second` a second: at most `burst` (the whole part of `per_second`, at
-/// least 1) in any window of `burst / per_second` seconds, so for 10 a second, at most 10 in
-/// any one second. Calls need not be spread evenly: when a round of answers comes in at once,
-/// the next round leaves at once, unless the window is full.
-#[derive(Debug)]
-struct RateLimiter {
-    burst: usize,
-    window: Duration,
-    /// When each of the last `burst` calls left (or will leave), oldest first.
-    slots: Mutex<VecDeque<Instant>>,
-}
-
-impl RateLimiter {
-    fn new(per_second: f64) -> RateLimiter {
-        let burst = per_second.floor().max(1.0);
-        RateLimiter {
-            burst: burst as usize,
-            window: Duration::from_secs_f64(burst / per_second),
-            slots: Mutex::new(VecDeque::with_capacity(burst as usize)),
-        }
-    }
-
-    /// Waits for this call's slot.
-    async fn wait(&self) {
-        let slot = {
-            let mut slots = self.slots.lock().await;
-            let now = Instant::now();
-            let slot = if slots.len() < self.burst {
-                now
-            } else {
-                let oldest = slots.pop_front().expect("the window is full");
-                (oldest + self.window).max(now)
-            };
-            slots.push_back(slot);
-            slot
-        };
-        // A timer would round even a slot that is due now up to its next tick.
-        if slot > Instant::now() {
-            tokio::time::sleep_until(slot).await;
         }
     }
 }
@@ -260,8 +210,8 @@ impl Client {
         let (status, answer) = self
             .send_with_retries(&call, ApiError::provably_not_carried_out)
             .await?;
-        let accepted: BatchDeleteResponse = decode(&call, status, answer)
-            .and_then(|accepted| usable_job_id(&call, status, accepted))
+        let accepted: BatchDeleteResponse = decode(&call.name, status, answer)
+            .and_then(|accepted| usable_job_id(&call.name, status, accepted))
             .map_err(|err| self.clean(err))?;
         Ok(accepted)
     }
@@ -320,7 +270,7 @@ impl Client {
             .send_with_retries(&call, ApiError::is_transient)
             .await?;
         if answer.body.len() < OFF_RUNTIME_BYTES {
-            return decode(&call, status, answer).map_err(|err| self.clean(err));
+            return decode(&call.name, status, answer).map_err(|err| self.clean(err));
         }
         let _decoder = self
             .inner
@@ -328,7 +278,7 @@ impl Client {
             .acquire()
             .await
             .expect("the semaphore is never closed");
-        match tokio::task::spawn_blocking(move || decode(&call, status, answer)).await {
+        match tokio::task::spawn_blocking(move || decode(&call.name, status, answer)).await {
             Ok(decoded) => decoded.map_err(|err| self.clean(err)),
             Err(err) => std::panic::resume_unwind(err.into_panic()),
         }
@@ -466,7 +416,7 @@ impl Client {
         {
             if body.len() + chunk.len() > MAX_BODY_BYTES {
                 let detail = format!("the answer is larger than {} MiB", MAX_BODY_BYTES >> 20);
-                return Err((malformed(call, status, detail), None));
+                return Err((malformed(&call.name, status, detail), None));
             }
             body.extend_from_slice(&chunk);
         }
@@ -481,8 +431,8 @@ impl Client {
             return Ok((status, answer));
         }
         let refused = match answer.unpack() {
-            Ok(body) => refusal(call, status, &body, request_id),
-            Err(detail) => malformed(call, status, detail),
+            Ok(body) => refusal(&call.name, status, &body, request_id),
+            Err(detail) => malformed(&call.name, status, detail),
         };
         Err((refused, retry_after))
     }
@@ -530,86 +480,6 @@ impl Client {
     }
 }
 
-/// An answer's body as it came over the wire.
-struct Answer {
-    body: Vec<u8>,
-    gzipped: bool,
-}
-
-impl Answer {
-    /// The body, unpacked when it came gzipped.
-    fn unpack(self) -> Result<Vec<u8>, String> {
-        if self.gzipped {
-            gunzip(&self.body, MAX_BODY_BYTES)
-        } else {
-            Ok(self.body)
-        }
-    }
-}
-
-/// Answers at least this big on the wire are unpacked and decoded on a blocking thread.
-const OFF_RUNTIME_BYTES: usize = 32 << 10;
-
-/// A gzipped body unpacked, refusing one that unpacks to more than `limit` bytes.
-fn gunzip(packed: &[u8], limit: usize) -> Result<Vec<u8>, String> {
-    let mut body = Vec::with_capacity(packed.len().saturating_mul(8).min(limit));
-    flate2::read::GzDecoder::new(packed)
-        .take(limit as u64 + 1)
-        .read_to_end(&mut body)
-        .map_err(|err| format!("its gzip encoding is broken: {err}"))?;
-    if body.len() > limit {
-        return Err(format!(
-            "the answer unpacks to more than {} MiB",
-            limit >> 20
-        ));
-    }
-    Ok(body)
-}
-
-fn header(response: &reqwest::Response, name: &str) -> Option<String> {
-    response
-        .headers()
-        .get(name)
-        .and_then(|value| value.to_str().ok())
-        .map(str::to_string)
-}
-
-/// Where a `Location` points, for the error: its host (and port) once resolved against the
-/// request's URL, or the header itself, cut short, when it is not an address (escaped with
-/// the rest of the error's answer text).
-fn redirect_target(url: &Url, location: &[u8]) -> String {
-    let text = String::from_utf8_lossy(location);
-    let to = url.join(&text).ok();
-    match to.as_ref().and_then(|to| Some((to.host_str()?, to.port()))) {
-        Some((host, Some(port))) => format!("{host}:{port}"),
-        Some((host, None)) => host.to_string(),
-        None => text.chars().take(200).collect(),
-    }
-}
-
-/// Delta-seconds or an HTTP date, clamped; a date in the past means "now".
-fn parse_retry_after(value: &str) -> Option<Duration> {
-    let value = value.trim();
-    let delay = match value.parse::<u64>() {
-        Ok(seconds) => Duration::from_secs(seconds),
-        Err(_) => {
-            let at = jiff::fmt::rfc2822::DateTimeParser::new()
-                .parse_timestamp(value)
-                .ok()?;
-            Duration::try_from(at.duration_since(jiff::Timestamp::now())).unwrap_or_default()
-        }
-    };
-    Some(delay.min(MAX_RETRY_AFTER))
-}
-
-/// Exponential backoff with full jitter: uniformly within [0, min(cap, first·2ⁿ)].
-fn backoff(attempt: u32) -> Duration {
-    let ceiling = FIRST_BACKOFF
-        .saturating_mul(2u32.saturating_pow(attempt))
-        .min(MAX_BACKOFF);
-    ceiling.mul_f64(fastrand::f64())
-}
-
 /// The error and its causes, each once: reqwest's own message names only the outermost.
 fn error_chain(err: &dyn std::error::Error) -> String {
     let mut text = err.to_string();
@@ -625,158 +495,9 @@ fn error_chain(err: &dyn std::error::Error) -> String {
     text
 }
 
-fn refusal(call: &Call, status: StatusCode, body: &[u8], request_id: Option<String>) -> ApiError {
-    let parsed: ErrorBody = serde_json::from_slice(body).unwrap_or_default();
-    let text = String::from_utf8_lossy(body);
-    let message = parsed.error_msg.unwrap_or_else(|| {
-        text.chars()
-            .take(300)
-            .collect::<String>()
-            .trim()
-            .to_string()
-    });
-    ApiError::Refused {
-        call: call.name.clone(),
-        status: status.as_u16(),
-        code: parsed
-            .error_code
-            .unwrap_or_else(|| status.as_u16().to_string()),
-        message: if message.is_empty() {
-            status
-                .canonical_reason()
-                .unwrap_or("no message")
-                .to_string()
-        } else {
-            message
-        },
-        request_id: request_id.or(parsed.request_id),
-    }
-}
-
-/// A batch-delete's answer, if its job ID can be recorded and polled; else the answer is
-/// malformed (the call is unconfirmed: the job may exist, its ID is unknown).
-fn usable_job_id(
-    call: &Call,
-    status: StatusCode,
-    accepted: BatchDeleteResponse,
-) -> Result<BatchDeleteResponse, ApiError> {
-    if is_usable_id(&accepted.job_id) {
-        return Ok(accepted);
-    }
-    let mut shown: String = accepted.job_id.chars().take(40).collect();
-    if shown.len() < accepted.job_id.len() {
-        shown.push('…');
-    }
-    Err(malformed(
-        call,
-        status,
-        format!("its `job_id` `{shown}` is not a usable job ID ({USABLE_ID_RULE})"),
-    ))
-}
-
-/// A successful answer unpacked and decoded.
-fn decode<T: DeserializeOwned>(
-    call: &Call,
-    status: StatusCode,
-    answer: Answer,
-) -> Result<T, ApiError> {
-    let body = answer
-        .unpack()
-        .map_err(|detail| malformed(call, status, detail))?;
-    serde_json::from_slice(&body).map_err(|err| malformed(call, status, err.to_string()))
-}
-
-fn malformed(call: &Call, status: StatusCode, detail: String) -> ApiError {
-    ApiError::Malformed {
-        call: call.name.clone(),
-        status: status.as_u16(),
-        detail,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn gunzip_unpacks_and_refuses_broken_or_oversized_bodies() {
-        use std::io::Write;
-        let body = br#"{"total_count":0,"desktops":[]}"#.repeat(1000);
-        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-        encoder.write_all(&body).unwrap();
-        let packed = encoder.finish().unwrap();
-        assert_eq!(gunzip(&packed, 1 << 20).unwrap(), body);
-        assert_eq!(
-            gunzip(&packed, (1 << 20) / 64).unwrap_err(),
-            "the answer unpacks to more than 0 MiB"
-        );
-        let cut = gunzip(&packed[..packed.len() / 2], 1 << 20).unwrap_err();
-        assert!(cut.starts_with("its gzip encoding is broken"), "{cut}");
-        let garbage = gunzip(b"not gzip at all", 1 << 20).unwrap_err();
-        assert!(
-            garbage.starts_with("its gzip encoding is broken"),
-            "{garbage}"
-        );
-    }
-
-    /// The limiter's slots for `calls` calls made at once, in milliseconds from the first.
-    async fn slots(per_second: f64, calls: usize) -> Vec<u128> {
-        let limiter = RateLimiter::new(per_second);
-        let start = Instant::now();
-        let mut slots = Vec::new();
-        for _ in 0..calls {
-            limiter.wait().await;
-            slots.push((Instant::now() - start).as_millis());
-        }
-        slots
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn the_rate_limit_lets_a_second_s_calls_go_at_once_and_no_more() {
-        assert_eq!(slots(3.0, 7).await, [0, 0, 0, 1000, 1000, 1000, 2000]);
-        assert_eq!(slots(0.5, 3).await, [0, 2000, 4000]);
-        assert_eq!(slots(2.5, 5).await, [0, 0, 800, 800, 1600]);
-        let fast = slots(1000.0, 1001).await;
-        assert!(fast[..1000].iter().all(|&at| at == 0));
-        assert_eq!(fast[1000], 1000);
-    }
-
-    #[test]
-    fn backoff_grows_and_stays_capped() {
-        for attempt in 0..40 {
-            let delay = backoff(attempt);
-            assert!(delay <= MAX_BACKOFF, "attempt {attempt}: {delay:?}");
-            assert!(delay <= FIRST_BACKOFF * 2u32.saturating_pow(attempt));
-        }
-    }
-
-    #[test]
-    fn retry_after_takes_seconds_and_dates() {
-        assert_eq!(parse_retry_after("3"), Some(Duration::from_secs(3)));
-        assert_eq!(parse_retry_after("3600"), Some(MAX_RETRY_AFTER));
-        assert_eq!(
-            parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT"),
-            Some(Duration::ZERO)
-        );
-        assert_eq!(parse_retry_after("soon"), None);
-    }
-
-    #[test]
-    fn a_redirect_is_named_by_the_host_it_points_at() {
-        let url =
-            Url::parse("https://workspace.cn-north-4.myhuaweicloud.com/v2/p/desktops").unwrap();
-        let target = |location: &[u8]| redirect_target(&url, location);
-        assert_eq!(
-            target(b"https://evil.example/v2/p/desktops"),
-            "evil.example"
-        );
-        assert_eq!(target(b"http://127.0.0.1:8080/x"), "127.0.0.1:8080");
-        assert_eq!(
-            target(b"/elsewhere"),
-            "workspace.cn-north-4.myhuaweicloud.com"
-        );
-        assert_eq!(target(b"http://[\xe2\x80\xae"), "http://[\u{202e}");
-    }
 
     #[test]
     fn errors_never_carry_a_secret_an_answer_echoed() {
@@ -808,23 +529,5 @@ mod tests {
             client.clean(echoed).to_string(),
             "c was refused: HTTP 401 APIGW.0301\\u{1b}[2K: bad key [redacted] with [redacted] (request id [redacted])"
         );
-    }
-
-    #[test]
-    fn refusal_reads_both_error_shapes() {
-        let call = Call {
-            name: "c".into(),
-            method: Method::GET,
-            path: "desktops".into(),
-            query: Vec::new(),
-            body: Vec::new(),
-        };
-        let gateway = br#"{"error_msg":"throttled","error_code":"APIGW.0308","request_id":"r1"}"#;
-        let err = refusal(&call, StatusCode::TOO_MANY_REQUESTS, gateway, None);
-        assert_eq!(err.code(), Some("APIGW.0308"));
-        assert!(err.to_string().contains("request id r1"), "{err}");
-        let plain = refusal(&call, StatusCode::BAD_GATEWAY, b"upstream down", None);
-        assert_eq!(plain.code(), Some("502"));
-        assert!(plain.to_string().contains("upstream down"), "{plain}");
     }
 }
