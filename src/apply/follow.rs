@@ -20,6 +20,8 @@ use crate::workspace::{ApiError, Client};
 const SUB_JOB_PAGE: usize = 1000;
 /// The API takes sub-job offsets up to 10,000: eleven pages of 1,000.
 const MAX_SUB_JOB_PAGES: usize = 11;
+/// The longest wait `follow` takes: ten years stand for "until the jobs end".
+const LONGEST_WAIT: Duration = Duration::from_secs(10 * 365 * 24 * 3600);
 const FIRST_POLL: Duration = Duration::from_millis(500);
 const MAX_POLL: Duration = Duration::from_secs(15);
 
@@ -100,7 +102,8 @@ pub async fn follow(
     timeout: Duration,
     on_poll: &(dyn Fn(usize, usize) + Sync),
 ) -> anyhow::Result<FollowReport> {
-    let deadline = Instant::now() + timeout;
+    // Checked: the largest `--timeout` is a wait of years, not an instant past the clock's end.
+    let deadline = Instant::now() + timeout.min(LONGEST_WAIT);
     let mut interval = FIRST_POLL;
     let mut report = FollowReport::default();
     let pending = pending_jobs(journal);
@@ -142,7 +145,7 @@ pub async fn refresh(
         journal,
         &job_ids,
         concurrency,
-        Instant::now() + bound,
+        Instant::now() + bound.min(LONGEST_WAIT),
         &mut report,
     )
     .await?;
