@@ -191,6 +191,20 @@ impl Hostile {
     pub fn received(&self) -> Vec<Received> {
         self.shared.received.lock().unwrap().clone()
     }
+
+    /// How many requests a hook for `suffix` would have been asked about.
+    pub fn calls(&self, suffix: &str) -> usize {
+        let received = self.shared.received.lock().unwrap();
+        received
+            .iter()
+            .filter(|request| matches(suffix, &request.path))
+            .count()
+    }
+}
+
+/// Whether `path` ends with `suffix`, or holds it when it ends in `/`.
+fn matches(suffix: &str, path: &str) -> bool {
+    path.ends_with(suffix) || (suffix.ends_with('/') && path.contains(suffix))
 }
 
 struct Shared {
@@ -220,10 +234,10 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
         body: body.to_vec(),
     };
     shared.received.lock().unwrap().push(received.clone());
-    let hook = shared.hooks.iter().find(|(suffix, _, _)| {
-        received.path.ends_with(suffix.as_str())
-            || (suffix.ends_with('/') && received.path.contains(suffix.as_str()))
-    });
+    let hook = shared
+        .hooks
+        .iter()
+        .find(|(suffix, _, _)| matches(suffix, &received.path));
     let reply = match hook {
         Some((_, hook, count)) => hook(count.fetch_add(1, Ordering::SeqCst) + 1, &received),
         None => Reply::Forward,

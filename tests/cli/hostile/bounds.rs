@@ -80,11 +80,7 @@ fn a_lying_sub_job_list_ends() {
         run.success();
         let job = &world.state()["jobs"][0];
         assert_eq!(job["status"], "succeeded", "{job:#}");
-        let pages = proxy
-            .received()
-            .iter()
-            .filter(|request| request.path.ends_with(SUB_JOBS))
-            .count();
+        let pages = proxy.calls(SUB_JOBS);
         assert!(pages <= 2, "{pages} pages read for a job of 3 desktops");
     }
 }

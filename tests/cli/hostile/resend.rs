@@ -95,11 +95,7 @@ fn a_429_or_503_the_gateway_explained_is_sent_again() {
             &["-vv", "apply", "--auto-approve", "--allow-deletions", "3"],
         );
         run.success();
-        let sent = proxy
-            .received()
-            .iter()
-            .filter(|request| request.path.ends_with(BATCH_DELETE))
-            .count();
+        let sent = proxy.calls(BATCH_DELETE);
         assert_eq!((sent, world.stats().batch_delete), (2, 1), "{status}");
         assert!(
             run.stderr()
