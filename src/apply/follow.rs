@@ -347,6 +347,14 @@ async fn list_all_sub_jobs(
     let mut seen = HashSet::new();
     let mut offset = 0;
     let mut total_count = 0;
+    let covered = |all: &[JobDetailInfo]| {
+        desktops.iter().all(|desktop| {
+            all.iter().any(|sub| {
+                sub.entities.as_ref().and_then(|e| e.desktop_id.as_deref())
+                    == Some(desktop.as_str())
+            })
+        })
+    };
     for _ in 0..most_pages {
         let page = client.list_sub_jobs(job_id, offset).await?;
         total_count = page.total_count;
@@ -357,21 +365,15 @@ async fn list_all_sub_jobs(
                 sub.id.clone(),
                 sub.entities.as_ref().and_then(|e| e.desktop_id.clone()),
             );
-            if seen.insert(key) {
+            if is_of(&sub, job_id) && seen.insert(key) {
                 all.push(sub);
             }
         }
-        if all.len() == before || offset as u64 >= total_count {
+        if all.len() == before || offset as u64 >= total_count || covered(&all) {
             break;
         }
     }
-    all.retain(|sub| is_of(sub, job_id));
-    let covered = desktops.iter().all(|desktop| {
-        all.iter().any(|sub| {
-            sub.entities.as_ref().and_then(|e| e.desktop_id.as_deref()) == Some(desktop.as_str())
-        })
-    });
-    if (offset as u64) < total_count && !covered {
+    if (offset as u64) < total_count && !covered(&all) {
         return Err(ApiError::Malformed {
             call: format!("list sub-jobs of job {}", printable(job_id)),
             status: 200,
