@@ -2,6 +2,7 @@
 //! until every recorded job is terminal or the time is up. Each desktop's outcome goes into the
 //! state file as soon as it is known.
 
+use std::collections::HashSet;
 use std::time::Duration;
 
 use jiff::Timestamp;
@@ -11,9 +12,16 @@ use super::Journal;
 use futures_util::{StreamExt, stream};
 
 use crate::state::{DesktopOutcome, JobRecord, JobStatus, OutcomeStatus};
-use crate::workspace::wire::JobDetailInfo;
+use crate::text::printable;
+use crate::workspace::wire::{JobDetailInfo, is_usable_id};
 use crate::workspace::{ApiError, Client};
 
+/// Sub-jobs per page, the API's largest `limit`.
+const SUB_JOB_PAGE: usize = 1000;
+/// The API takes sub-job offsets up to 10,000: eleven pages of 1,000.
+const MAX_SUB_JOB_PAGES: usize = 11;
+/// The longest wait `follow` takes: ten years stand for "until the jobs end".
+const LONGEST_WAIT: Duration = Duration::from_secs(10 * 365 * 24 * 3600);
 const FIRST_POLL: Duration = Duration::from_millis(500);
 const MAX_POLL: Duration = Duration::from_secs(15);
 
@@ -28,7 +36,7 @@ enum Verdict {
 }
 
 fn verdict(status: &str) -> Verdict {
-    match status.to_ascii_uppercase().as_str() {
+    match status.trim().to_ascii_uppercase().as_str() {
         "SUCCESS" => Verdict::Succeeded,
         "FAIL" | "FAILED" => Verdict::Failed,
         "COMPLETE" => Verdict::Complete,
@@ -55,8 +63,10 @@ fn sub_job_outcome(sub: &JobDetailInfo) -> Option<DesktopOutcome> {
     }
 }
 
+/// Why a desktop was not deleted, from the job's answer: escaped, as it goes into the state
+/// and onto the terminal.
 fn reason(code: Option<&str>, message: Option<&str>, status: &str) -> String {
-    match (
+    let reason = match (
         code.filter(|c| !c.is_empty()),
         message.filter(|m| !m.is_empty()),
     ) {
@@ -64,7 +74,8 @@ fn reason(code: Option<&str>, message: Option<&str>, status: &str) -> String {
         (None, Some(message)) => message.to_string(),
         (Some(code), None) => code.to_string(),
         (None, None) => format!("the job ended {status}"),
-    }
+    };
+    printable(&reason).into_owned()
 }
 
 #[derive(Debug, Default)]
@@ -76,10 +87,14 @@ pub struct FollowReport {
     pub pending: Vec<String>,
     /// The last error of a poll, if polling itself failed.
     pub poll_error: Option<ApiError>,
+    /// Unfinished jobs that the last round did not hear about: their poll failed, or was
+    /// still under way when the time ran out.
+    pub unread: Vec<String>,
 }
 
 /// Polls every pending job of the journal, `concurrency` at a time, until all are terminal or
-/// `timeout` passes. What each round learns is saved before the next round starts.
+/// `timeout` passes: each round is cut at that deadline, however the calls fare (retries and
+/// their backoff included). What each round learns is saved before the next round starts.
 pub async fn follow(
     client: &Client,
     journal: &mut Journal<'_>,
@@ -87,47 +102,22 @@ pub async fn follow(
     timeout: Duration,
     on_poll: &(dyn Fn(usize, usize) + Sync),
 ) -> anyhow::Result<FollowReport> {
-    let deadline = Instant::now() + timeout;
+    // Checked: the largest `--timeout` is a wait of years, not an instant past the clock's end.
+    let deadline = Instant::now() + timeout.min(LONGEST_WAIT);
     let mut interval = FIRST_POLL;
     let mut report = FollowReport::default();
-    let job_ids: Vec<String> = journal
-        .state
-        .pending_jobs()
-        .map(|job| job.job_id.clone())
-        .collect();
+    let pending = pending_jobs(journal);
+    let job_ids = pollable(&pending);
     loop {
-        let open: Vec<&String> = job_ids
-            .iter()
-            .filter(|id| {
-                journal
-                    .state
-                    .jobs
-                    .iter()
-                    .any(|job| &job.job_id == *id && job.status == JobStatus::Pending)
-            })
-            .collect();
-        let polled: Vec<(&String, Result<Update, ApiError>)> = stream::iter(open)
-            .map(|job_id| async move { (job_id, poll(client, job_id).await) })
-            .buffer_unordered(concurrency.max(1))
-            .collect()
-            .await;
-        let mut still_open = 0;
-        for (job_id, update) in polled {
-            match update {
-                Ok(update) => {
-                    let job = journal.state.job_mut(job_id).expect("the job was polled");
-                    if !record(job, update) {
-                        still_open += 1;
-                    }
-                }
-                Err(err) => {
-                    tracing::warn!(%job_id, error = %err, "could not read the job");
-                    report.poll_error = Some(err);
-                    still_open += 1;
-                }
-            }
-        }
-        journal.save()?;
+        let still_open = round(
+            client,
+            journal,
+            &job_ids,
+            concurrency,
+            deadline,
+            &mut report,
+        )
+        .await?;
         on_poll(job_ids.len() - still_open, job_ids.len());
         if still_open == 0 || Instant::now() >= deadline {
             break;
@@ -135,10 +125,114 @@ pub async fn follow(
         tokio::time::sleep(interval.min(deadline.saturating_duration_since(Instant::now()))).await;
         interval = (interval * 3 / 2).min(MAX_POLL);
     }
-    for job_id in &job_ids {
-        let Some(job) = journal.state.job_mut(job_id) else {
-            continue;
-        };
+    outcomes(journal, &pending, &mut report);
+    Ok(report)
+}
+
+/// One round of polls of every pending job of the journal, cut at `bound`: a job not heard
+/// about by then stays as it was (and is listed in [`FollowReport::unread`]).
+pub async fn refresh(
+    client: &Client,
+    journal: &mut Journal<'_>,
+    concurrency: usize,
+    bound: Duration,
+) -> anyhow::Result<FollowReport> {
+    let mut report = FollowReport::default();
+    let pending = pending_jobs(journal);
+    let job_ids = pollable(&pending);
+    round(
+        client,
+        journal,
+        &job_ids,
+        concurrency,
+        Instant::now() + bound.min(LONGEST_WAIT),
+        &mut report,
+    )
+    .await?;
+    outcomes(journal, &pending, &mut report);
+    Ok(report)
+}
+
+fn pending_jobs(journal: &Journal<'_>) -> Vec<String> {
+    journal
+        .state
+        .pending_jobs()
+        .map(|job| job.job_id.clone())
+        .collect()
+}
+
+/// The jobs of `pending` that can be polled. A recorded ID that could not be a job ID (written
+/// by an older deskprune) would be polled as another path: it stays pending, never polled.
+fn pollable(pending: &[String]) -> Vec<String> {
+    pending
+        .iter()
+        .filter(|job_id| {
+            let usable = is_usable_id(job_id);
+            if !usable {
+                tracing::warn!(job_id = %printable(job_id), "a recorded job ID is not a usable job ID; it is not polled");
+            }
+            usable
+        })
+        .cloned()
+        .collect()
+}
+
+/// Polls the jobs of `job_ids` still pending, `concurrency` at a time, recording each answer
+/// as it arrives, until all have answered or `until`; then saves. Returns how many are still
+/// pending.
+async fn round(
+    client: &Client,
+    journal: &mut Journal<'_>,
+    job_ids: &[String],
+    concurrency: usize,
+    until: Instant,
+    report: &mut FollowReport,
+) -> anyhow::Result<usize> {
+    let open: Vec<(String, Vec<String>)> = journal
+        .state
+        .pending_jobs()
+        .filter(|job| job_ids.contains(&job.job_id))
+        .map(|job| (job.job_id.clone(), job.desktop_ids.clone()))
+        .collect();
+    let mut unread: Vec<String> = open.iter().map(|(job_id, _)| job_id.clone()).collect();
+    let mut still_open = open.len();
+    let mut polls = stream::iter(open)
+        .map(|(job_id, desktops)| async move {
+            let update = poll(client, &job_id, &desktops).await;
+            (job_id, update)
+        })
+        .buffer_unordered(concurrency.max(1));
+    while let Ok(Some((job_id, update))) = tokio::time::timeout_at(until, polls.next()).await {
+        match update {
+            Ok(update) => {
+                unread.retain(|id| *id != job_id);
+                let job = journal.state.job_mut(&job_id).expect("the job was polled");
+                if record(job, update) {
+                    still_open -= 1;
+                }
+            }
+            Err(err) => {
+                tracing::warn!(job_id = %printable(&job_id), error = %err, "could not read the job");
+                report.poll_error = Some(err);
+            }
+        }
+    }
+    if !unread.is_empty() {
+        tracing::debug!(jobs = unread.len(), "jobs not heard about in this round");
+    }
+    report.unread = unread;
+    journal.save()?;
+    Ok(still_open)
+}
+
+/// Each desktop of the jobs of `job_ids`, by outcome.
+fn outcomes(journal: &Journal<'_>, job_ids: &[String], report: &mut FollowReport) {
+    for job in journal
+        .state
+        .jobs
+        .iter()
+        .filter(|job| job_ids.contains(&job.job_id))
+    {
         for (id, outcome) in &job.desktops {
             match outcome.status {
                 OutcomeStatus::Deleted => report.deleted.push(id.clone()),
@@ -149,7 +243,6 @@ pub async fn follow(
             }
         }
     }
-    Ok(report)
 }
 
 /// Writes what a poll learned into the job's record; true when the job has ended.
@@ -193,13 +286,14 @@ struct Update {
     terminal: Option<DesktopOutcome>,
 }
 
-async fn poll(client: &Client, job_id: &str) -> Result<Update, ApiError> {
+async fn poll(client: &Client, job_id: &str, desktops: &[String]) -> Result<Update, ApiError> {
     let job = client.show_job(job_id).await?;
-    let api_status = job.status.clone().unwrap_or_default();
-    let verdict = verdict(&api_status);
+    let verdict = verdict(job.status.as_deref().unwrap_or_default());
+    let api_status = printable(job.status.as_deref().unwrap_or_default()).into_owned();
     let mut sub_jobs = job.sub_jobs.unwrap_or_default();
+    sub_jobs.retain(|sub| is_of(sub, job_id));
     if verdict == Verdict::Complete || (verdict != Verdict::Pending && sub_jobs.is_empty()) {
-        sub_jobs = list_all_sub_jobs(client, job_id).await?;
+        sub_jobs = list_all_sub_jobs(client, job_id, desktops).await?;
     }
     let outcomes = sub_jobs
         .iter()
@@ -230,16 +324,65 @@ async fn poll(client: &Client, job_id: &str) -> Result<Update, ApiError> {
     })
 }
 
-async fn list_all_sub_jobs(client: &Client, job_id: &str) -> Result<Vec<JobDetailInfo>, ApiError> {
-    let mut all = Vec::new();
-    loop {
-        let page = client.list_sub_jobs(job_id, all.len()).await?;
-        let got = page.jobs.len();
-        all.extend(page.jobs);
-        if got == 0 || all.len() as u64 >= page.total_count {
-            return Ok(all);
+/// Whether a sub-job belongs to the job `job_id`: one of another job says nothing about this
+/// one's desktops, whatever it names.
+fn is_of(sub: &JobDetailInfo, job_id: &str) -> bool {
+    sub.job_id
+        .as_deref()
+        .is_none_or(|parent| parent.eq_ignore_ascii_case(job_id))
+}
+
+/// The sub-jobs of `job_id`, whose desktops are `desktops`, page by page. The reading ends
+/// whatever the answers say: at most the pages the desktops need and one more (and never past
+/// the API's largest offset), and as soon as a page adds nothing new. A reading that ends
+/// short of `total_count` without a sub-job for every desktop is an error: the job's outcome
+/// is not decided from part of it.
+async fn list_all_sub_jobs(
+    client: &Client,
+    job_id: &str,
+    desktops: &[String],
+) -> Result<Vec<JobDetailInfo>, ApiError> {
+    let most_pages = (desktops.len().div_ceil(SUB_JOB_PAGE) + 1).min(MAX_SUB_JOB_PAGES);
+    let mut all: Vec<JobDetailInfo> = Vec::new();
+    let mut seen = HashSet::new();
+    let mut offset = 0;
+    let mut total_count = 0;
+    let covered = |all: &[JobDetailInfo]| {
+        desktops.iter().all(|desktop| {
+            all.iter().any(|sub| {
+                sub.entities.as_ref().and_then(|e| e.desktop_id.as_deref())
+                    == Some(desktop.as_str())
+            })
+        })
+    };
+    for _ in 0..most_pages {
+        let page = client.list_sub_jobs(job_id, offset).await?;
+        total_count = page.total_count;
+        offset += page.jobs.len();
+        let before = all.len();
+        for sub in page.jobs {
+            let key = (
+                sub.id.clone(),
+                sub.entities.as_ref().and_then(|e| e.desktop_id.clone()),
+            );
+            if is_of(&sub, job_id) && seen.insert(key) {
+                all.push(sub);
+            }
+        }
+        if all.len() == before || offset as u64 >= total_count || covered(&all) {
+            break;
         }
     }
+    if (offset as u64) < total_count && !covered(&all) {
+        return Err(ApiError::Malformed {
+            call: format!("list sub-jobs of job {}", printable(job_id)),
+            status: 200,
+            detail: format!(
+                "its pages ended after {offset} of the {total_count} sub-jobs its `total_count` promised, without one for every desktop of the job"
+            ),
+        });
+    }
+    Ok(all)
 }
 
 #[cfg(test)]
@@ -247,12 +390,25 @@ mod tests {
     use super::*;
 
     #[test]
+    fn reasons_from_answers_are_escaped() {
+        assert_eq!(
+            reason(Some("WKS.\u{1b}[2K"), Some("gone\r- ok"), "FAILED"),
+            "WKS.\\u{1b}[2K: gone\\u{d}- ok"
+        );
+        assert_eq!(
+            reason(None, None, "FAIL\u{202e}"),
+            "the job ended FAIL\\u{202e}"
+        );
+    }
+
+    #[test]
     fn status_rule_of_the_reference() {
         assert_eq!(verdict("SUCCESS"), Verdict::Succeeded);
         assert_eq!(verdict("FAIL"), Verdict::Failed);
         assert_eq!(verdict("FAILED"), Verdict::Failed);
         assert_eq!(verdict("COMPLETE"), Verdict::Complete);
-        for pending in ["WAITING", "RUNNING", "", "SOMETHING_NEW"] {
+        assert_eq!(verdict(" success\n"), Verdict::Succeeded);
+        for pending in ["WAITING", "RUNNING", "", "SOMETHING_NEW", "SUC\u{1b}CESS"] {
             assert_eq!(verdict(pending), Verdict::Pending, "{pending}");
         }
     }

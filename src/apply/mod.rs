@@ -5,7 +5,7 @@
 mod follow;
 mod submit;
 
-pub use follow::{FollowReport, follow};
+pub use follow::{FollowReport, follow, refresh};
 pub use submit::{SubmitReport, submit};
 
 use std::path::Path;

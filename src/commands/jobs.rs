@@ -5,13 +5,16 @@ use std::io::Write;
 use std::time::Duration;
 
 use super::session::Session;
-use crate::apply::{Journal, follow};
+use crate::apply::{Journal, refresh};
 use crate::cli::{Global, JobsArgs};
 use crate::error::{Error, exit};
 use crate::output::Output;
 use crate::render::Styles;
 use crate::state::{self, JobRecord, JobStatus, OutcomeStatus, State, StateLock};
 use crate::text::printable;
+
+/// How long `--refresh` asks: one round of calls, cut here however they fare.
+const REFRESH_BOUND: Duration = Duration::from_secs(30);
 
 pub async fn run(global: &Global, args: &JobsArgs, output: &Output) -> Result<u8, Error> {
     let config = super::load_config(global, output)?;
@@ -29,18 +32,28 @@ pub async fn run(global: &Global, args: &JobsArgs, output: &Output) -> Result<u8
             state: &mut state,
             path: &state_path,
         };
-        follow(
+        refresh(
             &session.client,
             &mut journal,
             session.config.client.max_concurrency,
-            Duration::ZERO,
-            &|_, _| {},
+            REFRESH_BOUND,
         )
         .await
     };
     session.close()?;
     drop(lock);
-    result?;
+    let report = result?;
+    if !report.unread.is_empty() {
+        let count = report.unread.len();
+        let why = match &report.poll_error {
+            Some(err) => format!("the last failure: {err}"),
+            None => format!("no answer within {} s", REFRESH_BOUND.as_secs()),
+        };
+        output.warning(&format!(
+            "{count} unfinished job{} could not be read ({why}); they are shown as last recorded",
+            if count == 1 { "" } else { "s" }
+        ));
+    }
     print_jobs(&state, output)?;
     Ok(exit::OK)
 }

@@ -2,32 +2,27 @@
 //! rate and concurrency, retries what is safe to retry, and turns answers into wire types or
 //! an [`ApiError`] naming the call.
 
-use std::collections::VecDeque;
-use std::io::Read;
 use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::{Method, StatusCode, Url};
 use serde::de::DeserializeOwned;
-use tokio::sync::{Mutex, Semaphore};
-use tokio::time::Instant;
+use tokio::sync::Semaphore;
 
+use super::answer::{
+    Answer, MAX_BODY_BYTES, OFF_RUNTIME_BYTES, decode, header, malformed, redirect_target, refusal,
+    usable_job_id,
+};
 use super::credentials::Auth;
 use super::error::{ApiError, TransportKind};
+use super::pace::{RateLimiter, backoff, parse_retry_after};
 use super::sign::{self, Signable};
 use super::wire::{
-    BatchDeleteResponse, DeleteDesktopsReq, ErrorBody, ListDesktopsDetailResponse,
-    ListDesktopsResponse, ListSubJobsResponse, ListedDesktop, LoginState, ShowJobResponse,
+    BatchDeleteResponse, DeleteDesktopsReq, ListDesktopsDetailResponse, ListDesktopsResponse,
+    ListSubJobsResponse, ListedDesktop, LoginState, ShowJobResponse,
 };
 use crate::config::ClientSettings;
-
-/// Answers larger than this are refused rather than buffered: a page of 1000 desktops is about
-/// 1 MB.
-const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
-const FIRST_BACKOFF: Duration = Duration::from_millis(500);
-const MAX_BACKOFF: Duration = Duration::from_secs(30);
-/// A `Retry-After` longer than this is clamped: a scheduled run must end.
-const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
+use crate::text::printable;
 
 pub const USER_AGENT: &str = concat!("deskprune/", env!("CARGO_PKG_VERSION"));
 
@@ -64,52 +59,6 @@ impl ListFilter {
         }
         for id in &self.desktop_ids {
             query.push(("desktop_id".into(), id.clone()));
-        }
-    }
-}
-
-/// Calls at most `per_second` a second: at most `burst` (the whole part of `per_second`, at
-/// least 1) in any window of `burst / per_second` seconds, so for 10 a second, at most 10 in
-/// any one second. Calls need not be spread evenly: when a round of answers comes in at once,
-/// the next round leaves at once, unless the window is full.
-#[derive(Debug)]
-struct RateLimiter {
-    burst: usize,
-    window: Duration,
-    /// When each of the last `burst` calls left (or will leave), oldest first.
-    slots: Mutex<VecDeque<Instant>>,
-}
-
-impl RateLimiter {
-    fn new(per_second: f64) -> RateLimiter {
-        let burst = per_second.floor().max(1.0);
-        RateLimiter {
-            burst: burst as usize,
-            // The config holds `per_second` to 0.01..=1000; whatever else comes, no panic.
-            window: Duration::try_from_secs_f64(burst / per_second)
-                .unwrap_or(Duration::MAX)
-                .min(Duration::from_secs(100)),
-            slots: Mutex::new(VecDeque::with_capacity(burst as usize)),
-        }
-    }
-
-    /// Waits for this call's slot.
-    async fn wait(&self) {
-        let slot = {
-            let mut slots = self.slots.lock().await;
-            let now = Instant::now();
-            let slot = if slots.len() < self.burst {
-                now
-            } else {
-                let oldest = slots.pop_front().expect("the window is full");
-                (oldest + self.window).max(now)
-            };
-            slots.push_back(slot);
-            slot
-        };
-        // A timer would round even a slot that is due now up to its next tick.
-        if slot > Instant::now() {
-            tokio::time::sleep_until(slot).await;
         }
     }
 }
@@ -158,6 +107,9 @@ impl Client {
         };
         let mut http = reqwest::Client::builder()
             .user_agent(USER_AGENT)
+            // A redirect would carry the credentials (and a write's body) wherever it points:
+            // a 3xx is an answer like any other, and refused.
+            .redirect(reqwest::redirect::Policy::none())
             .timeout(settings.timeout)
             .connect_timeout(settings.timeout.min(Duration::from_secs(10)));
         if base.scheme() == "http" {
@@ -233,7 +185,8 @@ impl Client {
     }
 
     /// `POST /desktops/batch-delete`. Sent again only when the first attempt provably did not
-    /// reach the service: deleting is not idempotent.
+    /// reach the service (no connection, or a 429/503 the gateway explained: see
+    /// [`ApiError::provably_not_carried_out`]): deleting is not idempotent.
     pub async fn batch_delete(
         &self,
         request: &DeleteDesktopsReq,
@@ -257,19 +210,33 @@ impl Client {
         let (status, answer) = self
             .send_with_retries(&call, ApiError::provably_not_carried_out)
             .await?;
-        decode(&call, status, answer)
+        let accepted: BatchDeleteResponse = decode(&call.name, status, answer)
+            .and_then(|accepted| usable_job_id(&call.name, status, accepted))
+            .map_err(|err| self.clean(err))?;
+        Ok(accepted)
     }
 
-    /// `GET /workspace-jobs/{job_id}`.
+    /// `GET /workspace-jobs/{job_id}`. An answer about another job (its `id` is not
+    /// `job_id`) is malformed: it says nothing about this one.
     pub async fn show_job(&self, job_id: &str) -> Result<ShowJobResponse, ApiError> {
-        self.read(Call {
-            name: format!("show job {job_id}"),
-            method: Method::GET,
-            path: format!("workspace-jobs/{}", sign::encode(job_id)),
-            query: Vec::new(),
-            body: Vec::new(),
-        })
-        .await
+        let name = format!("show job {}", printable(job_id));
+        let job: ShowJobResponse = self
+            .read(Call {
+                name: name.clone(),
+                method: Method::GET,
+                path: format!("workspace-jobs/{}", sign::encode(job_id)),
+                query: Vec::new(),
+                body: Vec::new(),
+            })
+            .await?;
+        match &job.id {
+            Some(id) if !id.eq_ignore_ascii_case(job_id) => Err(self.clean(ApiError::Malformed {
+                call: name,
+                status: StatusCode::OK.as_u16(),
+                detail: format!("it is about job `{id}`"),
+            })),
+            _ => Ok(job),
+        }
     }
 
     /// `GET /workspace-sub-jobs?job_id=…`, one page.
@@ -279,7 +246,10 @@ impl Client {
         offset: usize,
     ) -> Result<ListSubJobsResponse, ApiError> {
         self.read(Call {
-            name: format!("list sub-jobs of job {job_id} (offset {offset})"),
+            name: format!(
+                "list sub-jobs of job {} (offset {offset})",
+                printable(job_id)
+            ),
             method: Method::GET,
             path: "workspace-sub-jobs".into(),
             query: vec![
@@ -300,7 +270,7 @@ impl Client {
             .send_with_retries(&call, ApiError::is_transient)
             .await?;
         if answer.body.len() < OFF_RUNTIME_BYTES {
-            return decode(&call, status, answer);
+            return decode(&call.name, status, answer).map_err(|err| self.clean(err));
         }
         let _decoder = self
             .inner
@@ -308,8 +278,8 @@ impl Client {
             .acquire()
             .await
             .expect("the semaphore is never closed");
-        match tokio::task::spawn_blocking(move || decode(&call, status, answer)).await {
-            Ok(decoded) => decoded,
+        match tokio::task::spawn_blocking(move || decode(&call.name, status, answer)).await {
+            Ok(decoded) => decoded.map_err(|err| self.clean(err)),
             Err(err) => std::panic::resume_unwind(err.into_panic()),
         }
     }
@@ -337,10 +307,45 @@ impl Client {
         }
     }
 
+    /// One attempt (see [`Client::attempt`]), its error cleaned before anything, a log line
+    /// included, shows it.
+    async fn send(
+        &self,
+        call: &Call,
+    ) -> Result<(StatusCode, Answer), (ApiError, Option<Duration>)> {
+        self.attempt(call)
+            .await
+            .map_err(|(err, retry_after)| (self.clean(err), retry_after))
+    }
+
+    /// An error whose answer text is safe to show: this client's own secrets removed (an
+    /// answer may echo the token it was sent), then every character a terminal would obey
+    /// escaped.
+    fn clean(&self, err: ApiError) -> ApiError {
+        let secrets: Vec<&str> = match &self.inner.auth {
+            Auth::Token(token) => vec![token.expose()],
+            Auth::AccessKey {
+                secret_key,
+                security_token,
+                ..
+            } => std::iter::once(secret_key)
+                .chain(security_token)
+                .map(|secret| secret.expose())
+                .collect(),
+        };
+        err.clean_answer_text(|text| {
+            let mut text = text.to_string();
+            for secret in secrets.iter().filter(|secret| !secret.is_empty()) {
+                text = text.replace(secret, "[redacted]");
+            }
+            printable(&text).into_owned()
+        })
+    }
+
     /// One attempt: wait for a rate slot and a permit, sign, send, read the whole body. A
     /// successful answer is returned as it came (perhaps gzipped), to be unpacked as it is
     /// decoded.
-    async fn send(
+    async fn attempt(
         &self,
         call: &Call,
     ) -> Result<(StatusCode, Answer), (ApiError, Option<Duration>)> {
@@ -389,6 +394,20 @@ impl Client {
         let gzipped = header(&response, "content-encoding")
             .is_some_and(|coding| coding.trim().eq_ignore_ascii_case("gzip"));
         let retry_after = header(&response, "retry-after").and_then(|v| parse_retry_after(&v));
+        if status.is_redirection() {
+            let location = response
+                .headers()
+                .get(reqwest::header::LOCATION)
+                .map(|value| redirect_target(response.url(), value.as_bytes()));
+            return Err((
+                ApiError::Redirected {
+                    call: call.name.clone(),
+                    status: status.as_u16(),
+                    location,
+                },
+                None,
+            ));
+        }
         let mut body = Vec::new();
         while let Some(chunk) = response
             .chunk()
@@ -397,7 +416,7 @@ impl Client {
         {
             if body.len() + chunk.len() > MAX_BODY_BYTES {
                 let detail = format!("the answer is larger than {} MiB", MAX_BODY_BYTES >> 20);
-                return Err((malformed(call, status, detail), None));
+                return Err((malformed(&call.name, status, detail), None));
             }
             body.extend_from_slice(&chunk);
         }
@@ -412,8 +431,8 @@ impl Client {
             return Ok((status, answer));
         }
         let refused = match answer.unpack() {
-            Ok(body) => refusal(call, status, &body, request_id),
-            Err(detail) => malformed(call, status, detail),
+            Ok(body) => refusal(&call.name, status, &body, request_id),
+            Err(detail) => malformed(&call.name, status, detail),
         };
         Err((refused, retry_after))
     }
@@ -461,73 +480,6 @@ impl Client {
     }
 }
 
-/// An answer's body as it came over the wire.
-struct Answer {
-    body: Vec<u8>,
-    gzipped: bool,
-}
-
-impl Answer {
-    /// The body, unpacked when it came gzipped.
-    fn unpack(self) -> Result<Vec<u8>, String> {
-        if self.gzipped {
-            gunzip(&self.body, MAX_BODY_BYTES)
-        } else {
-            Ok(self.body)
-        }
-    }
-}
-
-/// Answers at least this big on the wire are unpacked and decoded on a blocking thread.
-const OFF_RUNTIME_BYTES: usize = 32 << 10;
-
-/// A gzipped body unpacked, refusing one that unpacks to more than `limit` bytes.
-fn gunzip(packed: &[u8], limit: usize) -> Result<Vec<u8>, String> {
-    let mut body = Vec::with_capacity(packed.len().saturating_mul(8).min(limit));
-    flate2::read::GzDecoder::new(packed)
-        .take(limit as u64 + 1)
-        .read_to_end(&mut body)
-        .map_err(|err| format!("its gzip encoding is broken: {err}"))?;
-    if body.len() > limit {
-        return Err(format!(
-            "the answer unpacks to more than {} MiB",
-            limit >> 20
-        ));
-    }
-    Ok(body)
-}
-
-fn header(response: &reqwest::Response, name: &str) -> Option<String> {
-    response
-        .headers()
-        .get(name)
-        .and_then(|value| value.to_str().ok())
-        .map(str::to_string)
-}
-
-/// Delta-seconds or an HTTP date, clamped; a date in the past means "now".
-fn parse_retry_after(value: &str) -> Option<Duration> {
-    let value = value.trim();
-    let delay = match value.parse::<u64>() {
-        Ok(seconds) => Duration::from_secs(seconds),
-        Err(_) => {
-            let at = jiff::fmt::rfc2822::DateTimeParser::new()
-                .parse_timestamp(value)
-                .ok()?;
-            Duration::try_from(at.duration_since(jiff::Timestamp::now())).unwrap_or_default()
-        }
-    };
-    Some(delay.min(MAX_RETRY_AFTER))
-}
-
-/// Exponential backoff with full jitter: uniformly within [0, min(cap, first·2ⁿ)].
-fn backoff(attempt: u32) -> Duration {
-    let ceiling = FIRST_BACKOFF
-        .saturating_mul(2u32.saturating_pow(attempt))
-        .min(MAX_BACKOFF);
-    ceiling.mul_f64(fastrand::f64())
-}
-
 /// The error and its causes, each once: reqwest's own message names only the outermost.
 fn error_chain(err: &dyn std::error::Error) -> String {
     let mut text = err.to_string();
@@ -543,136 +495,39 @@ fn error_chain(err: &dyn std::error::Error) -> String {
     text
 }
 
-fn refusal(call: &Call, status: StatusCode, body: &[u8], request_id: Option<String>) -> ApiError {
-    let parsed: ErrorBody = serde_json::from_slice(body).unwrap_or_default();
-    let text = String::from_utf8_lossy(body);
-    let message = parsed.error_msg.unwrap_or_else(|| {
-        text.chars()
-            .take(300)
-            .collect::<String>()
-            .trim()
-            .to_string()
-    });
-    ApiError::Refused {
-        call: call.name.clone(),
-        status: status.as_u16(),
-        code: parsed
-            .error_code
-            .unwrap_or_else(|| status.as_u16().to_string()),
-        message: if message.is_empty() {
-            status
-                .canonical_reason()
-                .unwrap_or("no message")
-                .to_string()
-        } else {
-            message
-        },
-        request_id: request_id.or(parsed.request_id),
-    }
-}
-
-/// A successful answer unpacked and decoded.
-fn decode<T: DeserializeOwned>(
-    call: &Call,
-    status: StatusCode,
-    answer: Answer,
-) -> Result<T, ApiError> {
-    let body = answer
-        .unpack()
-        .map_err(|detail| malformed(call, status, detail))?;
-    serde_json::from_slice(&body).map_err(|err| malformed(call, status, err.to_string()))
-}
-
-fn malformed(call: &Call, status: StatusCode, detail: String) -> ApiError {
-    ApiError::Malformed {
-        call: call.name.clone(),
-        status: status.as_u16(),
-        detail,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn gunzip_unpacks_and_refuses_broken_or_oversized_bodies() {
-        use std::io::Write;
-        let body = br#"{"total_count":0,"desktops":[]}"#.repeat(1000);
-        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-        encoder.write_all(&body).unwrap();
-        let packed = encoder.finish().unwrap();
-        assert_eq!(gunzip(&packed, 1 << 20).unwrap(), body);
-        assert_eq!(
-            gunzip(&packed, (1 << 20) / 64).unwrap_err(),
-            "the answer unpacks to more than 0 MiB"
-        );
-        let cut = gunzip(&packed[..packed.len() / 2], 1 << 20).unwrap_err();
-        assert!(cut.starts_with("its gzip encoding is broken"), "{cut}");
-        let garbage = gunzip(b"not gzip at all", 1 << 20).unwrap_err();
-        assert!(
-            garbage.starts_with("its gzip encoding is broken"),
-            "{garbage}"
-        );
-    }
-
-    /// The limiter's slots for `calls` calls made at once, in milliseconds from the first.
-    async fn slots(per_second: f64, calls: usize) -> Vec<u128> {
-        let limiter = RateLimiter::new(per_second);
-        let start = Instant::now();
-        let mut slots = Vec::new();
-        for _ in 0..calls {
-            limiter.wait().await;
-            slots.push((Instant::now() - start).as_millis());
-        }
-        slots
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn the_rate_limit_lets_a_second_s_calls_go_at_once_and_no_more() {
-        assert_eq!(slots(3.0, 7).await, [0, 0, 0, 1000, 1000, 1000, 2000]);
-        assert_eq!(slots(0.5, 3).await, [0, 2000, 4000]);
-        assert_eq!(slots(2.5, 5).await, [0, 0, 800, 800, 1600]);
-        let fast = slots(1000.0, 1001).await;
-        assert!(fast[..1000].iter().all(|&at| at == 0));
-        assert_eq!(fast[1000], 1000);
-    }
-
-    #[test]
-    fn backoff_grows_and_stays_capped() {
-        for attempt in 0..40 {
-            let delay = backoff(attempt);
-            assert!(delay <= MAX_BACKOFF, "attempt {attempt}: {delay:?}");
-            assert!(delay <= FIRST_BACKOFF * 2u32.saturating_pow(attempt));
-        }
-    }
-
-    #[test]
-    fn retry_after_takes_seconds_and_dates() {
-        assert_eq!(parse_retry_after("3"), Some(Duration::from_secs(3)));
-        assert_eq!(parse_retry_after("3600"), Some(MAX_RETRY_AFTER));
-        assert_eq!(
-            parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT"),
-            Some(Duration::ZERO)
-        );
-        assert_eq!(parse_retry_after("soon"), None);
-    }
-
-    #[test]
-    fn refusal_reads_both_error_shapes() {
-        let call = Call {
-            name: "c".into(),
-            method: Method::GET,
-            path: "desktops".into(),
-            query: Vec::new(),
-            body: Vec::new(),
+    fn errors_never_carry_a_secret_an_answer_echoed() {
+        use super::super::credentials::Secret;
+        let client = Client::new(
+            "http://127.0.0.1:9",
+            "p",
+            Auth::AccessKey {
+                access_key: "AK".into(),
+                secret_key: Secret::new("sk-0123456789"),
+                security_token: Some(Secret::new("st-9876543210")),
+            },
+            &ClientSettings {
+                max_retries: 0,
+                timeout: Duration::from_secs(1),
+                max_concurrency: 1,
+                requests_per_second: 1.0,
+            },
+        )
+        .unwrap();
+        let echoed = ApiError::Refused {
+            call: "c".into(),
+            status: 401,
+            code: "APIGW.0301\u{1b}[2K".into(),
+            message: "bad key sk-0123456789 with st-9876543210".into(),
+            request_id: Some("st-9876543210".into()),
         };
-        let gateway = br#"{"error_msg":"throttled","error_code":"APIGW.0308","request_id":"r1"}"#;
-        let err = refusal(&call, StatusCode::TOO_MANY_REQUESTS, gateway, None);
-        assert_eq!(err.code(), Some("APIGW.0308"));
-        assert!(err.to_string().contains("request id r1"), "{err}");
-        let plain = refusal(&call, StatusCode::BAD_GATEWAY, b"upstream down", None);
-        assert_eq!(plain.code(), Some("502"));
-        assert!(plain.to_string().contains("upstream down"), "{plain}");
+        assert_eq!(
+            client.clean(echoed).to_string(),
+            "c was refused: HTTP 401 APIGW.0301\\u{1b}[2K: bad key [redacted] with [redacted] (request id [redacted])"
+        );
     }
 }

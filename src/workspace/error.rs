@@ -25,6 +25,20 @@ pub enum ApiError {
         kind: TransportKind,
         detail: String,
     },
+    /// The answer pointed elsewhere (3xx). deskprune never follows a redirect: the request
+    /// would carry the credentials, and a write its body, to wherever it points. A redirected
+    /// write is a call refused whole.
+    #[error(
+        "{call} was redirected (HTTP {status}) {}; deskprune never follows redirects",
+        location.as_ref().map_or_else(|| "without a `Location`".to_string(), |to| format!("to `{to}`"))
+    )]
+    Redirected {
+        call: String,
+        status: u16,
+        /// Where it pointed: the host (and port), or the header as given (escaped) when it is
+        /// not an address.
+        location: Option<String>,
+    },
     /// An answer arrived but is not what the API documents.
     #[error("{call} returned a malformed answer (HTTP {status}): {detail}")]
     Malformed {
@@ -33,6 +47,9 @@ pub enum ApiError {
         detail: String,
     },
 }
+
+/// The API gateway's error codes (`APIGW.0308`: throttled); the service's are `WKS.*`.
+const GATEWAY_CODE_PREFIX: &str = "APIGW.";
 
 fn request_suffix(request_id: &Option<String>) -> String {
     request_id
@@ -64,7 +81,9 @@ impl fmt::Display for TransportKind {
 impl ApiError {
     pub fn status(&self) -> Option<u16> {
         match self {
-            ApiError::Refused { status, .. } | ApiError::Malformed { status, .. } => Some(*status),
+            ApiError::Refused { status, .. }
+            | ApiError::Redirected { status, .. }
+            | ApiError::Malformed { status, .. } => Some(*status),
             ApiError::Transport { .. } => None,
         }
     }
@@ -76,29 +95,83 @@ impl ApiError {
         }
     }
 
+    /// The error with every text that came from the answer (code, message, request ID,
+    /// detail, location) passed through `clean`: the client escapes what a terminal would obey
+    /// and removes its own secrets, should an answer echo them.
+    pub(crate) fn clean_answer_text(self, clean: impl Fn(&str) -> String) -> ApiError {
+        match self {
+            ApiError::Refused {
+                call,
+                status,
+                code,
+                message,
+                request_id,
+            } => ApiError::Refused {
+                call,
+                status,
+                code: clean(&code),
+                message: clean(&message),
+                request_id: request_id.as_deref().map(&clean),
+            },
+            ApiError::Transport { call, kind, detail } => ApiError::Transport {
+                call,
+                kind,
+                detail: clean(&detail),
+            },
+            ApiError::Redirected {
+                call,
+                status,
+                location,
+            } => ApiError::Redirected {
+                call,
+                status,
+                location: location.as_deref().map(&clean),
+            },
+            ApiError::Malformed {
+                call,
+                status,
+                detail,
+            } => ApiError::Malformed {
+                call,
+                status,
+                detail: clean(&detail),
+            },
+        }
+    }
+
     /// Whether a read (which changes nothing) is worth sending again.
     pub fn is_transient(&self) -> bool {
         match self {
             ApiError::Refused { status, .. } => *status == 429 || *status >= 500,
             ApiError::Transport { .. } => true,
+            ApiError::Redirected { .. } => false,
             ApiError::Malformed { status, .. } => *status >= 500,
         }
     }
 
     /// Whether a write provably never reached the service, so sending it again cannot submit
-    /// anything twice: no connection, throttled at the gateway, or a 503 the gateway explained.
+    /// anything twice: the connection was never made, or the API gateway refused it and said
+    /// so (a 429 or 503 whose body carries an `APIGW.*` code, the gateway's error shape: it
+    /// answers before the service sees the call). Any other answer, a bare 503 or a service's,
+    /// balancer's or proxy's 5xx included, may come after the call was carried out.
     pub fn provably_not_carried_out(&self) -> bool {
         match self {
-            ApiError::Refused { status, .. } => *status == 429 || *status == 503,
+            ApiError::Refused { status, code, .. } => {
+                matches!(status, 429 | 503) && code.starts_with(GATEWAY_CODE_PREFIX)
+            }
             ApiError::Transport { kind, .. } => *kind == TransportKind::Connect,
-            ApiError::Malformed { .. } => false,
+            ApiError::Redirected { .. } | ApiError::Malformed { .. } => false,
         }
     }
 
-    /// Whether a refused write was refused whole (a 4xx other than throttling): nothing of it
-    /// was carried out, whatever its body says.
+    /// Whether a refused write was refused whole (a 4xx other than throttling, or a redirect):
+    /// nothing of it was carried out, whatever its body says, and nothing more is sent.
     pub fn is_client_refusal(&self) -> bool {
-        matches!(self, ApiError::Refused { status, .. } if (400..500).contains(status) && *status != 429)
+        match self {
+            ApiError::Refused { status, .. } => (400..500).contains(status) && *status != 429,
+            ApiError::Redirected { .. } => true,
+            ApiError::Transport { .. } | ApiError::Malformed { .. } => false,
+        }
     }
 
     /// One line telling the user what to do about it, where we know.
@@ -113,6 +186,9 @@ impl ApiError {
                 ),
                 ApiError::Transport { .. } => Some(
                     "the service did not answer in time; run again, or raise `[client] timeout`",
+                ),
+                ApiError::Redirected { .. } => Some(
+                    "the API answers where it is called, never elsewhere: check `[cloud] endpoint` and `[cloud] region` (the endpoint is https://workspace.{region}.myhuaweicloud.com); a proxy or gateway that redirects is not the API",
                 ),
                 _ => None,
             };
@@ -159,8 +235,23 @@ mod tests {
     #[test]
     fn only_provable_non_delivery_allows_resending_a_write() {
         assert!(refused(429, "APIGW.0308").provably_not_carried_out());
-        assert!(refused(503, "503").provably_not_carried_out());
-        assert!(!refused(500, "WKS.00000003").provably_not_carried_out());
+        assert!(refused(503, "APIGW.0201").provably_not_carried_out());
+        // A bare status, or the service's own code: it may have been carried out first.
+        for (status, code) in [
+            (503, "503"),
+            (429, "429"),
+            (503, "WKS.00000003"),
+            (429, "WKS.0001"),
+            (500, "WKS.00000003"),
+            (502, "APIGW.0201"),
+            (504, "APIGW.0202"),
+            (503, "apigw.0201x"),
+        ] {
+            assert!(
+                !refused(status, code).provably_not_carried_out(),
+                "{status} {code}"
+            );
+        }
         let timeout = ApiError::Transport {
             call: "c".into(),
             kind: TransportKind::Timeout,
@@ -168,6 +259,33 @@ mod tests {
         };
         assert!(!timeout.provably_not_carried_out());
         assert!(timeout.is_transient());
+    }
+
+    #[test]
+    fn a_redirect_is_a_refusal_never_retried() {
+        let redirected = ApiError::Redirected {
+            call: "list desktops (offset 0)".into(),
+            status: 307,
+            location: Some("evil.example".into()),
+        };
+        assert_eq!(
+            redirected.to_string(),
+            "list desktops (offset 0) was redirected (HTTP 307) to `evil.example`; deskprune never follows redirects"
+        );
+        assert!(!redirected.is_transient());
+        assert!(!redirected.provably_not_carried_out());
+        assert!(redirected.is_client_refusal());
+        assert!(redirected.hint().unwrap().contains("`[cloud] endpoint`"));
+        let nowhere = ApiError::Redirected {
+            call: "c".into(),
+            status: 307,
+            location: None,
+        };
+        assert!(
+            nowhere
+                .to_string()
+                .contains("(HTTP 307) without a `Location`")
+        );
     }
 
     #[test]

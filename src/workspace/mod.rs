@@ -1,9 +1,11 @@
 //! The Workspace API: wire types (shared with the simulator), request signing, credentials and
 //! the client.
 
+mod answer;
 pub mod client;
 pub mod credentials;
 pub mod error;
+mod pace;
 pub mod sign;
 pub mod wire;
 

@@ -17,6 +17,27 @@ pub const DETAIL_PAGE_LIMIT: usize = 500;
 /// Most IDs in one `batch-delete` body and in one `desktop_id` list filter.
 pub const MAX_IDS_PER_CALL: usize = 100;
 
+/// Longest identifier (desktop ID, job ID) deskprune takes from an answer.
+pub const MAX_ID_LEN: usize = 128;
+
+/// What [`is_usable_id`] accepts, for messages.
+pub const USABLE_ID_RULE: &str =
+    "1 to 128 ASCII letters, digits, `-`, `_` or `.`, and not `.` or `..`";
+
+/// Whether an identifier from an answer can be acted on: recorded, sent back, put in a path.
+/// It must be one safe path segment that shows as itself: 1 to [`MAX_ID_LEN`] ASCII letters,
+/// digits, `-`, `_` or `.`, and not `.` or `..`. Real IDs are UUIDs; anything else is a
+/// malformed answer, never something to act on.
+pub fn is_usable_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= MAX_ID_LEN
+        && id != "."
+        && id != ".."
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+}
+
 /// `{key, value}` as carried by both list calls.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Tag {
@@ -378,4 +399,42 @@ pub struct ErrorBody {
     pub error_msg: Option<String>,
     #[serde(default)]
     pub request_id: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usable_ids_are_one_safe_path_segment() {
+        for id in [
+            "4d5e6f70-8192-4a3b-bc4d-5e6f708192a3",
+            "ff8080828b9f5b6e018c0a1b2c3d4e5f",
+            "job_1.2",
+            "...",
+            "a",
+            &"a".repeat(MAX_ID_LEN),
+        ] {
+            assert!(is_usable_id(id), "{id:?}");
+        }
+        for id in [
+            "",
+            ".",
+            "..",
+            "a/b",
+            "../x",
+            "a b",
+            "a%2Fb",
+            "a?b",
+            "a#b",
+            "a\\b",
+            "a\u{1b}",
+            "\u{202e}a",
+            "é",
+            " a",
+            &"a".repeat(MAX_ID_LEN + 1),
+        ] {
+            assert!(!is_usable_id(id), "{id:?}");
+        }
+    }
 }

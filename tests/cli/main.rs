@@ -14,6 +14,7 @@ mod examples;
 mod faults;
 mod lock;
 mod inputs;
+mod hostile;
 mod mistakes;
 mod odd_desktops;
 mod plan;

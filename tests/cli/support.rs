@@ -344,3 +344,60 @@ impl World {
             .collect()
     }
 }
+
+// Helpers for the hostile-server tests.
+
+impl World {
+    /// Writes `deskprune.toml` as [`World::config`] does, but with `[cloud] endpoint` at
+    /// `endpoint` (a proxy in front of the simulator, say).
+    pub fn config_at(&self, endpoint: &str, rest: &str) -> &World {
+        let text = format!(
+            "[cloud]\nregion = \"cn-north-4\"\nproject_id = \"{PROJECT}\"\nendpoint = \"{endpoint}\"\n\n{rest}"
+        );
+        std::fs::write(self.path("deskprune.toml"), text).unwrap();
+        self
+    }
+}
+
+impl Cmd {
+    /// Runs the binary, killing it if it has not ended within `limit`: a test of boundedness
+    /// must fail, not hang. Returns the run and how long it took.
+    #[track_caller]
+    pub fn run_within(mut self, limit: std::time::Duration) -> (Run, std::time::Duration) {
+        use std::io::Read;
+        let started = std::time::Instant::now();
+        let mut child = self
+            .command
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the binary starts");
+        let drain = |mut from: Box<dyn Read + Send>| {
+            std::thread::spawn(move || {
+                let mut bytes = Vec::new();
+                let _ = from.read_to_end(&mut bytes);
+                bytes
+            })
+        };
+        let stdout = drain(Box::new(child.stdout.take().unwrap()));
+        let stderr = drain(Box::new(child.stderr.take().unwrap()));
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break status;
+            }
+            if started.elapsed() > limit {
+                child.kill().unwrap();
+                child.wait().unwrap();
+                let stderr = String::from_utf8_lossy(&stderr.join().unwrap()).into_owned();
+                panic!("the run did not end within {limit:?}; stderr:\n{stderr}");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        };
+        let output = Output {
+            status,
+            stdout: stdout.join().unwrap(),
+            stderr: stderr.join().unwrap(),
+        };
+        (Run { output }, started.elapsed())
+    }
+}
