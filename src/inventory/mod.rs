@@ -7,7 +7,7 @@ mod values;
 
 pub use login::{Login, classify};
 pub use read::{ReadError, read_all, read_by_ids, read_login_status};
-pub use values::{fold, is_usable_desktop_id, same_word};
+pub use values::{fold, same_word};
 
 use crate::workspace::wire::ListedDesktop;
 

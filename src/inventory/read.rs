@@ -9,8 +9,9 @@ use futures_util::{StreamExt, TryStreamExt, stream};
 use tokio::sync::mpsc;
 use tokio::task::{JoinHandle, JoinSet};
 
-use super::{Desktop, Login, classify, is_usable_desktop_id};
+use super::{Desktop, Login, classify};
 use crate::text::printable;
+use crate::workspace::wire::is_usable_id;
 use crate::workspace::wire::{
     DETAIL_PAGE_LIMIT, LIST_PAGE_LIMIT, ListDesktopsResponse, ListedDesktop, MAX_IDS_PER_CALL,
 };
@@ -201,7 +202,7 @@ impl Consistency {
                     printable(&desktop.name)
                 )
             };
-            if !is_usable_desktop_id(id) {
+            if !is_usable_id(id) {
                 let id = match id.is_empty() {
                     true => "it is empty".to_string(),
                     false => format!("`{}`", shown(id)),
@@ -320,7 +321,7 @@ fn check_by_ids(ids: &[String], desktops: &[Desktop]) -> Result<(), String> {
     for desktop in desktops {
         let id = desktop.id.as_str();
         let which = format!("desktop `{}` (`{}`)", printable(&desktop.name), shown(id));
-        if !is_usable_desktop_id(id) {
+        if !is_usable_id(id) {
             return Err(format!("{which} has no usable ID"));
         }
         if !asked.contains(id) {

@@ -33,54 +33,9 @@ pub fn same_word(a: &str, b: &str) -> bool {
     }
 }
 
-/// The longest desktop ID deskprune acts on.
-const MAX_ID_LEN: usize = 128;
-
-/// Whether `id` is a desktop ID deskprune can act on: 1 to 128 ASCII letters, digits, `-`, `_`
-/// and `.`, and not `.` or `..`. An ID is sent in a batch-delete body, put in query strings
-/// and recorded in the state: an empty one, or one that would be read as a path, is not an
-/// answer to trust. The same rule as `workspace::wire::is_usable_id` for job IDs (kept apart
-/// only while both are written; one of them is to go).
-pub fn is_usable_desktop_id(id: &str) -> bool {
-    (1..=MAX_ID_LEN).contains(&id.len())
-        && id != "."
-        && id != ".."
-        && id
-            .bytes()
-            .all(|byte| byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.'))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn usable_desktop_ids() {
-        for usable in [
-            "06b99da4-1c2e-4f70-9b3d-5e6f7a8b9c0d",
-            "a",
-            "A_b.c-1",
-            "...",
-            &"x".repeat(128),
-        ] {
-            assert!(is_usable_desktop_id(usable), "{usable:?}");
-        }
-        for unusable in [
-            "",
-            ".",
-            "..",
-            "a/b",
-            "a b",
-            " a",
-            "a\n",
-            "é",
-            "a%2F",
-            "a\\b",
-            &"x".repeat(129),
-        ] {
-            assert!(!is_usable_desktop_id(unusable), "{unusable:?}");
-        }
-    }
 
     #[test]
     fn words_compare_trimmed_and_case_folded() {

@@ -53,11 +53,17 @@ impl World {
     pub fn with_options(inventory: Vec<Value>, options: SimulatorOptions) -> World {
         let seed: Vec<SeedDesktop> =
             serde_json::from_value(Value::Array(inventory)).expect("test inventory is valid");
+        // Jobs end quickly unless the test asked for a length of its own.
+        let job_duration = if options.job_duration == SimulatorOptions::default().job_duration {
+            std::time::Duration::from_millis(300)
+        } else {
+            options.job_duration
+        };
         let options = SimulatorOptions {
             project_id: PROJECT.into(),
             access_key: Some(AK.into()),
             secret_key: Some(SK.into()),
-            job_duration: std::time::Duration::from_millis(300),
+            job_duration,
             ..options
         };
         let simulator = Simulator::new(options, seed);
