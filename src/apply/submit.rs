@@ -5,7 +5,7 @@
 //! own (404: gone since the plan; 409: busy) does not sink the rest of its chunk: it is
 //! recorded with its reason and the others are sent again without it.
 
-use std::collections::{BTreeMap, HashSet, VecDeque};
+use std::collections::{HashSet, VecDeque};
 use std::time::Duration;
 
 use futures_util::StreamExt;
@@ -17,7 +17,7 @@ use jiff::Timestamp;
 use super::Journal;
 use crate::config::DeleteOptions;
 use crate::inventory::read_by_ids;
-use crate::state::{DesktopOutcome, JobRecord, JobStatus, OutcomeStatus, Refusal, Unconfirmed};
+use crate::state::{Intent, JobRecord, Refusal, Unconfirmed};
 use crate::workspace::wire::DeleteDesktopsReq;
 use crate::workspace::{ApiError, Client};
 
@@ -69,10 +69,7 @@ pub async fn submit(
     // Batches still to send, front first; a refused batch comes back split.
     let mut queue: VecDeque<Batch> = ids
         .chunks(options.batch_size.max(1))
-        .map(|ids| Batch {
-            ids: ids.to_vec(),
-            resent: false,
-        })
+        .map(|ids| Batch::new(ids.to_vec(), false))
         .collect();
     // Each call runs as its own task, so its answer is read as it arrives even while this loop
     // is busy (re-reading after a lost answer, saving): a finished call never times out
@@ -90,26 +87,39 @@ pub async fn submit(
             let answer = client.batch_delete(&request).await;
             let batch = Batch {
                 ids: request.desktop_ids,
-                resent: batch.resent,
+                ..batch
             };
             (batch, answer)
         })
     };
     let mut in_flight = FuturesUnordered::new();
     loop {
-        while report.stopped_by.is_none() && in_flight.len() < concurrency.max(1) {
-            let Some(batch) = queue.pop_front() else {
+        // Each call is recorded as an intent, saved, before it leaves: a run that dies
+        // before its answer arrives leaves a trace the next run resolves.
+        let mut wave = Vec::new();
+        while report.stopped_by.is_none() && in_flight.len() + wave.len() < concurrency.max(1) {
+            let Some(mut batch) = queue.pop_front() else {
                 break;
             };
-            in_flight.push(send(batch));
+            let intent = Intent::new(batch.ids.clone());
+            batch.intent = intent.id.clone();
+            journal.state.intents.push(intent);
+            wave.push(batch);
+        }
+        if !wave.is_empty() {
+            journal.save()?;
+            in_flight.extend(wave.into_iter().map(send));
         }
         let Some(finished) = in_flight.next().await else {
             break;
         };
         let (batch, answer) = finished.context("a batch-delete task failed")?;
+        // The answer (or its absence) is recorded in place of the intent, in the same save.
+        journal.state.close_intent(&batch.intent);
         match answer {
             Ok(answer) => {
-                journal.state.jobs.push(new_job(&answer.job_id, &batch.ids));
+                let job = JobRecord::pending(&answer.job_id, &batch.ids, Timestamp::now());
+                journal.state.jobs.push(job);
                 journal.save()?;
                 tracing::info!(job_id = %answer.job_id, desktops = batch.ids.len(), "batch-delete accepted");
                 report.jobs.push((answer.job_id, batch.ids));
@@ -127,23 +137,19 @@ pub async fn submit(
                         report.refused.push(refusal);
                     }
                     if !rest.is_empty() {
-                        queue.push_front(Batch {
-                            ids: rest,
-                            resent: batch.resent,
-                        });
+                        queue.push_front(Batch::new(rest, batch.resent));
                     }
                 } else {
+                    journal.save()?;
                     // The answer names no desktop: halve until it does, or one remains.
                     let (left, right) = rest.split_at(rest.len() / 2);
                     for half in [right, left] {
-                        queue.push_front(Batch {
-                            ids: half.to_vec(),
-                            resent: batch.resent,
-                        });
+                        queue.push_front(Batch::new(half.to_vec(), batch.resent));
                     }
                 }
             }
             Err(err) if err.provably_not_carried_out() || err.is_client_refusal() => {
+                journal.save()?;
                 report.not_sent.extend(batch.ids);
                 // Calls already under way are still awaited and recorded; no new one starts.
                 report.stopped_by.get_or_insert(err);
@@ -191,10 +197,7 @@ pub async fn submit(
                         desktops = again.len(),
                         "the lost call did not reach these desktops; sending them again"
                     );
-                    queue.push_front(Batch {
-                        ids: again,
-                        resent: true,
-                    });
+                    queue.push_front(Batch::new(again, true));
                 }
             }
         }
@@ -205,32 +208,21 @@ pub async fn submit(
     Ok(report)
 }
 
-/// IDs to send in one call; `resent` once they went again after a lost answer.
+/// IDs to send in one call; `resent` once they went again after a lost answer; `intent` names
+/// the state's record of the call once it is about to leave.
 struct Batch {
     ids: Vec<String>,
     resent: bool,
+    intent: String,
 }
 
-fn new_job(job_id: &str, ids: &[String]) -> JobRecord {
-    JobRecord {
-        job_id: job_id.to_string(),
-        submitted_at: Timestamp::now(),
-        desktop_ids: ids.to_vec(),
-        status: JobStatus::Pending,
-        api_status: None,
-        checked_at: None,
-        desktops: ids
-            .iter()
-            .map(|id| {
-                (
-                    id.clone(),
-                    DesktopOutcome {
-                        status: OutcomeStatus::Pending,
-                        reason: None,
-                    },
-                )
-            })
-            .collect::<BTreeMap<_, _>>(),
+impl Batch {
+    fn new(ids: Vec<String>, resent: bool) -> Batch {
+        Batch {
+            ids,
+            resent,
+            intent: String::new(),
+        }
     }
 }
 

@@ -7,14 +7,18 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::path::Path;
 use std::time::Duration;
 
+mod report;
+
+pub(super) use report::resolution as report_resolution;
+
 use super::RestOfConfig;
 use super::plan::{Opened, budget, check_empty, compute, open, plan_desktops};
 use super::session::Session;
-use crate::apply::{FollowReport, Journal, SubmitReport, follow, submit};
+use crate::apply::{Journal, SubmitReport, follow, resolve, submit};
 use crate::cli::{ApplyArgs, Global};
 use crate::config::Config;
 use crate::document::{DesktopDoc, PackedDocs, PlanDocument};
-use crate::error::{Error, exit};
+use crate::error::Error;
 use crate::inventory::{Pages, read_by_ids};
 use crate::output::Output;
 use crate::plan::{BudgetCheck, recheck, stale_diff};
@@ -62,13 +66,18 @@ pub async fn run(global: &Global, args: &ApplyArgs, output: &Output) -> Result<u
         pages,
     } = open(early, rest, &state_path, output).await?;
     let result = async {
-        let decision = match &saved {
-            None => decide_now(&session, &state, pages, output).await?,
-            Some(saved) => decide_saved(&session, &state, saved, output).await?,
-        };
         let mut journal = Journal {
             state: &mut state,
             path: &state_path,
+        };
+        // Calls an earlier run sent without recording their answer are settled first, so the
+        // plan knows which of their desktops were taken.
+        let concurrency = session.config.client.max_concurrency;
+        let resolved = resolve(&session.client, &mut journal, concurrency).await?;
+        report_resolution(&resolved, output);
+        let decision = match &saved {
+            None => decide_now(&session, journal.state, pages, output).await?,
+            Some(saved) => decide_saved(&session, journal.state, saved, output).await?,
         };
         execute(&session, &decision, args, output, &mut journal).await
     }
@@ -239,7 +248,7 @@ async fn execute(
         )
         .await?;
         progress.clear();
-        report_submission(&submitted, &decision.names, output);
+        report::report_submission(&submitted, &decision.names, output);
     }
 
     let waiting = journal.state.pending_jobs().count();
@@ -247,14 +256,17 @@ async fn execute(
         if waiting > 0 {
             output.note(&format!(
                 "Not waiting for {waiting} job{}; `deskprune jobs --refresh` shows how they end.",
-                plural(waiting)
+                report::plural(waiting)
             ));
         }
-        let code = exit_code(&submitted, None);
-        output.result(&summary(code, &submitted, None));
+        let code = report::exit_code(&submitted, None);
+        output.result(&report::summary(code, &submitted, None));
         return Ok(code);
     }
-    output.note(&format!("Waiting for {waiting} job{}…", plural(waiting)));
+    output.note(&format!(
+        "Waiting for {waiting} job{}…",
+        report::plural(waiting)
+    ));
     let progress = Progress::new(output.progress);
     let followed = follow(
         &session.client,
@@ -265,27 +277,11 @@ async fn execute(
     )
     .await?;
     progress.clear();
-    report_jobs(&followed, &decision.names, output);
-    let code = exit_code(&submitted, Some(&followed));
-    output.result(&summary(code, &submitted, Some(&followed)));
+    report::report_jobs(&followed, &decision.names, output);
+    let code = report::exit_code(&submitted, Some(&followed));
+    output.result(&report::summary(code, &submitted, Some(&followed)));
     Ok(code)
 }
-fn plural(count: usize) -> &'static str {
-    if count == 1 { "" } else { "s" }
-}
-
-fn exit_code(submitted: &SubmitReport, followed: Option<&FollowReport>) -> u8 {
-    let failed = !submitted.is_complete() || followed.is_some_and(|f| !f.failed.is_empty());
-    let timed_out = followed.is_some_and(|f| !f.pending.is_empty());
-    if failed {
-        exit::PARTIAL
-    } else if timed_out {
-        exit::TIMEOUT
-    } else {
-        exit::OK
-    }
-}
-
 /// Asks on the terminal: `yes` for one desktop; for more, the region and the number.
 fn confirm(config: &crate::config::Config, count: usize, output: &Output) -> Result<(), Error> {
     if !std::io::stdin().is_terminal() {
@@ -329,109 +325,4 @@ fn confirm(config: &crate::config::Config, count: usize, output: &Output) -> Res
             "type the region and the number of desktops from the plan, separated by a space (the region is in the plan's first line)".to_string()
         },
     ))
-}
-
-/// How a desktop is named in messages: its computer name when known, and its ID.
-fn label(names: &HashMap<String, String>, id: &str) -> String {
-    match names.get(id) {
-        Some(name) if !name.is_empty() => format!("`{name}` ({id})"),
-        _ => format!("`{id}`"),
-    }
-}
-
-fn report_submission(report: &SubmitReport, names: &HashMap<String, String>, output: &Output) {
-    let jobs = report.jobs.len();
-    output.note(&format!(
-        "Submitted {} desktop{} for deletion in {jobs} job{}.",
-        report.submitted(),
-        plural(report.submitted()),
-        plural(jobs)
-    ));
-    for gone in &report.gone {
-        output.note(&format!(
-            "Desktop {} no longer exists (HTTP 404); nothing to delete.",
-            label(names, &gone.desktop_id)
-        ));
-    }
-    for refusal in &report.refused {
-        output.warning(&format!(
-            "desktop {} was refused: HTTP {} {}: {}",
-            label(names, &refusal.desktop_id),
-            refusal.http_status,
-            refusal.error_code,
-            refusal.message
-        ));
-    }
-    if let Some(err) = &report.stopped_by {
-        output.warning(&format!("sending stopped: {err}"));
-        if let Some(hint) = err.hint() {
-            output.note(&format!("  hint: {hint}"));
-        }
-    }
-    if !report.unconfirmed.is_empty() {
-        output.warning(&format!(
-            "the answer to a batch-delete was lost; {} desktop{} may be being deleted by a job whose ID is unknown. They are recorded in the state file and kept out of plans until the API shows what happened",
-            report.unconfirmed.len(),
-            plural(report.unconfirmed.len())
-        ));
-    }
-    if !report.not_sent.is_empty() {
-        output.warning(&format!(
-            "{} desktop{} not sent; run apply again to send them",
-            report.not_sent.len(),
-            if report.not_sent.len() == 1 {
-                " was"
-            } else {
-                "s were"
-            }
-        ));
-    }
-}
-
-fn report_jobs(report: &FollowReport, names: &HashMap<String, String>, output: &Output) {
-    for (id, reason) in &report.failed {
-        output.warning(&format!(
-            "desktop {} was not deleted: {reason}",
-            label(names, id)
-        ));
-    }
-    if let Some(err) = &report.poll_error
-        && !report.pending.is_empty()
-    {
-        output.warning(&format!("the last job poll failed: {err}"));
-    }
-}
-
-/// The last line of an apply, on stdout: how it ended, in numbers.
-fn summary(code: u8, submitted: &SubmitReport, followed: Option<&FollowReport>) -> String {
-    let mut parts = Vec::new();
-    let mut count = |n: usize, what: &str| {
-        if n > 0 {
-            parts.push(format!("{n} {what}"));
-        }
-    };
-    match followed {
-        Some(followed) => {
-            count(followed.deleted.len(), "deleted");
-            count(followed.failed.len(), "failed");
-        }
-        None => count(submitted.submitted(), "submitted"),
-    }
-    count(submitted.gone.len(), "already gone");
-    count(submitted.refused.len(), "refused");
-    count(submitted.unconfirmed.len(), "unconfirmed");
-    count(submitted.not_sent.len(), "not sent");
-    if let Some(followed) = followed {
-        count(followed.pending.len(), "still being deleted");
-    }
-    let lead = match code {
-        exit::OK => "Apply complete",
-        exit::TIMEOUT => "Stopped waiting",
-        _ => "Apply incomplete",
-    };
-    if parts.is_empty() {
-        format!("{lead}: nothing to delete.")
-    } else {
-        format!("{lead}: {}.", parts.join(", "))
-    }
 }

@@ -92,6 +92,13 @@ impl Simulator {
         self.lock().stats.calls()
     }
 
+    /// Batch-deletes carried out so far (each created a job), as cheap to poll as [`calls`].
+    ///
+    /// [`calls`]: Simulator::calls
+    pub fn accepted(&self) -> usize {
+        self.lock().stats.batch_delete_ids.len()
+    }
+
     /// The inventory and jobs as of now (finished jobs applied first), to persist.
     pub fn snapshot(&self) -> Snapshot {
         let mut state = self.lock();

@@ -301,6 +301,16 @@ impl Cmd {
             .spawn()
             .expect("the binary starts")
     }
+
+    /// Starts the binary with its output piped, for tests that signal it and then read what
+    /// it said (see `process::Running`).
+    pub fn spawn_piped(mut self) -> std::process::Child {
+        self.command
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the binary starts")
+    }
 }
 
 impl World {
