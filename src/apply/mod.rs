@@ -6,11 +6,12 @@
 
 mod follow;
 mod intents;
+mod refusal;
 mod submit;
 
 pub use follow::{FollowReport, follow};
 pub use intents::{DELETE_JOB_TYPE, Resolution, resolve};
-pub use submit::{SubmitReport, submit};
+pub use submit::{Sending, Stop, SubmitReport, submit};
 
 use std::path::Path;
 

@@ -14,11 +14,12 @@ pub(super) use report::resolution as report_resolution;
 use super::RestOfConfig;
 use super::plan::{Opened, budget, check_empty, compute, open, plan_desktops};
 use super::session::Session;
-use crate::apply::{Journal, SubmitReport, follow, resolve, submit};
+use crate::apply::{Journal, Sending, Stop, SubmitReport, follow, resolve, submit};
 use crate::cli::{ApplyArgs, Global};
 use crate::config::Config;
 use crate::document::{DesktopDoc, PackedDocs, PlanDocument};
-use crate::error::Error;
+use crate::error::{Error, exit};
+use crate::interrupt::{Interrupts, Signal};
 use crate::inventory::{Pages, read_by_ids};
 use crate::output::Output;
 use crate::plan::{BudgetCheck, recheck, stale_diff};
@@ -60,6 +61,9 @@ pub async fn run(global: &Global, args: &ApplyArgs, output: &Output) -> Result<u
             "the previous holder of the state lock, {holder}, ended without releasing it; taking over (its recorded jobs are followed below)"
         ));
     }
+    // From here on SIGINT and SIGTERM are heard, not fatal: what was sent is recorded first.
+    let mut interrupts =
+        Interrupts::listen().map_err(|err| anyhow::anyhow!("cannot listen for signals: {err}"))?;
     let Opened {
         mut state,
         session,
@@ -70,21 +74,42 @@ pub async fn run(global: &Global, args: &ApplyArgs, output: &Output) -> Result<u
             state: &mut state,
             path: &state_path,
         };
-        // Calls an earlier run sent without recording their answer are settled first, so the
-        // plan knows which of their desktops were taken.
-        let concurrency = session.config.client.max_concurrency;
-        let resolved = resolve(&session.client, &mut journal, concurrency).await?;
-        report_resolution(&resolved, output);
-        let decision = match &saved {
-            None => decide_now(&session, journal.state, pages, output).await?,
-            Some(saved) => decide_saved(&session, journal.state, saved, output).await?,
+        let decided = tokio::select! {
+            decided = decide(&session, &mut journal, pages, saved.as_ref(), output) => decided?,
+            signal = interrupts.next() => return Ok(report::stopped_before_sending(signal, output)),
         };
-        execute(&session, &decision, args, output, &mut journal).await
+        execute(
+            &session,
+            &decided,
+            args,
+            output,
+            &mut journal,
+            &mut interrupts,
+        )
+        .await
     }
     .await;
     session.close()?;
     drop(lock);
     result
+}
+
+/// Settles the calls an earlier run sent without recording their answer (so the plan knows
+/// which of their desktops were taken), then decides: plans now, or rechecks the saved plan.
+async fn decide(
+    session: &Session,
+    journal: &mut Journal<'_>,
+    pages: Option<Pages>,
+    saved: Option<&PlanDocument>,
+    output: &Output,
+) -> Result<Decision, Error> {
+    let concurrency = session.config.client.max_concurrency;
+    let resolved = resolve(&session.client, journal, concurrency).await?;
+    report_resolution(&resolved, output);
+    match saved {
+        None => decide_now(session, journal.state, pages, output).await,
+        Some(saved) => decide_saved(session, journal.state, saved, output).await,
+    }
 }
 
 /// Plans now and shows the plan.
@@ -207,12 +232,17 @@ async fn decide_saved(
     })
 }
 
+/// The longest wait for the calls in flight once sending stops early (a signal, a state file
+/// that cannot be written): their answers are what the state must record.
+const MAX_GRACE: Duration = Duration::from_secs(30);
+
 async fn execute(
     session: &Session,
     decision: &Decision,
     args: &ApplyArgs,
     output: &Output,
     journal: &mut Journal<'_>,
+    interrupts: &mut Interrupts,
 ) -> Result<u8, Error> {
     let config = &session.config;
     let mut submitted = SubmitReport::default();
@@ -233,22 +263,40 @@ async fn execute(
                 ),
             ));
         }
-        if !args.auto_approve {
-            confirm(config, decision.send.len(), output)?;
+        if !args.auto_approve
+            && let Some(signal) = confirm(config, decision.send.len(), output, interrupts).await?
+        {
+            return Ok(report::stopped_before_sending(signal, output));
         }
         let progress = Progress::new(output.progress);
         let total = decision.send.len();
-        submitted = submit(
-            &session.client,
-            &decision.send,
-            &config.delete,
-            config.client.max_concurrency,
-            journal,
-            &|sent| progress.sending(sent, total),
-        )
-        .await?;
+        let grace = config.client.timeout.min(MAX_GRACE);
+        let on_stop = |why: &Stop, in_flight: usize| {
+            progress.clear();
+            report::stopping(why, in_flight, grace, output);
+        };
+        let sending = Sending {
+            client: &session.client,
+            options: &config.delete,
+            concurrency: config.client.max_concurrency,
+            grace,
+            on_sent: &|sent| progress.sending(sent, total),
+            on_stop: &on_stop,
+        };
+        submitted = submit(&sending, &decision.send, journal, interrupts).await?;
         progress.clear();
         report::report_submission(&submitted, &decision.names, output);
+        if let Some(err) = &submitted.save_failed {
+            report::unsaved(&submitted, err, journal.path, output);
+            output.result(&report::summary(exit::PARTIAL, &submitted, None));
+            return Ok(exit::PARTIAL);
+        }
+        if let Some(signal) = submitted.interrupted {
+            let code = signal.exit_code();
+            report::interrupted_sending(signal, journal.path, output);
+            output.result(&report::summary(code, &submitted, None));
+            return Ok(code);
+        }
     }
 
     let waiting = journal.state.pending_jobs().count();
@@ -268,22 +316,41 @@ async fn execute(
         report::plural(waiting)
     ));
     let progress = Progress::new(output.progress);
-    let followed = follow(
+    let on_poll = |done, total| progress.waiting(done, total);
+    let following = follow(
         &session.client,
         journal,
         config.client.max_concurrency,
         Duration::from_secs(args.timeout),
-        &|done, total| progress.waiting(done, total),
-    )
-    .await?;
+        &on_poll,
+    );
+    let followed = tokio::select! {
+        followed = following => followed?,
+        signal = interrupts.next() => {
+            progress.clear();
+            // Every job is recorded already; this save only adds what the last poll learned.
+            journal.save()?;
+            let code = signal.exit_code();
+            report::interrupted_following(signal, journal.path, output);
+            output.result(&report::summary(code, &submitted, None));
+            return Ok(code);
+        }
+    };
     progress.clear();
     report::report_jobs(&followed, &decision.names, output);
     let code = report::exit_code(&submitted, Some(&followed));
     output.result(&report::summary(code, &submitted, Some(&followed)));
     Ok(code)
 }
-/// Asks on the terminal: `yes` for one desktop; for more, the region and the number.
-fn confirm(config: &crate::config::Config, count: usize, output: &Output) -> Result<(), Error> {
+
+/// Asks on the terminal: `yes` for one desktop; for more, the region and the number. The
+/// answer is read on a thread of its own, so a signal ends the wait (`Some`).
+async fn confirm(
+    config: &crate::config::Config,
+    count: usize,
+    output: &Output,
+    interrupts: &mut Interrupts,
+) -> Result<Option<Signal>, Error> {
     if !std::io::stdin().is_terminal() {
         return Err(Error::refused(
             "refusing to delete without confirmation: standard input is not a terminal",
@@ -308,14 +375,21 @@ fn confirm(config: &crate::config::Config, count: usize, output: &Output) -> Res
     let mut stderr = std::io::stderr();
     let _ = write!(stderr, "\n{}{question}{:#}", styles.header, styles.header);
     let _ = stderr.flush();
-    let mut answer = String::new();
-    std::io::stdin()
-        .lock()
-        .read_line(&mut answer)
-        .map_err(anyhow::Error::from)?;
+    let reading = tokio::task::spawn_blocking(|| {
+        let mut answer = String::new();
+        std::io::stdin()
+            .lock()
+            .read_line(&mut answer)
+            .map(|_| answer)
+    });
+    let answer = tokio::select! {
+        answer = reading => answer.map_err(anyhow::Error::from)?.map_err(anyhow::Error::from)?,
+        // The thread stays blocked on the terminal; the process ends without waiting for it.
+        signal = interrupts.next() => return Ok(Some(signal)),
+    };
     let answer = answer.split_whitespace().collect::<Vec<_>>().join(" ");
     if answer == expected {
-        return Ok(());
+        return Ok(None);
     }
     Err(Error::refused(
         "apply cancelled: the answer did not match; nothing was deleted",

@@ -2,9 +2,13 @@
 //! and the last line with its numbers; and the exit code they add up to.
 
 use std::collections::HashMap;
+use std::io::Write;
+use std::path::Path;
+use std::time::Duration;
 
-use crate::apply::{FollowReport, Resolution, SubmitReport};
+use crate::apply::{FollowReport, Resolution, Stop, SubmitReport};
 use crate::error::exit;
+use crate::interrupt::Signal;
 use crate::output::Output;
 
 pub(super) fn plural(count: usize) -> &'static str {
@@ -71,6 +75,15 @@ pub(super) fn report_submission(
             plural(report.unconfirmed.len())
         ));
     }
+    if !report.answer_unknown.is_empty() {
+        let count = report.answer_unknown.len();
+        output.warning(&format!(
+            "{count} desktop{} {} in calls still unanswered when apply stopped waiting; the state file records {} as sent with the answer unknown, and the next `deskprune apply` or `deskprune jobs --refresh` looks up the job",
+            plural(count),
+            if count == 1 { "was" } else { "were" },
+            if count == 1 { "it" } else { "them" },
+        ));
+    }
     if !report.not_sent.is_empty() {
         output.warning(&format!(
             "{} desktop{} not sent; run apply again to send them",
@@ -120,6 +133,10 @@ pub(super) fn summary(
     count(submitted.gone.len(), "already gone");
     count(submitted.refused.len(), "refused");
     count(submitted.unconfirmed.len(), "unconfirmed");
+    count(
+        submitted.answer_unknown.len(),
+        "sent with the answer unknown",
+    );
     count(submitted.not_sent.len(), "not sent");
     if let Some(followed) = followed {
         count(followed.pending.len(), "still being deleted");
@@ -127,6 +144,7 @@ pub(super) fn summary(
     let lead = match code {
         exit::OK => "Apply complete",
         exit::TIMEOUT => "Stopped waiting",
+        exit::INTERRUPTED | exit::TERMINATED => "Apply interrupted",
         _ => "Apply incomplete",
     };
     if parts.is_empty() {
@@ -174,4 +192,101 @@ pub(in crate::commands) fn resolution(resolution: &Resolution, output: &Output) 
             if count == 1 { "its" } else { "their" },
         ));
     }
+}
+
+/// A signal before the first call: nothing to save. Returns the exit code.
+pub(super) fn stopped_before_sending(signal: Signal, output: &Output) -> u8 {
+    output.warning(&format!(
+        "received {} before anything was sent; nothing was sent, nothing was deleted",
+        signal.name()
+    ));
+    signal.exit_code()
+}
+
+/// Said the moment sending stops early, while the calls in flight are waited for.
+pub(super) fn stopping(why: &Stop, in_flight: usize, grace: Duration, output: &Output) {
+    let waiting = match in_flight {
+        0 => String::new(),
+        n => format!(
+            "; waiting up to {} s for the {n} call{} in flight, so that {} recorded",
+            grace.as_secs(),
+            plural(n),
+            if n == 1 {
+                "its job is"
+            } else {
+                "their jobs are"
+            }
+        ),
+    };
+    match why {
+        Stop::Signal(signal) => output.warning(&format!(
+            "received {}: no further batch-delete is started{waiting}{}",
+            signal.name(),
+            if in_flight > 0 {
+                " (send it again to stop waiting)"
+            } else {
+                ""
+            }
+        )),
+        Stop::SaveFailed(err) => output.warning(&format!(
+            "{err}; no further batch-delete is started{waiting}{}every accepted job ID is printed below",
+            if in_flight > 0 { "; then " } else { "; " }
+        )),
+    }
+}
+
+/// After a signal stopped sending: what is recorded, and how to go on.
+pub(super) fn interrupted_sending(signal: Signal, state: &Path, output: &Output) {
+    output.warning(&format!(
+        "apply stopped by {}; every answer that arrived is recorded in `{}`. Run `deskprune apply` again to follow the jobs and send the rest",
+        signal.name(),
+        state.display()
+    ));
+}
+
+/// After a signal stopped the wait for the jobs.
+pub(super) fn interrupted_following(signal: Signal, state: &Path, output: &Output) {
+    output.warning(&format!(
+        "received {} while following the jobs; every job is recorded in `{}`: `deskprune jobs --refresh` shows how they end, and `deskprune apply` follows them",
+        signal.name(),
+        state.display()
+    ));
+}
+
+/// The state file could not be written after sending started: every accepted job ID, with its
+/// desktops, on stderr (even with `--quiet`), as the file may not hold them.
+pub(super) fn unsaved(report: &SubmitReport, err: &str, state: &Path, output: &Output) {
+    let styles = &output.stderr;
+    let mut text = format!(
+        "{}error:{:#} the state file could not be written after sending started: {err}\n",
+        styles.error, styles.error
+    );
+    text.push_str(&format!(
+        "  `{}` may not record what the service accepted. Keep this list: each accepted batch-delete's job ID and its desktops.\n",
+        state.display()
+    ));
+    text.push_str("  --- accepted batch-deletes\n");
+    for (job_id, ids) in &report.jobs {
+        text.push_str(&format!("  job {job_id}: {}\n", ids.join(" ")));
+    }
+    if report.jobs.is_empty() {
+        text.push_str("  (none)\n");
+    }
+    for (what, ids) in [
+        ("sent, answer lost (job unknown)", &report.unconfirmed),
+        (
+            "sent, answer not awaited (job unknown)",
+            &report.answer_unknown,
+        ),
+    ] {
+        if !ids.is_empty() {
+            text.push_str(&format!("  {what}: {}\n", ids.join(" ")));
+        }
+    }
+    text.push_str("  ---\n");
+    text.push_str(&format!(
+        "  {}hint:{:#} make the state file's folder writable (free space, permissions), then run `deskprune jobs --refresh`: it finds the jobs of calls the file holds as sent\n",
+        styles.header, styles.header
+    ));
+    let _ = std::io::stderr().write_all(text.as_bytes());
 }
