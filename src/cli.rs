@@ -224,7 +224,7 @@ pub struct SimulatorArgs {
     /// `batch_delete:nth=1:drop=after`. ENDPOINT: list, detail, batch_delete, show_job,
     /// sub_jobs, any. TRIGGER: nth=N, from=N or share=P [seed=S], optionally times=K. ACTION:
     /// status=CODE [retry_after=SECS] [body=json|text], latency=MS, drop=before|after,
-    /// truncate, malformed, oversize[=MIB], refuse=MS, insert=K or remove=K.
+    /// truncate, malformed, oversize[=MIB], refuse=MS, insert=K, remove=K or repeat_job_id.
     #[arg(long = "fault", value_name = "RULE")]
     pub faults: Vec<String>,
     /// Never gzip answers (by default list answers are gzipped when the request accepts it).

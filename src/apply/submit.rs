@@ -46,6 +46,8 @@ pub struct SubmitReport {
     /// Desktops taken by a call whose answer was lost: being deleted by a job whose ID is not
     /// known (or not known to be untouched, when they could not be read again).
     pub unconfirmed: Vec<String>,
+    /// Why each unconfirmed call's answer was lost or not trusted.
+    pub lost_answers: Vec<ApiError>,
     /// Desktops of calls still in flight when sending stopped waiting: their intents stay open
     /// in the state, for the next run to resolve.
     pub answer_unknown: Vec<String>,
@@ -288,6 +290,21 @@ impl Run<'_, '_, '_> {
         self.waiting.remove(&batch.intent);
         self.journal.state.close_intent(&batch.intent);
         match answer {
+            Ok(answer) if self.is_recorded(&answer.job_id) => {
+                let err = ApiError::Malformed {
+                    call: format!(
+                        "batch-delete of {} desktop{}",
+                        batch.ids.len(),
+                        if batch.ids.len() == 1 { "" } else { "s" }
+                    ),
+                    status: 202,
+                    detail: format!(
+                        "its job ID `{}` is already recorded for other desktops",
+                        answer.job_id
+                    ),
+                };
+                self.lost(batch, err).await;
+            }
             Ok(answer) => {
                 let job = JobRecord::pending(&answer.job_id, &batch.ids, Timestamp::now());
                 self.journal.state.jobs.push(job);
@@ -305,6 +322,17 @@ impl Run<'_, '_, '_> {
             }
             Err(err) => self.lost(batch, err).await,
         }
+    }
+
+    /// Whether `job_id` is recorded already, for other desktops (by an earlier run or an
+    /// earlier call of this one): an answer naming it cannot be this call's.
+    fn is_recorded(&self, job_id: &str) -> bool {
+        self.journal
+            .state
+            .jobs
+            .iter()
+            .any(|job| job.job_id == job_id)
+            || self.report.jobs.iter().any(|(id, _)| id == job_id)
     }
 
     /// A refusal about one desktop: that one is recorded, the rest of its batch goes again.
@@ -345,6 +373,7 @@ impl Run<'_, '_, '_> {
         });
         let entry = state.unconfirmed.len() - 1;
         self.save();
+        self.report.lost_answers.push(err.clone());
         if self.report.interrupted.is_some() {
             // The user wants out: no re-read, the whole call stays unconfirmed.
             self.report.unconfirmed.extend(batch.ids);

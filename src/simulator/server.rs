@@ -306,6 +306,10 @@ impl Simulator {
                 let (answer, sent) = match action {
                     FaultAction::Truncate => injected::truncated(rendered, &request_id),
                     FaultAction::Malformed => injected::malformed(&request_id),
+                    FaultAction::RepeatJobId => {
+                        let rendered = injected::repeated_job_id(rendered, self.lock().jobs());
+                        encoded(rendered, false, &request_id)
+                    }
                     FaultAction::Oversize { mib } => {
                         injected::oversized(rendered, *mib, &request_id)
                     }

@@ -69,8 +69,14 @@ pub(super) fn report_submission(
         }
     }
     if !report.unconfirmed.is_empty() {
+        let why: Vec<String> = report
+            .lost_answers
+            .iter()
+            .map(|err| err.to_string())
+            .collect();
         output.warning(&format!(
-            "the answer to a batch-delete was lost; {} desktop{} may be being deleted by a job whose ID is unknown. They are recorded in the state file and kept out of plans until the API shows what happened",
+            "the answer to a batch-delete was lost or cannot be trusted ({}); {} desktop{} may be being deleted by a job whose ID is unknown. They are recorded in the state file and kept out of plans until the API shows what happened",
+            why.join("; "),
             report.unconfirmed.len(),
             plural(report.unconfirmed.len())
         ));
