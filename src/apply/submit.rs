@@ -2,9 +2,10 @@
 //! is recorded in the state as an intent before it leaves, and its answer replaces the intent
 //! as soon as it arrives. A call whose answer was lost is recorded as unconfirmed; its desktops
 //! are read again and only those the service shows untouched are sent again (once), so no
-//! desktop is submitted twice. A desktop refused on its own (404: gone since the plan; 409:
-//! busy) does not sink the rest of its chunk: it is recorded with its reason and the others are
-//! sent again without it.
+//! desktop is submitted twice. A desktop refused on its own (404: gone since the plan, once a
+//! read by ID confirms it; 409: busy) does not sink the rest of its chunk: it is recorded with
+//! its reason and the others are sent again without it. An answer naming a job ID already
+//! recorded for other desktops is not this call's: the call is unconfirmed.
 //!
 //! Sending stops early on a signal or when the state file cannot be written: no further call
 //! starts, and the calls in flight are waited for (up to a grace period) so their answers are
@@ -313,7 +314,7 @@ impl Run<'_, '_, '_> {
                 self.report.jobs.push((answer.job_id, batch.ids));
                 (self.sending.on_sent)(self.report.submitted());
             }
-            Err(err) if is_about_one_desktop(&err) => self.refused(batch, &err),
+            Err(err) if is_about_one_desktop(&err) => self.refused(batch, &err).await,
             Err(err) if err.provably_not_carried_out() || err.is_client_refusal() => {
                 self.save();
                 self.report.not_sent.extend(batch.ids);
@@ -336,7 +337,7 @@ impl Run<'_, '_, '_> {
     }
 
     /// A refusal about one desktop: that one is recorded, the rest of its batch goes again.
-    fn refused(&mut self, batch: Batch, err: &ApiError) {
+    async fn refused(&mut self, batch: Batch, err: &ApiError) {
         let (refused, rest) = single_out(err, batch.ids);
         let Some(id) = refused else {
             // The answer names no desktop: halve until it does, or one remains.
@@ -351,13 +352,32 @@ impl Run<'_, '_, '_> {
         let refusal = refusal(&id, err);
         self.journal.state.refused.push(refusal.clone());
         self.save();
-        if refusal.http_status == 404 {
+        if refusal.http_status == 404 && self.is_gone(&id).await {
             self.report.gone.push(refusal);
         } else {
             self.report.refused.push(refusal);
         }
         if !rest.is_empty() {
             self.queue.push_front(Batch::new(rest, batch.resent));
+        }
+    }
+
+    /// Whether the API no longer lists desktop `id`. A 404 to a batch-delete says that some
+    /// desktop does not exist, not always which: only a read by ID shows this one is gone. Not
+    /// known (the read failed, or a signal leaves no time to read) is not gone.
+    async fn is_gone(&self, id: &str) -> bool {
+        if self.report.interrupted.is_some() {
+            return false;
+        }
+        let sending = self.sending;
+        match read_by_ids(sending.client, &[id.to_string()], 1).await {
+            Ok(found) => !found
+                .iter()
+                .any(|desktop| desktop.id.eq_ignore_ascii_case(id)),
+            Err(err) => {
+                tracing::warn!(error = %err, desktop = id, "could not read a desktop refused with 404 again");
+                false
+            }
         }
     }
 

@@ -211,3 +211,38 @@ fn a_job_id_the_state_already_records_is_unconfirmed() {
     assert_eq!(recorded.len(), 2, "the repeated job is not recorded again");
     assert_eq!(unconfirmed(&world), [calls[2].clone()]);
 }
+
+/// A `WKS.*` 404 that names no desktop, to a batch of one: the desktop is read again before it
+/// is called gone, and as it still exists it is refused, not "already gone".
+#[test]
+fn an_unnamed_404_to_a_batch_of_one_is_not_taken_as_gone() {
+    let world = World::with_options(
+        team(13),
+        deskprune::simulator::SimulatorOptions {
+            faults: vec!["batch_delete:nth=1:status=404".parse().unwrap()],
+            ..deskprune::simulator::SimulatorOptions::default()
+        },
+    );
+    let mut config = String::from(
+        "[scope]\ntags = { team = \"eng\" }\n\n[delete]\nbatch_size = 1\n\n\
+         [client]\nmax_concurrency = 1\nrequests_per_second = 1000\n\n",
+    );
+    for i in 0..10 {
+        config.push_str(&format!("[[desktop]]\nname = \"eng-{i:04}\"\n"));
+    }
+    world.config(&config);
+    let run = world.run(&["apply", "--auto-approve"]);
+    assert_eq!(run.code(), 3, "{}", run.stderr());
+    assert!(
+        !run.stderr().contains("no longer exists"),
+        "{}",
+        run.stderr()
+    );
+    assert!(run.stderr().contains("was refused"), "{}", run.stderr());
+    assert!(!run.stdout().contains("already gone"), "{}", run.stdout());
+    assert_eq!(
+        world.remaining().len(),
+        11,
+        "the refused desktop is still there"
+    );
+}
