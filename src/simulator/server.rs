@@ -17,7 +17,7 @@ use tokio::net::TcpListener;
 use super::auth::authenticate;
 use super::batch_delete::batch_delete;
 use super::connection::{Peer, Switchboard, Switched};
-use super::fault::{FaultAction, Faults, Injection};
+use super::fault::{Endpoint, FaultAction, Faults, Injection};
 use super::filter::ListKind;
 use super::job_queries::{list_sub_jobs, show_job};
 use super::list::list_desktops;
@@ -90,6 +90,13 @@ impl Simulator {
     /// Calls to the five operations so far: cheap enough to poll, unlike a copy of `stats`.
     pub fn calls(&self) -> u64 {
         self.lock().stats.calls()
+    }
+
+    /// Calls to the operations `endpoint` names so far, as cheap to poll as [`calls`].
+    ///
+    /// [`calls`]: Simulator::calls
+    pub fn calls_to(&self, endpoint: Endpoint) -> u64 {
+        self.lock().stats.calls_to(endpoint)
     }
 
     /// Batch-deletes carried out so far (each created a job), as cheap to poll as [`calls`].
