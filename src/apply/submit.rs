@@ -52,6 +52,9 @@ pub struct SubmitReport {
     /// Desktops of calls still in flight when sending stopped waiting: their intents stay open
     /// in the state, for the next run to resolve.
     pub answer_unknown: Vec<String>,
+    /// Desktops of calls an earlier run sent whose job could not be looked up: their intents
+    /// stay open (see `intents`), so how they end is not known yet.
+    pub unresolved: Vec<String>,
     /// Why sending stopped early.
     pub stopped_by: Option<ApiError>,
     /// The signal that stopped sending.
@@ -67,6 +70,7 @@ impl SubmitReport {
             && self.not_sent.is_empty()
             && self.unconfirmed.is_empty()
             && self.answer_unknown.is_empty()
+            && self.unresolved.is_empty()
             && self.stopped_by.is_none()
             && self.interrupted.is_none()
             && self.save_failed.is_none()

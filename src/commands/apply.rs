@@ -34,6 +34,8 @@ struct Decision {
     names: HashMap<String, String>,
     /// In-scope desktops, for the budget.
     in_scope: usize,
+    /// Desktops of calls an earlier run sent whose job could not be looked up.
+    unresolved: Vec<String>,
 }
 
 pub async fn run(global: &Global, args: &ApplyArgs, output: &Output) -> Result<u8, Error> {
@@ -106,10 +108,17 @@ async fn decide(
     let concurrency = session.config.client.max_concurrency;
     let resolved = resolve(&session.client, journal, concurrency).await?;
     report_resolution(&resolved, output);
-    match saved {
-        None => decide_now(session, journal.state, pages, output).await,
-        Some(saved) => decide_saved(session, journal.state, saved, output).await,
-    }
+    let mut decision = match saved {
+        None => decide_now(session, journal.state, pages, output).await?,
+        Some(saved) => decide_saved(session, journal.state, saved, output).await?,
+    };
+    decision.unresolved = journal
+        .state
+        .intents
+        .iter()
+        .flat_map(|intent| intent.desktop_ids.iter().cloned())
+        .collect();
+    Ok(decision)
 }
 
 /// Plans now and shows the plan.
@@ -130,6 +139,7 @@ async fn decide_now(
             .collect(),
         names: names(&document),
         in_scope: document.summary.in_scope,
+        unresolved: Vec::new(),
     })
 }
 
@@ -229,6 +239,7 @@ async fn decide_saved(
             .collect(),
         names: names(saved),
         in_scope: saved.summary.in_scope,
+        unresolved: Vec::new(),
     })
 }
 
@@ -245,7 +256,10 @@ async fn execute(
     interrupts: &mut Interrupts,
 ) -> Result<u8, Error> {
     let config = &session.config;
-    let mut submitted = SubmitReport::default();
+    let mut submitted = SubmitReport {
+        unresolved: decision.unresolved.clone(),
+        ..SubmitReport::default()
+    };
     if !decision.send.is_empty() {
         check_empty(config, decision.in_scope)?;
         if let BudgetCheck::Exceeded {
@@ -283,7 +297,10 @@ async fn execute(
             on_sent: &|sent| progress.sending(sent, total),
             on_stop: &on_stop,
         };
-        submitted = submit(&sending, &decision.send, journal, interrupts).await?;
+        submitted = SubmitReport {
+            unresolved: submitted.unresolved,
+            ..submit(&sending, &decision.send, journal, interrupts).await?
+        };
         progress.clear();
         report::report_submission(&submitted, &decision.names, output);
         if let Some(err) = &submitted.save_failed {

@@ -204,3 +204,27 @@ fn an_intent_whose_call_never_left_frees_its_desktops() {
     assert_eq!(world.stats().batch_delete_ids.concat().len(), 30);
     assert_eq!(world.remaining().len(), 10, "{}", run.stderr());
 }
+
+/// The sub-job list cannot be read: the intent stays open (its desktops held, never sent
+/// again), and apply says so and does not report success.
+#[test]
+fn an_intent_that_cannot_be_looked_up_stays_open() {
+    let world = world_with(&[
+        "batch_delete:nth=2:latency=60000",
+        "sub_jobs:from=1:status=403",
+    ]);
+    killed_before_the_second_answer(&world);
+    let calls = world.stats().batch_delete_ids;
+    let run = apply(&world).run();
+    assert_eq!(run.code(), 3, "{}", run.stderr());
+    assert!(
+        run.stderr().contains("could not look up"),
+        "{}",
+        run.stderr()
+    );
+    assert!(run.stdout().contains("10 unresolved"), "{}", run.stdout());
+    assert_eq!(open_intents(&world), [calls[1].clone()]);
+    let sent = world.stats().batch_delete_ids.concat();
+    let once: std::collections::HashSet<&String> = sent.iter().collect();
+    assert_eq!((sent.len(), once.len()), (30, 30), "the rest sent, once");
+}

@@ -143,6 +143,7 @@ pub(super) fn summary(
         submitted.answer_unknown.len(),
         "sent with the answer unknown",
     );
+    count(submitted.unresolved.len(), "unresolved");
     count(submitted.not_sent.len(), "not sent");
     if let Some(followed) = followed {
         count(followed.pending.len(), "still being deleted");
