@@ -297,10 +297,8 @@ async fn execute(
             on_sent: &|sent| progress.sending(sent, total),
             on_stop: &on_stop,
         };
-        submitted = SubmitReport {
-            unresolved: submitted.unresolved,
-            ..submit(&sending, &decision.send, journal, interrupts).await?
-        };
+        submitted = submit(&sending, &decision.send, journal, interrupts).await?;
+        submitted.unresolved.clone_from(&decision.unresolved);
         progress.clear();
         report::report_submission(&submitted, &decision.names, output);
         if let Some(err) = &submitted.save_failed {

@@ -52,10 +52,11 @@ fn print_jobs(state: &State, output: &Output) -> Result<(), Error> {
         let calls = state.intents.len();
         let desktops: usize = state.intents.iter().map(|i| i.desktop_ids.len()).sum();
         output.warning(&format!(
-            "{calls} batch-delete{} of {desktops} desktop{} {} sent without its answer being recorded; `deskprune jobs --refresh` looks up {}",
+            "{calls} batch-delete{} of {desktops} desktop{} {} sent without {} answer being recorded; `deskprune jobs --refresh` looks up {}",
             if calls == 1 { "" } else { "s" },
             if desktops == 1 { "" } else { "s" },
             if calls == 1 { "was" } else { "were" },
+            if calls == 1 { "its" } else { "their" },
             if calls == 1 { "its job" } else { "their jobs" },
         ));
     }
