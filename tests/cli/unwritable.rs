@@ -4,10 +4,14 @@
 //! printed with its desktops (exit 3), as the file may not hold them.
 //!
 //! The write is made to fail by replacing the state's folder with a plain file while apply
-//! runs: every write there then fails (`Not a directory`), as it would on a full disk or a
-//! read-only mount. Permission bits would not do: the tests may run as root, which ignores them.
+//! runs: every write there then fails (`Not a directory`), as it would on a read-only mount.
+//! Permission bits would not do: the tests may run as root, which ignores them. Where a tmpfs
+//! can be mounted (root, with mount permission), a full disk is tried too; elsewhere that test
+//! says it was skipped.
 
-use std::path::PathBuf;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
 
 use serde_json::Value;
 
@@ -107,4 +111,85 @@ fn a_state_that_cannot_be_written_after_sending_started_prints_every_accepted_jo
         })
         .collect();
     assert_eq!(recorded, created);
+}
+
+/// A 1 MiB tmpfs mounted on a folder, unmounted when dropped.
+struct Tmpfs(PathBuf);
+
+impl Tmpfs {
+    /// `None` (said on stderr) where mounting is not allowed.
+    fn mount(dir: &Path) -> Option<Tmpfs> {
+        std::fs::create_dir_all(dir).unwrap();
+        let mounted = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", "size=1m", "deskprune-test"])
+            .arg(dir)
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|status| status.success());
+        if !mounted {
+            eprintln!(
+                "notice: the full-disk test is skipped: a tmpfs cannot be mounted here (it needs root and mount permission)"
+            );
+            return None;
+        }
+        Some(Tmpfs(dir.to_path_buf()))
+    }
+
+    /// Writes a file until the file system is full.
+    fn fill(&self) {
+        let mut filler = std::fs::File::create(self.0.join("filler")).unwrap();
+        let chunk = vec![0u8; 16 << 10];
+        loop {
+            match filler.write_all(&chunk) {
+                Ok(()) => {}
+                Err(err) if err.raw_os_error() == Some(libc::ENOSPC) => return,
+                Err(err) => panic!("cannot fill the tmpfs: {err}"),
+            }
+        }
+    }
+
+    fn empty(&self) {
+        std::fs::remove_file(self.0.join("filler")).unwrap();
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).status();
+    }
+}
+
+#[test]
+fn a_full_disk_after_sending_started_prints_every_accepted_job() {
+    let world = world_with(&["batch_delete:nth=2:latency=1500"]);
+    let Some(disk) = Tmpfs::mount(&world.path("sub")) else {
+        return;
+    };
+    let mut run = Running::start(world.command(&["apply", "--auto-approve", "--state", STATE]));
+    assert!(run.wait_for(|| world.simulator.accepted() >= 2));
+    disk.fill();
+    let ended = run.wait();
+    assert_eq!(ended.code(), 3, "{}", ended.stderr);
+    assert!(
+        ended.stderr.contains("No space left on device"),
+        "{}",
+        ended.stderr
+    );
+    for (job_id, ids) in &created_jobs(&world) {
+        let line = format!("job {job_id}: {}", ids.join(" "));
+        assert!(
+            ended.stderr.contains(&line),
+            "`{line}` in:\n{}",
+            ended.stderr
+        );
+    }
+    // Space again: `jobs --refresh` finds the job of the call whose answer was not saved.
+    disk.empty();
+    world
+        .command(&["jobs", "--refresh", "--state", STATE])
+        .run()
+        .success();
+    let state = state_in(world.path(STATE));
+    assert_eq!(state["jobs"].as_array().unwrap().len(), 2, "{state:#}");
+    assert!(state.get("intents").is_none(), "{state:#}");
 }
