@@ -158,6 +158,7 @@ async fn deletion_jobs(
         for sub in page.jobs {
             let desktop = sub.entities.and_then(|entities| entities.desktop_id);
             if let (Some(job_id), Some(desktop)) = (sub.job_id, desktop)
+                && is_usable_job_id(&job_id)
                 && !recorded.contains(job_id.as_str())
             {
                 jobs.entry(job_id).or_default().insert(desktop);
@@ -174,6 +175,16 @@ async fn deletion_jobs(
         .collect();
     jobs.retain(|_, desktops| desktops.iter().any(|id| wanted.contains(id.as_str())));
     Ok(jobs)
+}
+
+/// A job ID that can be recorded and polled: one plain path segment (a job ID is a UUID). A
+/// sub-job naming anything else is not trusted to name its job.
+fn is_usable_job_id(job_id: &str) -> bool {
+    !job_id.is_empty()
+        && job_id.len() <= 255
+        && job_id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
 /// Pairs each intent with the one job whose desktops are all among its own (a job holds only
@@ -251,6 +262,14 @@ mod tests {
             "which of the two is the call's is unknown"
         );
         assert_eq!(unmatched.len(), 1);
+    }
+
+    #[test]
+    fn only_plain_job_ids_are_taken_from_sub_jobs() {
+        assert!(is_usable_job_id("3f2a1c9e-0d4b-4e8f-9a7c-5b6d7e8f9a0b"));
+        for odd in ["", "..", ".", "a/b", "a b", "job\u{1b}[2K", "../jobs"] {
+            assert!(!is_usable_job_id(odd), "{odd:?}");
+        }
     }
 
     #[test]
