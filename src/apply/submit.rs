@@ -14,12 +14,12 @@
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::time::Duration;
 
-use futures_util::StreamExt;
+use futures_util::future::BoxFuture;
 use futures_util::stream::FuturesUnordered;
+use futures_util::{FutureExt, StreamExt};
 
-use anyhow::Context;
 use jiff::Timestamp;
-use tokio::task::JoinHandle;
+use tokio::task::{AbortHandle, JoinError, JoinHandle};
 use tokio::time::Instant;
 
 use super::Journal;
@@ -107,7 +107,8 @@ type Answer = (Batch, Result<BatchDeleteResponse, ApiError>);
 
 /// Sends `ids` for deletion, `batch_size` per call and up to `concurrency` calls at once,
 /// recording each call in the journal before it leaves and each answer as soon as it arrives.
-/// Fails (sending nothing) only when the state cannot be written before the first call.
+/// Fails (sending nothing) only when the state cannot be written before the first call. A call
+/// whose task fails keeps its intent open, as a call whose answer never came.
 pub async fn submit(
     sending: &Sending<'_>,
     ids: &[String],
@@ -138,9 +139,12 @@ pub async fn submit(
             () = tokio::time::sleep_until(run.deadline.unwrap_or_else(Instant::now)), if run.deadline.is_some() => Event::GraceOver,
         };
         match event {
-            Event::Finished(finished) => {
-                let answer = finished.context("a batch-delete task failed")?;
-                run.record(answer).await;
+            Event::Finished((_, Ok(answer))) => run.record(answer).await,
+            Event::Finished((intent, Err(failed))) => {
+                // Its answer is not known: the intent stays open for the next run.
+                tracing::error!(error = %failed, "a batch-delete task failed");
+                let ids = run.waiting.remove(&intent).map(|(ids, _)| ids);
+                run.report.answer_unknown.extend(ids.unwrap_or_default());
             }
             Event::Signal(signal) if interrupts.heard() == 1 => run.stop(Stop::Signal(signal)),
             // A second signal cuts the wait short.
@@ -151,7 +155,8 @@ pub async fn submit(
 }
 
 enum Event {
-    Finished(Result<Answer, tokio::task::JoinError>),
+    /// A call's task ended: its intent, and its answer unless the task failed.
+    Finished((String, Result<Answer, JoinError>)),
     Signal(Signal),
     GraceOver,
 }
@@ -181,9 +186,9 @@ struct Run<'s, 'j, 'a> {
     report: SubmitReport,
     /// Batches still to send, front first; a refused batch comes back split.
     queue: VecDeque<Batch>,
-    in_flight: FuturesUnordered<JoinHandle<Answer>>,
-    /// The desktops of each call in flight, by intent.
-    waiting: HashMap<String, Vec<String>>,
+    in_flight: FuturesUnordered<BoxFuture<'static, (String, Result<Answer, JoinError>)>>,
+    /// The desktops of each call in flight, and how to stop its task, by intent.
+    waiting: HashMap<String, (Vec<String>, AbortHandle)>,
     sent_any: bool,
     /// Once sending stopped early: until when the calls in flight are waited for.
     deadline: Option<Instant>,
@@ -233,8 +238,13 @@ impl Run<'_, '_, '_> {
         }
         self.sent_any = true;
         for batch in wave {
-            self.waiting.insert(batch.intent.clone(), batch.ids.clone());
-            self.in_flight.push(self.send(batch));
+            let intent = batch.intent.clone();
+            let ids = batch.ids.clone();
+            let task = self.send(batch);
+            self.waiting
+                .insert(intent.clone(), (ids, task.abort_handle()));
+            self.in_flight
+                .push(async move { (intent, task.await) }.boxed());
         }
         Ok(())
     }
@@ -445,12 +455,10 @@ impl Run<'_, '_, '_> {
     /// The report, once no call is awaited any more. A call still in flight keeps its intent
     /// open in the state (saved before it left); its task is stopped.
     fn finish(mut self) -> SubmitReport {
-        for call in self.in_flight.iter() {
-            call.abort();
+        for (_, (ids, task)) in self.waiting.drain() {
+            task.abort();
+            self.report.answer_unknown.extend(ids);
         }
-        self.report
-            .answer_unknown
-            .extend(self.waiting.drain().flat_map(|(_, ids)| ids));
         self.report
             .not_sent
             .extend(self.queue.drain(..).flat_map(|batch| batch.ids));
