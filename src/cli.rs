@@ -14,7 +14,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
         A TOML file declares which desktops should exist and which desktops it manages (its scope). \
         `plan` shows the in-scope desktops that are not declared, which `apply` deletes.",
     after_help = "Exit codes: 0 success; 1 error; 2 `plan --detailed-exitcode` with deletions pending; \
-        3 `apply` finished with some desktops not deleted; 4 `apply` timed out waiting for jobs."
+        3 `apply` finished with some desktops not deleted (or could not write its state after sending); \
+        4 `apply` timed out waiting for jobs; 130/143 `apply` stopped by SIGINT/SIGTERM after recording what it sent."
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -227,7 +228,7 @@ pub struct SimulatorArgs {
     /// `batch_delete:nth=1:drop=after`. ENDPOINT: list, detail, batch_delete, show_job,
     /// sub_jobs, any. TRIGGER: nth=N, from=N or share=P [seed=S], optionally times=K. ACTION:
     /// status=CODE [retry_after=SECS] [body=json|text], latency=MS, drop=before|after,
-    /// truncate, malformed, oversize[=MIB], refuse=MS, insert=K or remove=K.
+    /// truncate, malformed, oversize[=MIB], refuse=MS, insert=K, remove=K or repeat_job_id.
     #[arg(long = "fault", value_name = "RULE")]
     pub faults: Vec<String>,
     /// Never gzip answers (by default list answers are gzipped when the request accepts it).

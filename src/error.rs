@@ -13,10 +13,15 @@ pub mod exit {
     pub const ERROR: u8 = 1;
     /// `plan --detailed-exitcode`: deletions are pending.
     pub const CHANGES: u8 = 2;
-    /// `apply`: some desktops were not deleted (refused, failed, not sent).
+    /// `apply`: some desktops were not deleted (refused, failed, not sent), or the state file
+    /// could not be written after sending started (the accepted job IDs are printed instead).
     pub const PARTIAL: u8 = 3;
     /// `apply`: the time to wait for jobs ran out with some still running.
     pub const TIMEOUT: u8 = 4;
+    /// `apply` stopped by SIGINT (Ctrl-C), after recording what it had sent (128 + 2).
+    pub const INTERRUPTED: u8 = 130;
+    /// `apply` stopped by SIGTERM, after recording what it had sent (128 + 15).
+    pub const TERMINATED: u8 = 143;
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -10,6 +10,7 @@ pub mod config;
 pub mod document;
 pub mod error;
 pub mod input_file;
+pub mod interrupt;
 pub mod inventory;
 pub mod output;
 pub mod plan;

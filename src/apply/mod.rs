@@ -1,12 +1,17 @@
-//! Carrying out a plan: sending its deletions in chunks (`submit`) and following the jobs they
-//! create to their end (`follow`). The state file is written after every change, before the
-//! next request goes out, so a crash at any point loses no job ID.
+//! Carrying out a plan: sending its deletions in chunks (`submit`), following the jobs they
+//! create to their end (`follow`), and resolving the calls an earlier run sent without
+//! recording their answer (`intents`). The state file is written before each call leaves and
+//! after every answer, so a crash at any point loses no job ID: an answer not recorded yet is
+//! an open intent, which the next run resolves.
 
 mod follow;
+mod intents;
+mod refusal;
 mod submit;
 
 pub use follow::{FollowReport, follow, refresh};
-pub use submit::{SubmitReport, submit};
+pub use intents::{DELETE_JOB_TYPE, Resolution, resolve};
+pub use submit::{Sending, Stop, SubmitReport, submit};
 
 use std::path::Path;
 

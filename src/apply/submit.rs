@@ -1,24 +1,34 @@
-//! Sending deletions: `batch-delete` calls of at most `batch_size` IDs, a few at once, each
-//! accepted job recorded as soon as its answer arrives. A call whose answer was lost is
-//! recorded as unconfirmed; its desktops are read again and only those the service shows
-//! untouched are sent again (once), so no desktop is submitted twice. A desktop refused on its
-//! own (404: gone since the plan; 409: busy) does not sink the rest of its chunk: it is
-//! recorded with its reason and the others are sent again without it.
+//! Sending deletions: `batch-delete` calls of at most `batch_size` IDs, a few at once. Each call
+//! is recorded in the state as an intent before it leaves, and its answer replaces the intent
+//! as soon as it arrives. A call whose answer was lost is recorded as unconfirmed; its desktops
+//! are read again and only those the service shows untouched are sent again (once), so no
+//! desktop is submitted twice. A desktop refused on its own (404: gone since the plan, once a
+//! read by ID confirms it; 409: busy) does not sink the rest of its chunk: it is recorded with
+//! its reason and the others are sent again without it. An answer naming a job ID already
+//! recorded for other desktops is not this call's: the call is unconfirmed.
+//!
+//! Sending stops early on a signal or when the state file cannot be written: no further call
+//! starts, and the calls in flight are waited for (up to a grace period) so their answers are
+//! recorded; a call still in flight after that stays an open intent for the next run.
 
-use std::collections::{BTreeMap, HashSet, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::time::Duration;
 
-use futures_util::StreamExt;
+use futures_util::future::BoxFuture;
 use futures_util::stream::FuturesUnordered;
+use futures_util::{FutureExt, StreamExt};
 
-use anyhow::Context;
 use jiff::Timestamp;
+use tokio::task::{AbortHandle, JoinError, JoinHandle};
+use tokio::time::Instant;
 
 use super::Journal;
+use super::refusal::{is_about_one_desktop, refusal, single_out};
 use crate::config::DeleteOptions;
+use crate::interrupt::{Interrupts, Signal};
 use crate::inventory::read_by_ids;
-use crate::state::{DesktopOutcome, JobRecord, JobStatus, OutcomeStatus, Refusal, Unconfirmed};
-use crate::workspace::wire::DeleteDesktopsReq;
+use crate::state::{Intent, JobRecord, Refusal, Unconfirmed};
+use crate::workspace::wire::{BatchDeleteResponse, DeleteDesktopsReq};
 use crate::workspace::{ApiError, Client};
 
 /// Time given to the service, after a lost answer, to show the desktops a job took as deleting.
@@ -37,8 +47,21 @@ pub struct SubmitReport {
     /// Desktops taken by a call whose answer was lost: being deleted by a job whose ID is not
     /// known (or not known to be untouched, when they could not be read again).
     pub unconfirmed: Vec<String>,
+    /// Why each unconfirmed call's answer was lost or not trusted.
+    pub lost_answers: Vec<ApiError>,
+    /// Desktops of calls still in flight when sending stopped waiting: their intents stay open
+    /// in the state, for the next run to resolve.
+    pub answer_unknown: Vec<String>,
+    /// Desktops of calls an earlier run sent whose job could not be looked up: their intents
+    /// stay open (see `intents`), so how they end is not known yet.
+    pub unresolved: Vec<String>,
     /// Why sending stopped early.
     pub stopped_by: Option<ApiError>,
+    /// The signal that stopped sending.
+    pub interrupted: Option<Signal>,
+    /// Why the state file could not be written, once sending had started; what was accepted
+    /// must then be shown to the user, as the file may not hold it.
+    pub save_failed: Option<String>,
 }
 
 impl SubmitReport {
@@ -46,7 +69,11 @@ impl SubmitReport {
         self.refused.is_empty()
             && self.not_sent.is_empty()
             && self.unconfirmed.is_empty()
+            && self.answer_unknown.is_empty()
+            && self.unresolved.is_empty()
             && self.stopped_by.is_none()
+            && self.interrupted.is_none()
+            && self.save_failed.is_none()
     }
 
     pub fn submitted(&self) -> usize {
@@ -54,32 +81,180 @@ impl SubmitReport {
     }
 }
 
-/// Sends `ids` for deletion, `options.batch_size` per call and up to `concurrency` calls at
-/// once, recording each outcome in the journal as soon as it arrives (before any further call
-/// is started). `on_chunk` hears the number of desktops submitted so far.
+/// Why sending stopped before its end, as told to the user the moment it happens.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Stop {
+    Signal(Signal),
+    /// The state file could not be written: the error.
+    SaveFailed(String),
+}
+
+/// How to send, and whom to tell.
+pub struct Sending<'a> {
+    pub client: &'a Client,
+    pub options: &'a DeleteOptions,
+    /// Calls in flight at once.
+    pub concurrency: usize,
+    /// How long the calls in flight are waited for once sending stops early.
+    pub grace: Duration,
+    /// Hears the number of desktops submitted so far.
+    pub on_sent: &'a (dyn Fn(usize) + Sync),
+    /// Hears why sending stops early and how many calls are still in flight.
+    pub on_stop: &'a (dyn Fn(&Stop, usize) + Sync),
+}
+
+type Answer = (Batch, Result<BatchDeleteResponse, ApiError>);
+
+/// Sends `ids` for deletion, `batch_size` per call and up to `concurrency` calls at once,
+/// recording each call in the journal before it leaves and each answer as soon as it arrives.
+/// Fails (sending nothing) only when the state cannot be written before the first call. A call
+/// whose task fails keeps its intent open, as a call whose answer never came.
 pub async fn submit(
-    client: &Client,
+    sending: &Sending<'_>,
     ids: &[String],
-    options: &DeleteOptions,
-    concurrency: usize,
     journal: &mut Journal<'_>,
-    on_chunk: &(dyn Fn(usize) + Sync),
+    interrupts: &mut Interrupts,
 ) -> anyhow::Result<SubmitReport> {
-    let mut report = SubmitReport::default();
-    // Batches still to send, front first; a refused batch comes back split.
-    let mut queue: VecDeque<Batch> = ids
-        .chunks(options.batch_size.max(1))
-        .map(|ids| Batch {
-            ids: ids.to_vec(),
-            resent: false,
-        })
-        .collect();
-    // Each call runs as its own task, so its answer is read as it arrives even while this loop
-    // is busy (re-reading after a lost answer, saving): a finished call never times out
-    // waiting to be looked at.
-    let send = |batch: Batch| {
-        let client = client.clone();
-        let options = *options;
+    let mut run = Run {
+        sending,
+        journal,
+        report: SubmitReport::default(),
+        queue: ids
+            .chunks(sending.options.batch_size.max(1))
+            .map(|ids| Batch::new(ids.to_vec(), false))
+            .collect(),
+        in_flight: FuturesUnordered::new(),
+        waiting: HashMap::new(),
+        sent_any: false,
+        deadline: None,
+    };
+    loop {
+        run.start_calls()?;
+        if run.in_flight.is_empty() {
+            break;
+        }
+        let event = tokio::select! {
+            finished = run.in_flight.next() => Event::Finished(finished.expect("calls are in flight")),
+            signal = interrupts.next() => Event::Signal(signal),
+            () = tokio::time::sleep_until(run.deadline.unwrap_or_else(Instant::now)), if run.deadline.is_some() => Event::GraceOver,
+        };
+        match event {
+            Event::Finished((_, Ok(answer))) => run.record(answer).await,
+            Event::Finished((intent, Err(failed))) => {
+                // Its answer is not known: the intent stays open for the next run.
+                tracing::error!(error = %failed, "a batch-delete task failed");
+                let ids = run.waiting.remove(&intent).map(|(ids, _)| ids);
+                run.report.answer_unknown.extend(ids.unwrap_or_default());
+            }
+            Event::Signal(signal) if interrupts.heard() == 1 => run.stop(Stop::Signal(signal)),
+            // A second signal cuts the wait short.
+            Event::Signal(_) | Event::GraceOver => break,
+        }
+    }
+    Ok(run.finish())
+}
+
+enum Event {
+    /// A call's task ended: its intent, and its answer unless the task failed.
+    Finished((String, Result<Answer, JoinError>)),
+    Signal(Signal),
+    GraceOver,
+}
+
+/// IDs to send in one call; `resent` once they went again after a lost answer; `intent` names
+/// the state's record of the call once it is about to leave.
+struct Batch {
+    ids: Vec<String>,
+    resent: bool,
+    intent: String,
+}
+
+impl Batch {
+    fn new(ids: Vec<String>, resent: bool) -> Batch {
+        Batch {
+            ids,
+            resent,
+            intent: String::new(),
+        }
+    }
+}
+
+/// One submission under way.
+struct Run<'s, 'j, 'a> {
+    sending: &'s Sending<'s>,
+    journal: &'j mut Journal<'a>,
+    report: SubmitReport,
+    /// Batches still to send, front first; a refused batch comes back split.
+    queue: VecDeque<Batch>,
+    in_flight: FuturesUnordered<BoxFuture<'static, (String, Result<Answer, JoinError>)>>,
+    /// The desktops of each call in flight, and how to stop its task, by intent.
+    waiting: HashMap<String, (Vec<String>, AbortHandle)>,
+    sent_any: bool,
+    /// Once sending stopped early: until when the calls in flight are waited for.
+    deadline: Option<Instant>,
+}
+
+impl Run<'_, '_, '_> {
+    fn stopping(&self) -> bool {
+        self.report.stopped_by.is_some()
+            || self.report.interrupted.is_some()
+            || self.report.save_failed.is_some()
+    }
+
+    /// Starts calls up to the concurrency. Each is recorded as an intent, and the intents
+    /// saved, before any of them leaves: a run that dies before an answer arrives leaves a
+    /// trace the next run resolves, and a state that cannot be written stops sending before
+    /// the call that it could not record.
+    fn start_calls(&mut self) -> anyhow::Result<()> {
+        let mut wave = Vec::new();
+        while !self.stopping()
+            && self.in_flight.len() + wave.len() < self.sending.concurrency.max(1)
+        {
+            let Some(mut batch) = self.queue.pop_front() else {
+                break;
+            };
+            let intent = Intent::new(batch.ids.clone());
+            batch.intent = intent.id.clone();
+            self.journal.state.intents.push(intent);
+            wave.push(batch);
+        }
+        if wave.is_empty() {
+            return Ok(());
+        }
+        if let Err(err) = self.journal.save() {
+            for batch in &wave {
+                self.journal.state.close_intent(&batch.intent);
+            }
+            if !self.sent_any {
+                return Err(err.context(
+                    "nothing was sent: a batch-delete leaves only once the state file records it",
+                ));
+            }
+            self.report
+                .not_sent
+                .extend(wave.into_iter().flat_map(|batch| batch.ids));
+            self.save_failed(err);
+            return Ok(());
+        }
+        self.sent_any = true;
+        for batch in wave {
+            let intent = batch.intent.clone();
+            let ids = batch.ids.clone();
+            let task = self.send(batch);
+            self.waiting
+                .insert(intent.clone(), (ids, task.abort_handle()));
+            self.in_flight
+                .push(async move { (intent, task.await) }.boxed());
+        }
+        Ok(())
+    }
+
+    /// Each call runs as its own task, so its answer is read as it arrives even while the loop
+    /// is busy (re-reading after a lost answer, saving): a finished call never times out
+    /// waiting to be looked at.
+    fn send(&self, batch: Batch) -> JoinHandle<Answer> {
+        let client = self.sending.client.clone();
+        let options = *self.sending.options;
         tokio::spawn(async move {
             let request = DeleteDesktopsReq {
                 desktop_ids: batch.ids,
@@ -90,254 +265,207 @@ pub async fn submit(
             let answer = client.batch_delete(&request).await;
             let batch = Batch {
                 ids: request.desktop_ids,
-                resent: batch.resent,
+                ..batch
             };
             (batch, answer)
         })
-    };
-    let mut in_flight = FuturesUnordered::new();
-    loop {
-        while report.stopped_by.is_none() && in_flight.len() < concurrency.max(1) {
-            let Some(batch) = queue.pop_front() else {
-                break;
-            };
-            in_flight.push(send(batch));
+    }
+
+    /// Stops starting calls and gives those in flight the grace period.
+    fn stop(&mut self, why: Stop) {
+        match &why {
+            Stop::Signal(signal) => {
+                self.report.interrupted.get_or_insert(*signal);
+            }
+            Stop::SaveFailed(err) => {
+                self.report.save_failed.get_or_insert_with(|| err.clone());
+            }
         }
-        let Some(finished) = in_flight.next().await else {
-            break;
-        };
-        let (batch, answer) = finished.context("a batch-delete task failed")?;
+        self.deadline
+            .get_or_insert_with(|| Instant::now() + self.sending.grace);
+        (self.sending.on_stop)(&why, self.in_flight.len());
+    }
+
+    fn save_failed(&mut self, err: anyhow::Error) {
+        if self.report.save_failed.is_none() {
+            self.stop(Stop::SaveFailed(format!("{err:#}")));
+        }
+    }
+
+    /// Saves the journal; a failure stops sending (the answers still arriving are kept in
+    /// memory, and shown to the user at the end).
+    fn save(&mut self) {
+        if let Err(err) = self.journal.save() {
+            self.save_failed(err);
+        }
+    }
+
+    /// Records a call's answer (or its absence) in place of its intent.
+    async fn record(&mut self, (batch, answer): Answer) {
+        self.waiting.remove(&batch.intent);
+        self.journal.state.close_intent(&batch.intent);
         match answer {
-            Ok(answer) => {
-                journal.state.jobs.push(new_job(&answer.job_id, &batch.ids));
-                journal.save()?;
-                tracing::info!(job_id = %answer.job_id, desktops = batch.ids.len(), "batch-delete accepted");
-                report.jobs.push((answer.job_id, batch.ids));
-                on_chunk(report.submitted());
-            }
-            Err(err) if is_about_one_desktop(&err) => {
-                let (refused, rest) = single_out(&err, batch.ids);
-                if let Some(id) = refused {
-                    let refusal = refusal(&id, &err);
-                    journal.state.refused.push(refusal.clone());
-                    journal.save()?;
-                    if refusal.http_status == 404 {
-                        report.gone.push(refusal);
-                    } else {
-                        report.refused.push(refusal);
-                    }
-                    if !rest.is_empty() {
-                        queue.push_front(Batch {
-                            ids: rest,
-                            resent: batch.resent,
-                        });
-                    }
-                } else {
-                    // The answer names no desktop: halve until it does, or one remains.
-                    let (left, right) = rest.split_at(rest.len() / 2);
-                    for half in [right, left] {
-                        queue.push_front(Batch {
-                            ids: half.to_vec(),
-                            resent: batch.resent,
-                        });
-                    }
-                }
-            }
-            Err(err) if err.provably_not_carried_out() || err.is_client_refusal() => {
-                report.not_sent.extend(batch.ids);
-                // Calls already under way are still awaited and recorded; no new one starts.
-                report.stopped_by.get_or_insert(err);
-            }
-            Err(err) => {
-                // The call may have created a job. Record that first, then ask the API which
-                // of its desktops are being deleted; only the untouched ones may go again.
-                journal.state.unconfirmed.push(Unconfirmed {
-                    at: Timestamp::now(),
-                    desktop_ids: batch.ids.clone(),
-                    error: err.to_string(),
-                });
-                let entry = journal.state.unconfirmed.len() - 1;
-                journal.save()?;
-                tokio::time::sleep(SETTLE).await;
-                let untouched = match read_by_ids(client, &batch.ids, concurrency).await {
-                    Ok(now) => now
-                        .into_iter()
-                        .filter(|desktop| !desktop.is_deleting())
-                        .map(|desktop| desktop.id)
-                        .collect::<HashSet<String>>(),
-                    Err(reread) => {
-                        tracing::warn!(error = %reread, "could not re-read the desktops of an unconfirmed batch-delete");
-                        report.unconfirmed.extend(batch.ids);
-                        report.stopped_by.get_or_insert(err);
-                        continue;
-                    }
+            Ok(answer) if self.is_recorded(&answer.job_id) => {
+                let err = ApiError::Malformed {
+                    call: format!(
+                        "batch-delete of {} desktop{}",
+                        batch.ids.len(),
+                        if batch.ids.len() == 1 { "" } else { "s" }
+                    ),
+                    status: 202,
+                    detail: format!(
+                        "its job ID `{}` is already recorded for other desktops",
+                        answer.job_id
+                    ),
                 };
-                let (again, taken): (Vec<String>, Vec<String>) =
-                    batch.ids.into_iter().partition(|id| untouched.contains(id));
-                journal.state.unconfirmed[entry].desktop_ids = taken.clone();
-                if taken.is_empty() {
-                    journal.state.unconfirmed.remove(entry);
-                }
-                journal.save()?;
-                report.unconfirmed.extend(taken);
-                if again.is_empty() {
-                    continue;
-                }
-                if batch.resent {
-                    report.not_sent.extend(again);
-                    report.stopped_by.get_or_insert(err);
-                } else {
-                    tracing::info!(
-                        desktops = again.len(),
-                        "the lost call did not reach these desktops; sending them again"
-                    );
-                    queue.push_front(Batch {
-                        ids: again,
-                        resent: true,
-                    });
-                }
+                self.lost(batch, err).await;
+            }
+            Ok(answer) => {
+                let job = JobRecord::pending(&answer.job_id, &batch.ids, Timestamp::now());
+                self.journal.state.jobs.push(job);
+                self.save();
+                tracing::info!(job_id = %answer.job_id, desktops = batch.ids.len(), "batch-delete accepted");
+                self.report.jobs.push((answer.job_id, batch.ids));
+                (self.sending.on_sent)(self.report.submitted());
+            }
+            Err(err) if is_about_one_desktop(&err) => self.refused(batch, &err).await,
+            Err(err) if err.provably_not_carried_out() || err.is_client_refusal() => {
+                self.save();
+                self.report.not_sent.extend(batch.ids);
+                // Calls already under way are still awaited and recorded; no new one starts.
+                self.report.stopped_by.get_or_insert(err);
+            }
+            Err(err) => self.lost(batch, err).await,
+        }
+    }
+
+    /// Whether `job_id` is recorded already, for other desktops (by an earlier run or an
+    /// earlier call of this one): an answer naming it cannot be this call's.
+    fn is_recorded(&self, job_id: &str) -> bool {
+        self.journal
+            .state
+            .jobs
+            .iter()
+            .any(|job| job.job_id == job_id)
+            || self.report.jobs.iter().any(|(id, _)| id == job_id)
+    }
+
+    /// A refusal about one desktop: that one is recorded, the rest of its batch goes again.
+    async fn refused(&mut self, batch: Batch, err: &ApiError) {
+        let (refused, rest) = single_out(err, batch.ids);
+        let Some(id) = refused else {
+            // The answer names no desktop: halve until it does, or one remains.
+            self.save();
+            let (left, right) = rest.split_at(rest.len() / 2);
+            for half in [right, left] {
+                self.queue
+                    .push_front(Batch::new(half.to_vec(), batch.resent));
+            }
+            return;
+        };
+        let refusal = refusal(&id, err);
+        self.journal.state.refused.push(refusal.clone());
+        self.save();
+        if refusal.http_status == 404 && self.is_gone(&id).await {
+            self.report.gone.push(refusal);
+        } else {
+            self.report.refused.push(refusal);
+        }
+        if !rest.is_empty() {
+            self.queue.push_front(Batch::new(rest, batch.resent));
+        }
+    }
+
+    /// Whether the API no longer lists desktop `id`. A 404 to a batch-delete says that some
+    /// desktop does not exist, not always which: only a read by ID shows this one is gone. Not
+    /// known (the read failed, or a signal leaves no time to read) is not gone.
+    async fn is_gone(&self, id: &str) -> bool {
+        if self.report.interrupted.is_some() {
+            return false;
+        }
+        let sending = self.sending;
+        match read_by_ids(sending.client, &[id.to_string()], 1).await {
+            Ok(found) => !found
+                .iter()
+                .any(|desktop| desktop.id.eq_ignore_ascii_case(id)),
+            Err(err) => {
+                tracing::warn!(error = %err, desktop = id, "could not read a desktop refused with 404 again");
+                false
             }
         }
     }
-    report
-        .not_sent
-        .extend(queue.into_iter().flat_map(|batch| batch.ids));
-    Ok(report)
-}
 
-/// IDs to send in one call; `resent` once they went again after a lost answer.
-struct Batch {
-    ids: Vec<String>,
-    resent: bool,
-}
-
-fn new_job(job_id: &str, ids: &[String]) -> JobRecord {
-    JobRecord {
-        job_id: job_id.to_string(),
-        submitted_at: Timestamp::now(),
-        desktop_ids: ids.to_vec(),
-        status: JobStatus::Pending,
-        api_status: None,
-        checked_at: None,
-        desktops: ids
-            .iter()
-            .map(|id| {
-                (
-                    id.clone(),
-                    DesktopOutcome {
-                        status: OutcomeStatus::Pending,
-                        reason: None,
-                    },
-                )
-            })
-            .collect::<BTreeMap<_, _>>(),
-    }
-}
-
-/// Whether a refusal is the Workspace service's answer about a desktop (404: it does not exist;
-/// 409: its state forbids deleting it now). A gateway's (`APIGW.*`: no such API, for one) or a
-/// proxy's bare 404 says nothing about any desktop: it stops sending instead of being taken
-/// apart desktop by desktop and reported as "already gone".
-fn is_about_one_desktop(err: &ApiError) -> bool {
-    matches!(err.status(), Some(404 | 409))
-        && err.code().is_some_and(|code| code.starts_with("WKS."))
-}
-
-/// The desktop a per-desktop refusal is about: the one ID of `batch` its message names, or the
-/// only ID when the batch has one. Returns it and the rest of the batch.
-fn single_out(err: &ApiError, batch: Vec<String>) -> (Option<String>, Vec<String>) {
-    let message = match err {
-        ApiError::Refused { message, .. } => message.as_str(),
-        _ => "",
-    };
-    let named: Vec<usize> = batch
-        .iter()
-        .enumerate()
-        .filter(|(_, id)| !id.is_empty() && message.contains(id.as_str()))
-        .map(|(index, _)| index)
-        .collect();
-    match (named.as_slice(), batch.len()) {
-        ([index], _) => {
-            let mut rest = batch;
-            let id = rest.remove(*index);
-            (Some(id), rest)
+    /// An answer lost (or not understood): the call may have created a job. Record that
+    /// first, then ask the API which of its desktops are being deleted; only the untouched
+    /// ones may go again.
+    async fn lost(&mut self, batch: Batch, err: ApiError) {
+        let state = &mut self.journal.state;
+        state.unconfirmed.push(Unconfirmed {
+            at: Timestamp::now(),
+            desktop_ids: batch.ids.clone(),
+            error: err.to_string(),
+        });
+        let entry = state.unconfirmed.len() - 1;
+        self.save();
+        self.report.lost_answers.push(err.clone());
+        if self.report.interrupted.is_some() {
+            // The user wants out: no re-read, the whole call stays unconfirmed.
+            self.report.unconfirmed.extend(batch.ids);
+            return;
         }
-        (_, 1) => (batch.into_iter().next(), Vec::new()),
-        _ => (None, batch),
-    }
-}
-
-fn refusal(id: &str, err: &ApiError) -> Refusal {
-    let (status, code, message) = match err {
-        ApiError::Refused {
-            status,
-            code,
-            message,
-            ..
-        } => (*status, code.clone(), message.clone()),
-        other => (
-            other.status().unwrap_or(0),
-            String::new(),
-            other.to_string(),
-        ),
-    };
-    Refusal {
-        desktop_id: id.to_string(),
-        at: Timestamp::now(),
-        http_status: status,
-        error_code: code,
-        message,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn conflict(message: &str) -> ApiError {
-        ApiError::Refused {
-            call: "batch-delete".into(),
-            status: 409,
-            code: "WKS.00010032".into(),
-            message: message.into(),
-            request_id: None,
-        }
-    }
-
-    fn ids(list: &[&str]) -> Vec<String> {
-        list.iter().map(|id| id.to_string()).collect()
-    }
-
-    #[test]
-    fn singles_out_the_named_desktop() {
-        let err = conflict("Operation conflict ... resource id [id-0002].");
-        assert_eq!(
-            single_out(&err, ids(&["id-0001", "id-0002", "id-0003"])),
-            (Some("id-0002".into()), ids(&["id-0001", "id-0003"]))
-        );
-    }
-
-    #[test]
-    fn a_gateway_404_is_not_about_a_desktop() {
-        let gateway = ApiError::Refused {
-            call: "batch-delete".into(),
-            status: 404,
-            code: "APIGW.0101".into(),
-            message: "The API does not exist".into(),
-            request_id: None,
+        tokio::time::sleep(SETTLE).await;
+        let sending = self.sending;
+        let untouched = match read_by_ids(sending.client, &batch.ids, sending.concurrency).await {
+            Ok(now) => now
+                .into_iter()
+                .filter(|desktop| !desktop.is_deleting())
+                .map(|desktop| desktop.id)
+                .collect::<HashSet<String>>(),
+            Err(reread) => {
+                tracing::warn!(error = %reread, "could not re-read the desktops of an unconfirmed batch-delete");
+                self.report.unconfirmed.extend(batch.ids);
+                self.report.stopped_by.get_or_insert(err);
+                return;
+            }
         };
-        assert!(!is_about_one_desktop(&gateway));
-        assert!(
-            gateway.is_client_refusal(),
-            "so sending stops, nothing recorded as gone"
-        );
-        assert!(is_about_one_desktop(&conflict("busy")));
+        let (again, taken): (Vec<String>, Vec<String>) =
+            batch.ids.into_iter().partition(|id| untouched.contains(id));
+        let state = &mut self.journal.state;
+        state.unconfirmed[entry].desktop_ids = taken.clone();
+        if taken.is_empty() {
+            state.unconfirmed.remove(entry);
+        }
+        self.save();
+        self.report.unconfirmed.extend(taken);
+        if again.is_empty() {
+            return;
+        }
+        if batch.resent {
+            self.report.not_sent.extend(again);
+            self.report.stopped_by.get_or_insert(err);
+        } else {
+            tracing::info!(
+                desktops = again.len(),
+                "the lost call did not reach these desktops; sending them again"
+            );
+            self.queue.push_front(Batch::new(again, true));
+        }
     }
 
-    #[test]
-    fn an_unnamed_refusal_of_one_is_that_one() {
-        let err = conflict("The resource not found.");
-        assert_eq!(single_out(&err, ids(&["a"])), (Some("a".into()), vec![]));
-        assert_eq!(single_out(&err, ids(&["a", "b"])), (None, ids(&["a", "b"])));
+    /// The report, once no call is awaited any more. A call still in flight keeps its intent
+    /// open in the state (saved before it left); its task is stopped.
+    fn finish(mut self) -> SubmitReport {
+        for (_, (ids, task)) in self.waiting.drain() {
+            task.abort();
+            self.report.answer_unknown.extend(ids);
+        }
+        self.report
+            .not_sent
+            .extend(self.queue.drain(..).flat_map(|batch| batch.ids));
+        if self.report.save_failed.is_some() {
+            // One last try: what is recorded in the file is recorded, whatever is printed.
+            let _ = self.journal.save();
+        }
+        self.report
     }
 }

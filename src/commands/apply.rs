@@ -7,13 +7,18 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::path::Path;
 use std::time::Duration;
 
+mod report;
+
+pub(super) use report::resolution as report_resolution;
+
 use super::plan::{Opened, budget, check_empty, compute, open, plan_desktops};
 use super::session::Session;
-use crate::apply::{FollowReport, Journal, SubmitReport, follow, submit};
+use crate::apply::{Journal, Sending, Stop, SubmitReport, follow, resolve, submit};
 use crate::cli::{ApplyArgs, Global};
 use crate::config::Config;
 use crate::document::{DesktopDoc, PackedDocs, PlanDocument};
 use crate::error::{Error, exit};
+use crate::interrupt::{Interrupts, Signal};
 use crate::inventory::read_by_ids;
 use crate::output::Output;
 use crate::plan::{BudgetCheck, recheck, stale_diff};
@@ -28,6 +33,8 @@ struct Decision {
     names: HashMap<String, String>,
     /// In-scope desktops, for the budget.
     in_scope: usize,
+    /// Desktops of calls an earlier run sent whose job could not be looked up.
+    unresolved: Vec<String>,
 }
 
 pub async fn run(global: &Global, args: &ApplyArgs, output: &Output) -> Result<u8, Error> {
@@ -48,22 +55,57 @@ pub async fn run(global: &Global, args: &ApplyArgs, output: &Output) -> Result<u
             "the previous holder of the state lock, {holder}, ended without releasing it; taking over (its recorded jobs are followed below)"
         ));
     }
+    // From here on SIGINT and SIGTERM are heard, not fatal: what was sent is recorded first.
+    let mut interrupts =
+        Interrupts::listen().map_err(|err| anyhow::anyhow!("cannot listen for signals: {err}"))?;
     let Opened { mut state, session } = open(config, &state_path).await?;
     let result = async {
-        let decision = match &saved {
-            None => decide_now(&session, &state, output).await?,
-            Some(saved) => decide_saved(&session, &state, saved, output).await?,
-        };
         let mut journal = Journal {
             state: &mut state,
             path: &state_path,
         };
-        execute(&session, &decision, args, output, &mut journal).await
+        let decided = tokio::select! {
+            decided = decide(&session, &mut journal, saved.as_ref(), output) => decided?,
+            signal = interrupts.next() => return Ok(report::stopped_before_sending(signal, output)),
+        };
+        execute(
+            &session,
+            &decided,
+            args,
+            output,
+            &mut journal,
+            &mut interrupts,
+        )
+        .await
     }
     .await;
     session.close()?;
     drop(lock);
     result
+}
+
+/// Settles the calls an earlier run sent without recording their answer (so the plan knows
+/// which of their desktops were taken), then decides: plans now, or rechecks the saved plan.
+async fn decide(
+    session: &Session,
+    journal: &mut Journal<'_>,
+    saved: Option<&PlanDocument>,
+    output: &Output,
+) -> Result<Decision, Error> {
+    let concurrency = session.config.client.max_concurrency;
+    let resolved = resolve(&session.client, journal, concurrency).await?;
+    report_resolution(&resolved, output);
+    let mut decision = match saved {
+        None => decide_now(session, journal.state, output).await?,
+        Some(saved) => decide_saved(session, journal.state, saved, output).await?,
+    };
+    decision.unresolved = journal
+        .state
+        .intents
+        .iter()
+        .flat_map(|intent| intent.desktop_ids.iter().cloned())
+        .collect();
+    Ok(decision)
 }
 
 /// Plans now and shows the plan.
@@ -79,6 +121,7 @@ async fn decide_now(session: &Session, state: &State, output: &Output) -> Result
             .collect(),
         names: names(&document),
         in_scope: document.summary.in_scope,
+        unresolved: Vec::new(),
     })
 }
 
@@ -178,8 +221,13 @@ async fn decide_saved(
             .collect(),
         names: names(saved),
         in_scope: saved.summary.in_scope,
+        unresolved: Vec::new(),
     })
 }
+
+/// The longest wait for the calls in flight once sending stops early (a signal, a state file
+/// that cannot be written): their answers are what the state must record.
+const MAX_GRACE: Duration = Duration::from_secs(30);
 
 async fn execute(
     session: &Session,
@@ -187,9 +235,13 @@ async fn execute(
     args: &ApplyArgs,
     output: &Output,
     journal: &mut Journal<'_>,
+    interrupts: &mut Interrupts,
 ) -> Result<u8, Error> {
     let config = &session.config;
-    let mut submitted = SubmitReport::default();
+    let mut submitted = SubmitReport {
+        unresolved: decision.unresolved.clone(),
+        ..SubmitReport::default()
+    };
     if !decision.send.is_empty() {
         check_empty(config, decision.in_scope)?;
         if let BudgetCheck::Exceeded {
@@ -207,22 +259,41 @@ async fn execute(
                 ),
             ));
         }
-        if !args.auto_approve {
-            confirm(config, decision.send.len(), output)?;
+        if !args.auto_approve
+            && let Some(signal) = confirm(config, decision.send.len(), output, interrupts).await?
+        {
+            return Ok(report::stopped_before_sending(signal, output));
         }
         let progress = Progress::new(output.progress);
         let total = decision.send.len();
-        submitted = submit(
-            &session.client,
-            &decision.send,
-            &config.delete,
-            config.client.max_concurrency,
-            journal,
-            &|sent| progress.sending(sent, total),
-        )
-        .await?;
+        let grace = config.client.timeout.min(MAX_GRACE);
+        let on_stop = |why: &Stop, in_flight: usize| {
+            progress.clear();
+            report::stopping(why, in_flight, grace, output);
+        };
+        let sending = Sending {
+            client: &session.client,
+            options: &config.delete,
+            concurrency: config.client.max_concurrency,
+            grace,
+            on_sent: &|sent| progress.sending(sent, total),
+            on_stop: &on_stop,
+        };
+        submitted = submit(&sending, &decision.send, journal, interrupts).await?;
+        submitted.unresolved.clone_from(&decision.unresolved);
         progress.clear();
-        report_submission(&submitted, &decision.names, output);
+        report::report_submission(&submitted, &decision.names, output);
+        if let Some(err) = &submitted.save_failed {
+            report::unsaved(&submitted, err, journal.path, output);
+            output.result(&report::summary(exit::PARTIAL, &submitted, None));
+            return Ok(exit::PARTIAL);
+        }
+        if let Some(signal) = submitted.interrupted {
+            let code = signal.exit_code();
+            report::interrupted_sending(signal, journal.path, output);
+            output.result(&report::summary(code, &submitted, None));
+            return Ok(code);
+        }
     }
 
     let waiting = journal.state.pending_jobs().count();
@@ -230,47 +301,53 @@ async fn execute(
         if waiting > 0 {
             output.note(&format!(
                 "Not waiting for {waiting} job{}; `deskprune jobs --refresh` shows how they end.",
-                plural(waiting)
+                report::plural(waiting)
             ));
         }
-        let code = exit_code(&submitted, None);
-        output.result(&summary(code, &submitted, None));
+        let code = report::exit_code(&submitted, None);
+        output.result(&report::summary(code, &submitted, None));
         return Ok(code);
     }
-    output.note(&format!("Waiting for {waiting} job{}…", plural(waiting)));
+    output.note(&format!(
+        "Waiting for {waiting} job{}…",
+        report::plural(waiting)
+    ));
     let progress = Progress::new(output.progress);
-    let followed = follow(
+    let on_poll = |done, total| progress.waiting(done, total);
+    let following = follow(
         &session.client,
         journal,
         config.client.max_concurrency,
         Duration::from_secs(args.timeout),
-        &|done, total| progress.waiting(done, total),
-    )
-    .await?;
+        &on_poll,
+    );
+    let followed = tokio::select! {
+        followed = following => followed?,
+        signal = interrupts.next() => {
+            progress.clear();
+            // Every job is recorded already; this save only adds what the last poll learned.
+            journal.save()?;
+            let code = signal.exit_code();
+            report::interrupted_following(signal, journal.path, output);
+            output.result(&report::summary(code, &submitted, None));
+            return Ok(code);
+        }
+    };
     progress.clear();
-    report_jobs(&followed, &decision.names, output);
-    let code = exit_code(&submitted, Some(&followed));
-    output.result(&summary(code, &submitted, Some(&followed)));
+    report::report_jobs(&followed, &decision.names, output);
+    let code = report::exit_code(&submitted, Some(&followed));
+    output.result(&report::summary(code, &submitted, Some(&followed)));
     Ok(code)
 }
-fn plural(count: usize) -> &'static str {
-    if count == 1 { "" } else { "s" }
-}
 
-fn exit_code(submitted: &SubmitReport, followed: Option<&FollowReport>) -> u8 {
-    let failed = !submitted.is_complete() || followed.is_some_and(|f| !f.failed.is_empty());
-    let timed_out = followed.is_some_and(|f| !f.pending.is_empty());
-    if failed {
-        exit::PARTIAL
-    } else if timed_out {
-        exit::TIMEOUT
-    } else {
-        exit::OK
-    }
-}
-
-/// Asks on the terminal: `yes` for one desktop; for more, the region and the number.
-fn confirm(config: &crate::config::Config, count: usize, output: &Output) -> Result<(), Error> {
+/// Asks on the terminal: `yes` for one desktop; for more, the region and the number. The
+/// answer is read on a thread of its own, so a signal ends the wait (`Some`).
+async fn confirm(
+    config: &crate::config::Config,
+    count: usize,
+    output: &Output,
+    interrupts: &mut Interrupts,
+) -> Result<Option<Signal>, Error> {
     if !std::io::stdin().is_terminal() {
         return Err(Error::refused(
             "refusing to delete without confirmation: standard input is not a terminal",
@@ -295,14 +372,21 @@ fn confirm(config: &crate::config::Config, count: usize, output: &Output) -> Res
     let mut stderr = std::io::stderr();
     let _ = write!(stderr, "\n{}{question}{:#}", styles.header, styles.header);
     let _ = stderr.flush();
-    let mut answer = String::new();
-    std::io::stdin()
-        .lock()
-        .read_line(&mut answer)
-        .map_err(anyhow::Error::from)?;
+    let reading = tokio::task::spawn_blocking(|| {
+        let mut answer = String::new();
+        std::io::stdin()
+            .lock()
+            .read_line(&mut answer)
+            .map(|_| answer)
+    });
+    let answer = tokio::select! {
+        answer = reading => answer.map_err(anyhow::Error::from)?.map_err(anyhow::Error::from)?,
+        // The thread stays blocked on the terminal; the process ends without waiting for it.
+        signal = interrupts.next() => return Ok(Some(signal)),
+    };
     let answer = answer.split_whitespace().collect::<Vec<_>>().join(" ");
     if answer == expected {
-        return Ok(());
+        return Ok(None);
     }
     Err(Error::refused(
         "apply cancelled: the answer did not match; nothing was deleted",
@@ -312,109 +396,4 @@ fn confirm(config: &crate::config::Config, count: usize, output: &Output) -> Res
             "type the region and the number of desktops from the plan, separated by a space (the region is in the plan's first line)".to_string()
         },
     ))
-}
-
-/// How a desktop is named in messages: its computer name when known, and its ID.
-fn label(names: &HashMap<String, String>, id: &str) -> String {
-    match names.get(id) {
-        Some(name) if !name.is_empty() => format!("`{name}` ({id})"),
-        _ => format!("`{id}`"),
-    }
-}
-
-fn report_submission(report: &SubmitReport, names: &HashMap<String, String>, output: &Output) {
-    let jobs = report.jobs.len();
-    output.note(&format!(
-        "Submitted {} desktop{} for deletion in {jobs} job{}.",
-        report.submitted(),
-        plural(report.submitted()),
-        plural(jobs)
-    ));
-    for gone in &report.gone {
-        output.note(&format!(
-            "Desktop {} no longer exists (HTTP 404); nothing to delete.",
-            label(names, &gone.desktop_id)
-        ));
-    }
-    for refusal in &report.refused {
-        output.warning(&format!(
-            "desktop {} was refused: HTTP {} {}: {}",
-            label(names, &refusal.desktop_id),
-            refusal.http_status,
-            refusal.error_code,
-            refusal.message
-        ));
-    }
-    if let Some(err) = &report.stopped_by {
-        output.warning(&format!("sending stopped: {err}"));
-        if let Some(hint) = err.hint() {
-            output.note(&format!("  hint: {hint}"));
-        }
-    }
-    if !report.unconfirmed.is_empty() {
-        output.warning(&format!(
-            "the answer to a batch-delete was lost; {} desktop{} may be being deleted by a job whose ID is unknown. They are recorded in the state file and kept out of plans until the API shows what happened",
-            report.unconfirmed.len(),
-            plural(report.unconfirmed.len())
-        ));
-    }
-    if !report.not_sent.is_empty() {
-        output.warning(&format!(
-            "{} desktop{} not sent; run apply again to send them",
-            report.not_sent.len(),
-            if report.not_sent.len() == 1 {
-                " was"
-            } else {
-                "s were"
-            }
-        ));
-    }
-}
-
-fn report_jobs(report: &FollowReport, names: &HashMap<String, String>, output: &Output) {
-    for (id, reason) in &report.failed {
-        output.warning(&format!(
-            "desktop {} was not deleted: {reason}",
-            label(names, id)
-        ));
-    }
-    if let Some(err) = &report.poll_error
-        && !report.pending.is_empty()
-    {
-        output.warning(&format!("the last job poll failed: {err}"));
-    }
-}
-
-/// The last line of an apply, on stdout: how it ended, in numbers.
-fn summary(code: u8, submitted: &SubmitReport, followed: Option<&FollowReport>) -> String {
-    let mut parts = Vec::new();
-    let mut count = |n: usize, what: &str| {
-        if n > 0 {
-            parts.push(format!("{n} {what}"));
-        }
-    };
-    match followed {
-        Some(followed) => {
-            count(followed.deleted.len(), "deleted");
-            count(followed.failed.len(), "failed");
-        }
-        None => count(submitted.submitted(), "submitted"),
-    }
-    count(submitted.gone.len(), "already gone");
-    count(submitted.refused.len(), "refused");
-    count(submitted.unconfirmed.len(), "unconfirmed");
-    count(submitted.not_sent.len(), "not sent");
-    if let Some(followed) = followed {
-        count(followed.pending.len(), "still being deleted");
-    }
-    let lead = match code {
-        exit::OK => "Apply complete",
-        exit::TIMEOUT => "Stopped waiting",
-        _ => "Apply incomplete",
-    };
-    if parts.is_empty() {
-        format!("{lead}: nothing to delete.")
-    } else {
-        format!("{lead}: {}.", parts.join(", "))
-    }
 }

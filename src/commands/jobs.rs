@@ -5,7 +5,7 @@ use std::io::Write;
 use std::time::Duration;
 
 use super::session::Session;
-use crate::apply::{Journal, refresh};
+use crate::apply::{Journal, refresh, resolve};
 use crate::cli::{Global, JobsArgs};
 use crate::error::{Error, exit};
 use crate::output::Output;
@@ -27,11 +27,14 @@ pub async fn run(global: &Global, args: &JobsArgs, output: &Output) -> Result<u8
     let lock = StateLock::acquire(&state_path, "deskprune jobs --refresh", Duration::ZERO)?;
     let mut state = state::load(&state_path, &config.cloud.project_id)?;
     let session = Session::open(config, &state_path).await?;
-    let result = {
+    let result = async {
         let mut journal = Journal {
             state: &mut state,
             path: &state_path,
         };
+        let concurrency = session.config.client.max_concurrency;
+        let resolved = resolve(&session.client, &mut journal, concurrency).await?;
+        super::apply::report_resolution(&resolved, output);
         refresh(
             &session.client,
             &mut journal,
@@ -39,7 +42,8 @@ pub async fn run(global: &Global, args: &JobsArgs, output: &Output) -> Result<u8
             REFRESH_BOUND,
         )
         .await
-    };
+    }
+    .await;
     session.close()?;
     drop(lock);
     let report = result?;
@@ -59,6 +63,18 @@ pub async fn run(global: &Global, args: &JobsArgs, output: &Output) -> Result<u8
 }
 
 fn print_jobs(state: &State, output: &Output) -> Result<(), Error> {
+    if !state.intents.is_empty() {
+        let calls = state.intents.len();
+        let desktops: usize = state.intents.iter().map(|i| i.desktop_ids.len()).sum();
+        output.warning(&format!(
+            "{calls} batch-delete{} of {desktops} desktop{} {} sent without {} answer being recorded; `deskprune jobs --refresh` looks up {}",
+            if calls == 1 { "" } else { "s" },
+            if desktops == 1 { "" } else { "s" },
+            if calls == 1 { "was" } else { "were" },
+            if calls == 1 { "its" } else { "their" },
+            if calls == 1 { "its job" } else { "their jobs" },
+        ));
+    }
     if state.jobs.is_empty() {
         output.note("No jobs recorded.");
         return Ok(());

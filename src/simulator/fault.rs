@@ -107,6 +107,10 @@ pub enum FaultAction {
     Insert(usize),
     /// After answering, remove this many desktops from the start of the inventory.
     Remove(usize),
+    /// Carry a batch-delete out, then answer with the job ID of the batch-delete carried out
+    /// before it (its own, when it is the first): an answer naming a job the client already
+    /// knows for other desktops.
+    RepeatJobId,
 }
 
 impl FaultAction {

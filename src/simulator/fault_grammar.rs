@@ -7,7 +7,8 @@
 //!                      times=K                                 (optional cap on hits)
 //!          | action:   status=CODE [retry_after=SECS] [body=json|text]
 //!                      latency=MS | drop=before|after | truncate | malformed
-//!                      oversize[=MIB] | refuse=MS | insert=K | remove=K   (exactly one)
+//!                      oversize[=MIB] | refuse=MS | insert=K | remove=K
+//!                      repeat_job_id                           (exactly one)
 //! ```
 //!
 //! e.g. `batch_delete:nth=2:status=429:retry_after=1`, `list:share=0.1:status=503`,
@@ -101,7 +102,7 @@ fn parse(text: &str) -> Result<FaultRule, String> {
     let Some((_, mut action)) = seen.action else {
         return Err(
             "no action: add one of `status=CODE`, `latency=MS`, `drop=before|after`, `truncate`, \
-             `malformed`, `oversize[=MIB]`, `refuse=MS`, `insert=K`, `remove=K`"
+             `malformed`, `oversize[=MIB]`, `refuse=MS`, `insert=K`, `remove=K`, `repeat_job_id`"
                 .to_string(),
         );
     };
@@ -243,11 +244,15 @@ fn read_action(
         "refuse" => FaultAction::Refuse(millis(number(1, "milliseconds, e.g. 500")?)?),
         "insert" => FaultAction::Insert(count(number(1, "a count of at least 1")?, part)?),
         "remove" => FaultAction::Remove(count(number(1, "a count of at least 1")?, part)?),
+        "repeat_job_id" => {
+            flag()?;
+            FaultAction::RepeatJobId
+        }
         _ => {
             return Err(format!(
                 "`{part}`: unknown part `{key}`; expected a trigger (nth, from, share, seed, \
                  times) or an action (status, retry_after, body, latency, drop, truncate, \
-                 malformed, oversize, refuse, insert, remove)"
+                 malformed, oversize, refuse, insert, remove, repeat_job_id)"
             ));
         }
     })
@@ -301,6 +306,7 @@ impl fmt::Display for FaultRule {
             FaultAction::Refuse(time) => write!(f, ":refuse={}", time.as_millis()),
             FaultAction::Insert(n) => write!(f, ":insert={n}"),
             FaultAction::Remove(n) => write!(f, ":remove={n}"),
+            FaultAction::RepeatJobId => write!(f, ":repeat_job_id"),
         }
     }
 }
@@ -409,6 +415,7 @@ mod tests {
             "detail:nth=1:refuse=300",
             "list:from=1:insert=2",
             "list:nth=1:remove=1",
+            "batch_delete:nth=2:repeat_job_id",
         ];
         for text in texts {
             let rule = parsed(text);

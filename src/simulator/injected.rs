@@ -8,7 +8,9 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
 use futures_util::stream;
 
+use super::jobs::Job;
 use super::reply::{CONFLICT, Failure, INVALID, NOT_FOUND, Rendered, render, response};
+use crate::workspace::wire::BatchDeleteResponse;
 
 /// The gateway's throttling code, as in the reference's sample 429.
 const THROTTLED: &str = "APIGW.0308";
@@ -131,4 +133,20 @@ pub(super) fn oversized(rendered: Rendered, mib: u64, request_id: &str) -> (Resp
         .headers_mut()
         .insert(header::CONTENT_LENGTH, HeaderValue::from(length));
     (answer, length)
+}
+
+/// A batch-delete's answer naming the job carried out before its own (its own when it is the
+/// first); any other answer as it was.
+pub(super) fn repeated_job_id(mut rendered: Rendered, jobs: &[Job]) -> Rendered {
+    let Ok(own) = serde_json::from_slice::<BatchDeleteResponse>(&rendered.body) else {
+        return rendered;
+    };
+    let previous = jobs
+        .iter()
+        .position(|job| job.id == own.job_id)
+        .and_then(|position| position.checked_sub(1))
+        .map_or(own.job_id.clone(), |position| jobs[position].id.clone());
+    rendered.body = serde_json::to_vec(&BatchDeleteResponse { job_id: previous })
+        .expect("an answer always serialises");
+    rendered
 }

@@ -17,7 +17,7 @@ use tokio::net::TcpListener;
 use super::auth::authenticate;
 use super::batch_delete::batch_delete;
 use super::connection::{Peer, Switchboard, Switched};
-use super::fault::{FaultAction, Faults, Injection};
+use super::fault::{Endpoint, FaultAction, Faults, Injection};
 use super::filter::ListKind;
 use super::job_queries::{list_sub_jobs, show_job};
 use super::list::list_desktops;
@@ -90,6 +90,20 @@ impl Simulator {
     /// Calls to the five operations so far: cheap enough to poll, unlike a copy of `stats`.
     pub fn calls(&self) -> u64 {
         self.lock().stats.calls()
+    }
+
+    /// Calls to the operations `endpoint` names so far, as cheap to poll as [`calls`].
+    ///
+    /// [`calls`]: Simulator::calls
+    pub fn calls_to(&self, endpoint: Endpoint) -> u64 {
+        self.lock().stats.calls_to(endpoint)
+    }
+
+    /// Batch-deletes carried out so far (each created a job), as cheap to poll as [`calls`].
+    ///
+    /// [`calls`]: Simulator::calls
+    pub fn accepted(&self) -> usize {
+        self.lock().stats.batch_delete_ids.len()
     }
 
     /// The inventory and jobs as of now (finished jobs applied first), to persist.
@@ -299,6 +313,10 @@ impl Simulator {
                 let (answer, sent) = match action {
                     FaultAction::Truncate => injected::truncated(rendered, &request_id),
                     FaultAction::Malformed => injected::malformed(&request_id),
+                    FaultAction::RepeatJobId => {
+                        let rendered = injected::repeated_job_id(rendered, self.lock().jobs());
+                        encoded(rendered, false, &request_id)
+                    }
                     FaultAction::Oversize { mib } => {
                         injected::oversized(rendered, *mib, &request_id)
                     }

@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::fault::Endpoint;
 use super::route::Route;
 
 /// Each operation's counter counts every request routed to it, whatever the answer (refused
@@ -37,6 +38,18 @@ impl Stats {
             + self.batch_delete
             + self.show_job
             + self.list_sub_jobs
+    }
+
+    /// Requests routed to the operations `endpoint` names.
+    pub fn calls_to(&self, endpoint: Endpoint) -> u64 {
+        match endpoint {
+            Endpoint::List => self.list_desktops,
+            Endpoint::Detail => self.list_desktops_detail,
+            Endpoint::BatchDelete => self.batch_delete,
+            Endpoint::ShowJob => self.show_job,
+            Endpoint::SubJobs => self.list_sub_jobs,
+            Endpoint::Any => self.calls(),
+        }
     }
 
     pub(super) fn count(&mut self, route: &Route) {

@@ -27,6 +27,7 @@ pub fn merge(ours: &mut State, theirs: State) {
         jobs,
         refused,
         unconfirmed,
+        intents,
     } = theirs;
     ours.serial = ours.serial.max(serial);
     merge_jobs(&mut ours.jobs, jobs);
@@ -42,6 +43,10 @@ pub fn merge(ours: &mut State, theirs: State) {
     append_missing(&mut ours.unconfirmed, unconfirmed, |u| {
         (u.at, u.desktop_ids.clone(), u.error.clone())
     });
+    // An intent the other writer still holds open stays open: at worst its desktops are held
+    // back until the next run resolves it again (its job is then recorded already, so its
+    // desktops are read and found deleting or gone).
+    append_missing(&mut ours.intents, intents, |intent| intent.id.clone());
     // A new list goes here: `append_missing` keyed by the whole record for records that are
     // only ever added; a rule of its own (like `merge_job`) for records that change.
 }

@@ -43,6 +43,13 @@ pub struct State {
     /// Batch-deletes whose answer was lost: they may or may not have created a job.
     #[serde(default)]
     pub unconfirmed: Vec<Unconfirmed>,
+    /// Batch-deletes about to be sent or sent, whose answer has not been recorded yet. Each is
+    /// saved before its call leaves, so a run that dies before the answer arrives leaves a
+    /// trace the next run resolves. Left out when empty, so a file without open intents stays
+    /// readable by earlier versions; one with open intents is refused by them (they would not
+    /// know to keep its desktops out of plans).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub intents: Vec<Intent>,
 }
 
 /// One accepted batch-delete.
@@ -64,6 +71,31 @@ pub struct JobRecord {
     /// What became of each desktop, as far as known.
     #[serde(default)]
     pub desktops: BTreeMap<String, DesktopOutcome>,
+}
+
+impl JobRecord {
+    /// A job just learned of, created by a call that sent `desktop_ids` at `submitted_at`:
+    /// nothing known yet of how it ends.
+    pub fn pending(job_id: &str, desktop_ids: &[String], submitted_at: Timestamp) -> JobRecord {
+        JobRecord {
+            job_id: job_id.to_string(),
+            submitted_at,
+            desktop_ids: desktop_ids.to_vec(),
+            status: JobStatus::Pending,
+            api_status: None,
+            checked_at: None,
+            desktops: desktop_ids
+                .iter()
+                .map(|id| {
+                    let outcome = DesktopOutcome {
+                        status: OutcomeStatus::Pending,
+                        reason: None,
+                    };
+                    (id.clone(), outcome)
+                })
+                .collect(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -114,6 +146,30 @@ pub struct Unconfirmed {
     pub error: String,
 }
 
+/// A batch-delete recorded before it was sent: the job ID it created (if it reached the
+/// service) is not known yet.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Intent {
+    /// Names this call (a random UUID) until its answer replaces the intent.
+    pub id: String,
+    /// When it was recorded, just before the call was sent.
+    #[schemars(with = "String")]
+    pub at: Timestamp,
+    /// The IDs the call sends.
+    pub desktop_ids: Vec<String>,
+}
+
+impl Intent {
+    pub fn new(desktop_ids: Vec<String>) -> Intent {
+        Intent {
+            id: uuid::Uuid::new_v4().to_string(),
+            at: Timestamp::now(),
+            desktop_ids,
+        }
+    }
+}
+
 impl State {
     pub fn new(project_id: &str) -> State {
         State {
@@ -124,11 +180,13 @@ impl State {
             jobs: Vec::new(),
             refused: Vec::new(),
             unconfirmed: Vec::new(),
+            intents: Vec::new(),
         }
     }
 
-    /// Desktops that must not be sent again now: in a job that has not ended, or in a recent
-    /// unconfirmed submission.
+    /// Desktops that must not be sent again now: in a job that has not ended, in a recent
+    /// unconfirmed submission, or in a call whose answer was never recorded (an open intent,
+    /// until a run resolves it).
     pub fn pending_desktops(&self, now: Timestamp) -> HashSet<String> {
         let in_jobs = self
             .jobs
@@ -146,7 +204,17 @@ impl State {
             .iter()
             .filter(|u| now.duration_since(u.at) < UNCONFIRMED_GRACE)
             .flat_map(|u| u.desktop_ids.iter());
-        in_jobs.chain(unconfirmed).cloned().collect()
+        let intended = self.intents.iter().flat_map(|i| i.desktop_ids.iter());
+        in_jobs
+            .chain(unconfirmed)
+            .chain(intended)
+            .cloned()
+            .collect()
+    }
+
+    /// Removes the intent `id`, once its call's answer (or its absence) is recorded.
+    pub fn close_intent(&mut self, id: &str) {
+        self.intents.retain(|intent| intent.id != id);
     }
 
     pub fn pending_jobs(&self) -> impl Iterator<Item = &JobRecord> {
@@ -165,4 +233,27 @@ pub fn schema() -> serde_json::Value {
     let generator = schemars::generate::SchemaSettings::draft07().into_generator();
     serde_json::to_value(generator.into_root_schema_for::<State>())
         .expect("a schema always serialises")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_open_intent_holds_its_desktops_however_old() {
+        let mut state = State::new("p");
+        let mut intent = Intent::new(vec!["a".into(), "b".into()]);
+        intent.at = "2020-01-01T00:00:00Z".parse().unwrap();
+        state.intents.push(intent.clone());
+        let pending = state.pending_desktops(Timestamp::now());
+        assert_eq!(pending, HashSet::from(["a".to_string(), "b".to_string()]));
+        state.close_intent(&intent.id);
+        assert!(state.pending_desktops(Timestamp::now()).is_empty());
+    }
+
+    #[test]
+    fn a_state_without_intents_is_written_as_before() {
+        let json = serde_json::to_value(State::new("p")).unwrap();
+        assert!(json.get("intents").is_none(), "{json}");
+    }
 }

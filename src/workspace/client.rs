@@ -262,6 +262,27 @@ impl Client {
         .await
     }
 
+    /// `GET /workspace-sub-jobs?job_type=…`, one page: the sub-jobs of every job of that type,
+    /// to find a job whose ID was never heard by the desktops its sub-jobs name.
+    pub async fn list_sub_jobs_of_type(
+        &self,
+        job_type: &str,
+        offset: usize,
+    ) -> Result<ListSubJobsResponse, ApiError> {
+        self.read(Call {
+            name: format!("list {job_type} sub-jobs (offset {offset})"),
+            method: Method::GET,
+            path: "workspace-sub-jobs".into(),
+            query: vec![
+                ("job_type".into(), job_type.into()),
+                ("limit".into(), "1000".into()),
+                ("offset".into(), offset.to_string()),
+            ],
+            body: Vec::new(),
+        })
+        .await
+    }
+
     /// Sends a read, and decodes its answer: a large one on a blocking thread, so that a page
     /// of 1,000 desktops being decoded never holds up the runtime's threads, which turn the
     /// other calls' answers around.

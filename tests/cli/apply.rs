@@ -132,3 +132,117 @@ fn no_wait_then_jobs_refresh() {
     assert!(after.stdout().contains("succeeded"), "{}", after.stdout());
     assert_eq!(world.state()["jobs"][0]["status"], "succeeded");
 }
+
+/// Job IDs recorded in the state, each with its desktops; fails on a job ID recorded twice.
+fn jobs_by_id(world: &World) -> std::collections::BTreeMap<String, Vec<String>> {
+    let mut jobs = std::collections::BTreeMap::new();
+    for job in world.state()["jobs"].as_array().unwrap() {
+        let ids: Vec<String> = serde_json::from_value(job["desktop_ids"].clone()).unwrap();
+        let job_id = job["job_id"].as_str().unwrap().to_string();
+        assert!(
+            jobs.insert(job_id.clone(), ids).is_none(),
+            "job {job_id} is recorded twice"
+        );
+    }
+    jobs
+}
+
+fn unconfirmed(world: &World) -> Vec<Vec<String>> {
+    world.state()["unconfirmed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| serde_json::from_value(u["desktop_ids"].clone()).unwrap())
+        .collect()
+}
+
+/// An answer naming a job this run already recorded for other desktops is malformed: the call
+/// is unconfirmed (its desktops, being deleted, kept out of plans), never a second copy of the
+/// job.
+#[test]
+fn a_job_id_answered_twice_in_one_run_is_unconfirmed() {
+    let world = crate::intents::world_with(&["batch_delete:nth=2:repeat_job_id"]);
+    let run = crate::intents::apply(&world).run();
+    assert_eq!(run.code(), 3, "{}", run.stderr());
+    let calls = world.stats().batch_delete_ids;
+    assert_eq!(
+        calls.len(),
+        3,
+        "the desktops were taken: nothing is sent again"
+    );
+    let recorded = jobs_by_id(&world);
+    let created: std::collections::BTreeMap<_, _> = world.simulator_jobs().into_iter().collect();
+    assert_eq!(recorded.len(), 2);
+    for (job_id, ids) in &recorded {
+        assert_eq!(
+            created.get(job_id),
+            Some(ids),
+            "job {job_id} recorded wrongly"
+        );
+    }
+    assert_eq!(unconfirmed(&world), [calls[1].clone()]);
+    assert!(
+        run.stderr().contains("already recorded"),
+        "{}",
+        run.stderr()
+    );
+}
+
+/// The same for a job ID the state file recorded in an earlier run.
+#[test]
+fn a_job_id_the_state_already_records_is_unconfirmed() {
+    // The first run sends two calls (ten more desktops declared), the second one: the third
+    // call's answer names the second's job.
+    let world = crate::intents::world_with(&["batch_delete:nth=3:repeat_job_id"]);
+    let config = read(&world.path("deskprune.toml"));
+    let mut more = config.clone();
+    for i in 10..20 {
+        more.push_str(&format!("[[desktop]]\nname = \"eng-{i:04}\"\n"));
+    }
+    std::fs::write(world.path("deskprune.toml"), more).unwrap();
+    crate::intents::apply(&world).run().success();
+    std::fs::write(world.path("deskprune.toml"), config).unwrap();
+
+    let run = crate::intents::apply(&world).run();
+    assert_eq!(run.code(), 3, "{}", run.stderr());
+    let calls = world.stats().batch_delete_ids;
+    assert_eq!(calls.len(), 3);
+    let recorded = jobs_by_id(&world);
+    assert_eq!(recorded.len(), 2, "the repeated job is not recorded again");
+    assert_eq!(unconfirmed(&world), [calls[2].clone()]);
+}
+
+/// A `WKS.*` 404 that names no desktop, to a batch of one: the desktop is read again before it
+/// is called gone, and as it still exists it is refused, not "already gone".
+#[test]
+fn an_unnamed_404_to_a_batch_of_one_is_not_taken_as_gone() {
+    let world = World::with_options(
+        team(13),
+        deskprune::simulator::SimulatorOptions {
+            faults: vec!["batch_delete:nth=1:status=404".parse().unwrap()],
+            ..deskprune::simulator::SimulatorOptions::default()
+        },
+    );
+    let mut config = String::from(
+        "[scope]\ntags = { team = \"eng\" }\n\n[delete]\nbatch_size = 1\n\n\
+         [client]\nmax_concurrency = 1\nrequests_per_second = 1000\n\n",
+    );
+    for i in 0..10 {
+        config.push_str(&format!("[[desktop]]\nname = \"eng-{i:04}\"\n"));
+    }
+    world.config(&config);
+    let run = world.run(&["apply", "--auto-approve"]);
+    assert_eq!(run.code(), 3, "{}", run.stderr());
+    assert!(
+        !run.stderr().contains("no longer exists"),
+        "{}",
+        run.stderr()
+    );
+    assert!(run.stderr().contains("was refused"), "{}", run.stderr());
+    assert!(!run.stdout().contains("already gone"), "{}", run.stdout());
+    assert_eq!(
+        world.remaining().len(),
+        11,
+        "the refused desktop is still there"
+    );
+}

@@ -299,11 +299,21 @@ impl Cmd {
     }
 
     /// Starts the binary with its output thrown away (a full pipe nobody reads would stall it),
-    /// for tests that kill it.
+    /// for tests that only wait for it or kill it.
     pub fn spawn_silent(mut self) -> std::process::Child {
         self.command
             .stdout(Stdio::null())
             .stderr(Stdio::null())
+            .spawn()
+            .expect("the binary starts")
+    }
+
+    /// Starts the binary with its output piped, for tests that signal it and then read what
+    /// it said (see `process::Running`).
+    pub fn spawn_piped(mut self) -> std::process::Child {
+        self.command
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
             .spawn()
             .expect("the binary starts")
     }

@@ -160,6 +160,26 @@ async fn sub_jobs_filter_by_job_and_status_and_page() {
         )
         .await;
     assert_eq!(other_type["total_count"], 0);
+    // By the deletions' type: every job's sub-jobs, each naming its desktop and its parent job
+    // (how a job whose ID never arrived is found).
+    let deletions = server
+        .expect(
+            Call::get("workspace-sub-jobs").query("job_type", "deleteDesktops"),
+            200,
+        )
+        .await;
+    assert_eq!(deletions["total_count"], 4);
+    assert_eq!(
+        sub_job_desktops(&deletions["jobs"]),
+        ["id-00000", "id-00001", "id-00002", "id-00003"]
+    );
+    let parents: Vec<&str> = deletions["jobs"]
+        .as_array()
+        .expect("sub-jobs")
+        .iter()
+        .map(|sub| sub["job_id"].as_str().expect("a parent job"))
+        .collect();
+    assert_eq!(parents, [&first, &first, &first, &second]);
 }
 
 #[tokio::test]
