@@ -53,9 +53,7 @@ impl Interrupts {
         }
         #[cfg(not(unix))]
         {
-            Ok(Interrupts {
-                heard: 0,
-            })
+            Ok(Interrupts { heard: 0 })
         }
     }
 
