@@ -10,7 +10,7 @@ use std::time::Duration;
 use sha2::{Digest, Sha256};
 use toml::Spanned;
 
-use super::diagnostic::{ConfigError, Diagnostic};
+use super::diagnostic::{ConfigError, Diagnostic, LineIndex};
 use super::raw::{
     LOGIN_STATUSES, RawClient, RawCloud, RawConfig, RawDelete, RawDesktop, RawDesktops, RawGuard,
     RawScope, defaults,
@@ -45,6 +45,7 @@ pub fn read(path: &Path) -> Result<String, ConfigError> {
             let diagnostic = Diagnostic::at(
                 path,
                 &text,
+                &LineIndex::new(&text),
                 valid..valid + 1,
                 "config file is not UTF-8 text",
             )
@@ -63,9 +64,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
     let mut check = Check {
         path,
         text,
-        line_starts: std::iter::once(0)
-            .chain(text.match_indices('\n').map(|(at, _)| at + 1))
-            .collect(),
+        lines: LineIndex::new(text),
         diagnostics: Vec::new(),
     };
     let config = Config {
@@ -111,7 +110,8 @@ fn unreadable(path: &Path, error: &InputFileError) -> ConfigError {
 fn toml_error(path: &Path, text: &str, error: &toml::de::Error) -> Diagnostic {
     let message = error.message().trim_end();
     let span = error.span().unwrap_or(0..0);
-    let at = |message: String| Diagnostic::at(path, text, span.clone(), message);
+    let lines = LineIndex::new(text);
+    let at = |message: String| Diagnostic::at(path, text, &lines, span.clone(), message);
     if message.starts_with("unknown field `") {
         // "unknown field `x`, expected one of `a`, `b`": the first quoted word is the stranger.
         let mut quoted = message.split('`').skip(1).step_by(2);
@@ -199,15 +199,13 @@ fn plain_found(found: &str) -> &str {
 struct Check<'a> {
     path: &'a Path,
     text: &'a str,
-    /// Byte offset where each line starts, so a line number costs a binary search, not a scan
-    /// of the file (a config may declare tens of thousands of desktops).
-    line_starts: Vec<usize>,
+    lines: LineIndex,
     diagnostics: Vec<Diagnostic>,
 }
 
 impl Check<'_> {
     fn error(&self, span: Range<usize>, message: impl Into<String>) -> Diagnostic {
-        Diagnostic::at(self.path, self.text, span, message)
+        Diagnostic::at(self.path, self.text, &self.lines, span, message)
     }
 
     fn push(&mut self, diagnostic: Diagnostic) {
@@ -235,11 +233,6 @@ impl Check<'_> {
                 None
             }
         }
-    }
-
-    /// 1-based line of a byte offset.
-    fn line_of(&self, offset: usize) -> usize {
-        self.line_starts.partition_point(|&start| start <= offset)
     }
 
     fn cloud(&mut self, raw: Option<Spanned<RawCloud>>) -> Cloud {
@@ -637,7 +630,7 @@ impl Check<'_> {
                     id: Some(id),
                 } => ("id", id),
             };
-            let line = self.line_of(entry_span.start);
+            let line = self.lines.line(entry_span.start);
             self.declare(
                 "`[[desktop]]`",
                 key,
@@ -649,7 +642,7 @@ impl Check<'_> {
         }
         for (key, values) in [("name", lists.names), ("id", lists.ids)] {
             for value in values {
-                let line = self.line_of(value.span().start);
+                let line = self.lines.line(value.span().start);
                 self.declare(
                     "`[desktops]`",
                     key,

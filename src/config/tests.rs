@@ -515,3 +515,25 @@ fn more_than_a_thousand_desktop_tables_suggest_the_lists() {
     ));
     assert_eq!(config.warnings(), Vec::<String>::new());
 }
+
+/// Every diagnostic finds its line through one index of line starts, and is rendered from its
+/// own lines only: a large file full of mistakes costs time in proportion to its size, not
+/// its size times its mistakes (which took minutes for this one).
+#[test]
+fn a_large_file_full_of_mistakes_is_reported_in_linear_time() {
+    let count = 20_000;
+    let mut text = format!("{MINIMAL}\n[desktops]\nnames = [\n");
+    for i in 0..count {
+        text.push_str(&format!("  \" eng-{i:05}\",\n"));
+    }
+    text.push_str("]\n");
+    let started = std::time::Instant::now();
+    let error = parse(Path::new("deskprune.toml"), &text).unwrap_err();
+    let rendered = error.render(false);
+    let took = started.elapsed();
+    assert_eq!(error.diagnostics().len(), count);
+    let last = &error.diagnostics()[count - 1];
+    assert_eq!((last.line, last.column), (count + 9, 3));
+    assert!(rendered.contains(&format!("deskprune.toml:{}:3", count + 9)));
+    assert!(took < Duration::from_secs(20), "took {took:?}");
+}
