@@ -9,6 +9,7 @@ pub mod commands;
 pub mod config;
 pub mod document;
 pub mod error;
+pub mod format_version;
 pub mod input_file;
 pub mod interrupt;
 pub mod inventory;
