@@ -137,7 +137,10 @@ mod tests {
             assert!(err.hint().is_some(), "{err}");
         }
         let err = Error::from(crate::document::read(&dir.path().join("none")).unwrap_err());
-        assert!(err.hint().unwrap().contains("deskprune plan --out FILE"), "{err}");
+        assert!(
+            err.hint().unwrap().contains("deskprune plan --out FILE"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -89,7 +89,12 @@ mod tests {
     use super::*;
 
     fn checked(bytes: &str) -> Result<(), VersionError> {
-        check(Versioned::SavedPlan, Path::new("p.json"), bytes.as_bytes(), 1)
+        check(
+            Versioned::SavedPlan,
+            Path::new("p.json"),
+            bytes.as_bytes(),
+            1,
+        )
     }
 
     #[test]

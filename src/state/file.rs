@@ -26,7 +26,9 @@ pub enum StateError {
         error: serde_json::Error,
         recovery: String,
     },
-    #[error("state file `{path}` belongs to project `{found}`, but the config names project `{project}`")]
+    #[error(
+        "state file `{path}` belongs to project `{found}`, but the config names project `{project}`"
+    )]
     OtherProject {
         path: String,
         found: String,
@@ -50,7 +52,10 @@ pub enum StateError {
     },
     /// Saving failed: the state on disk is the one before.
     #[error("cannot write state file `{path}`: {error}")]
-    NotSaved { path: String, error: Box<StateError> },
+    NotSaved {
+        path: String,
+        error: Box<StateError>,
+    },
     #[error("cannot write state file `{path}`: {error}")]
     Io { path: String, error: std::io::Error },
 }

@@ -252,7 +252,9 @@ fn a_held_lock_hints_at_lock_timeout_only_to_apply() {
     let apply = world.run(&["apply", "--auto-approve"]);
     assert_eq!(apply.code(), 1);
     assert!(
-        apply.stderr().contains("is locked by `deskprune apply (in the test)`")
+        apply
+            .stderr()
+            .contains("is locked by `deskprune apply (in the test)`")
             && apply
                 .stderr()
                 .contains("hint: wait for it to finish, or pass `--lock-timeout SECONDS`"),
