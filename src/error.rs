@@ -122,6 +122,23 @@ mod tests {
     }
 
     #[test]
+    fn a_state_problem_met_while_applying_keeps_its_hint() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.json");
+        crate::state::save(&path, &mut crate::state::State::new("p")).unwrap();
+        std::fs::write(&path, r#"{"format_version": 2}"#).unwrap();
+        let mut state = crate::state::State::new("p");
+        let mut journal = crate::apply::Journal {
+            state: &mut state,
+            path: &path,
+        };
+        let err = journal.save().unwrap_err().context("nothing was sent");
+        let err = Error::from(err);
+        assert!(err.to_string().contains("format_version 2"), "{err}");
+        assert!(err.hint().unwrap().contains("newer deskprune"), "{err}");
+    }
+
+    #[test]
     fn saved_plan_problems_carry_a_hint() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("plan.json");
