@@ -83,12 +83,8 @@ pub enum Command {
 
 #[derive(Debug, Args)]
 pub struct PlanArgs {
-    /// How to print the plan.
-    #[arg(long, value_enum, default_value_t = Format::Human, value_name = "FORMAT")]
-    pub format: Format,
-    /// Print the plan as one JSON document (same as `--format json`).
-    #[arg(long, conflicts_with = "format")]
-    pub json: bool,
+    #[command(flatten)]
+    pub view: FormatArgs,
     /// Exit 2 (instead of 0) when deletions are pending.
     #[arg(long)]
     pub detailed_exitcode: bool,
@@ -107,7 +103,18 @@ pub enum Format {
     Markdown,
 }
 
-impl PlanArgs {
+/// `--format FORMAT` and its shorthand `--json`: how `plan` and `show` print a plan.
+#[derive(Debug, Args)]
+pub struct FormatArgs {
+    /// How to print the plan.
+    #[arg(long, value_enum, default_value_t = Format::Human, value_name = "FORMAT")]
+    format: Format,
+    /// Print the plan as one JSON document (same as `--format json`).
+    #[arg(long, conflicts_with = "format")]
+    json: bool,
+}
+
+impl FormatArgs {
     pub fn format(&self) -> Format {
         if self.json { Format::Json } else { self.format }
     }
@@ -118,18 +125,8 @@ pub struct ShowArgs {
     /// A plan saved with `plan --out`.
     #[arg(value_name = "FILE")]
     pub file: PathBuf,
-    /// How to print it.
-    #[arg(long, value_enum, default_value_t = Format::Human, value_name = "FORMAT")]
-    pub format: Format,
-    /// Same as `--format json`.
-    #[arg(long, conflicts_with = "format")]
-    pub json: bool,
-}
-
-impl ShowArgs {
-    pub fn format(&self) -> Format {
-        if self.json { Format::Json } else { self.format }
-    }
+    #[command(flatten)]
+    pub view: FormatArgs,
 }
 
 #[derive(Debug, Args)]
@@ -270,4 +267,32 @@ pub enum SchemaFile {
     Config,
     Plan,
     State,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The format of `deskprune ARGS…`, or clap's refusal.
+    fn format_of(args: &[&str]) -> Result<Format, clap::Error> {
+        let cli = Cli::try_parse_from([&["deskprune"], args].concat())?;
+        Ok(match cli.command {
+            Command::Plan(plan) => plan.view.format(),
+            Command::Show(show) => show.view.format(),
+            other => panic!("not a command that prints a plan: {other:?}"),
+        })
+    }
+
+    #[test]
+    fn plan_and_show_take_the_same_format_flags() {
+        for command in [&["plan"][..], &["show", "plan.json"]] {
+            let with = |flags: &[&str]| format_of(&[command, flags].concat());
+            assert_eq!(with(&[]).unwrap(), Format::Human);
+            assert_eq!(with(&["--json"]).unwrap(), Format::Json);
+            assert_eq!(with(&["--format", "markdown"]).unwrap(), Format::Markdown);
+            assert_eq!(with(&["--format=json"]).unwrap(), Format::Json);
+            assert!(with(&["--json", "--format", "human"]).is_err());
+            assert!(with(&["--format", "html"]).is_err());
+        }
+    }
 }

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use anyhow::{Context, anyhow, bail};
+use anyhow::Context;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -342,32 +342,43 @@ impl PlanDocument {
 /// times that leaves room, and keeps `apply /dev/zero` from filling memory.
 pub const MAX_SAVED_PLAN_BYTES: u64 = 128 << 20;
 
-/// Reads a plan saved with `plan --out`.
-pub fn read(path: &Path) -> anyhow::Result<PlanDocument> {
-    let bytes = crate::input_file::read(path, "saved plan", MAX_SAVED_PLAN_BYTES)
-        .map_err(|error| anyhow!("{error} (save one with `deskprune plan --out FILE`)"))?;
-    let value: serde_json::Value = serde_json::from_slice(&bytes).with_context(|| {
-        format!(
-            "`{}` is not a saved plan: it is not JSON (save one with `deskprune plan --out FILE`)",
-            path.display()
-        )
-    })?;
-    match value
-        .get("format_version")
-        .and_then(serde_json::Value::as_u64)
-    {
-        Some(version) if version == u64::from(FORMAT_VERSION) => {}
-        Some(version) => bail!(
-            "the saved plan `{}` has format_version {version}; this deskprune reads version {FORMAT_VERSION}",
-            path.display()
-        ),
-        None => bail!(
-            "`{}` is not a saved plan: it has no `format_version` (save one with `deskprune plan --out FILE`)",
-            path.display()
-        ),
+/// A saved plan that cannot be read, with what to do about it.
+#[derive(Debug, thiserror::Error)]
+pub enum SavedPlanError {
+    #[error(transparent)]
+    Unreadable(#[from] crate::input_file::InputFileError),
+    #[error("`{path}` is not a saved plan: it is not JSON")]
+    NotJson { path: String },
+    #[error(transparent)]
+    Version(#[from] crate::format_version::VersionError),
+    #[error("the saved plan `{path}` is malformed: {error}")]
+    Malformed {
+        path: String,
+        error: serde_json::Error,
+    },
+}
+
+impl SavedPlanError {
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            SavedPlanError::Version(err) => err.hint(),
+            _ => Some("save a plan with `deskprune plan --out FILE`".to_string()),
+        }
     }
-    serde_json::from_value(value)
-        .with_context(|| format!("the saved plan `{}` is malformed", path.display()))
+}
+
+/// Reads a plan saved with `plan --out`.
+pub fn read(path: &Path) -> Result<PlanDocument, SavedPlanError> {
+    use crate::format_version::{Versioned, check};
+    let bytes = crate::input_file::read(path, "saved plan", MAX_SAVED_PLAN_BYTES)?;
+    let shown = || path.display().to_string();
+    serde_json::from_slice::<serde::de::IgnoredAny>(&bytes)
+        .map_err(|_| SavedPlanError::NotJson { path: shown() })?;
+    check(Versioned::SavedPlan, path, &bytes, FORMAT_VERSION)?;
+    serde_json::from_slice(&bytes).map_err(|error| SavedPlanError::Malformed {
+        path: shown(),
+        error,
+    })
 }
 
 /// Saves `document` to `path` atomically.

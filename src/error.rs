@@ -2,8 +2,9 @@
 //! Anything else is glue (`anyhow`) and still exits 1.
 
 use crate::config::ConfigError;
+use crate::document::SavedPlanError;
 use crate::inventory::ReadError;
-use crate::state::LockError;
+use crate::state::{LockError, StateError};
 use crate::workspace::ApiError;
 use crate::workspace::credentials::CredentialsError;
 
@@ -36,6 +37,10 @@ pub enum Error {
     Read(#[from] ReadError),
     #[error(transparent)]
     Lock(#[from] LockError),
+    #[error(transparent)]
+    State(#[from] StateError),
+    #[error(transparent)]
+    SavedPlan(#[from] SavedPlanError),
     /// A safety rail said no; nothing was sent.
     #[error("{message}")]
     Refused { message: String, hint: String },
@@ -71,7 +76,100 @@ impl Error {
                     .to_string(),
             ),
             Error::Refused { hint, .. } => Some(hint.clone()),
+            Error::Lock(err) => err.hint(),
+            Error::State(err) => err.hint(),
+            Error::SavedPlan(err) => err.hint(),
+            // A state file that could not be written while apply worked is glue-wrapped
+            // (what was sent is reported beside it); its hint still applies.
+            Error::Other(err) => err
+                .chain()
+                .find_map(|cause| cause.downcast_ref::<StateError>())
+                .and_then(StateError::hint),
             _ => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::state::StateLock;
+
+    #[test]
+    fn state_file_problems_carry_a_hint() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.json");
+        std::fs::write(&path, "{ not json").unwrap();
+        let err = Error::from(crate::state::load(&path, "p").unwrap_err());
+        assert!(err.to_string().contains("is not valid JSON"), "{err}");
+        assert!(err.hint().unwrap().contains("move it away"), "{err}");
+        std::fs::write(&path, r#"{"format_version": 9}"#).unwrap();
+        let err = Error::from(crate::state::load(&path, "p").unwrap_err());
+        assert!(err.to_string().contains("format_version 9"), "{err}");
+        assert!(err.hint().unwrap().contains("newer deskprune"), "{err}");
+    }
+
+    #[test]
+    fn a_state_file_of_another_project_names_the_flag_in_its_hint() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.json");
+        crate::state::save(&path, &mut crate::state::State::new("p1")).unwrap();
+        let err = Error::from(crate::state::load(&path, "p2").unwrap_err());
+        assert!(err.to_string().contains("belongs to project `p1`"), "{err}");
+        assert!(err.hint().unwrap().contains("`--state`"), "{err}");
+    }
+
+    #[test]
+    fn a_state_problem_met_while_applying_keeps_its_hint() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.json");
+        crate::state::save(&path, &mut crate::state::State::new("p")).unwrap();
+        std::fs::write(&path, r#"{"format_version": 2}"#).unwrap();
+        let mut state = crate::state::State::new("p");
+        let mut journal = crate::apply::Journal {
+            state: &mut state,
+            path: &path,
+        };
+        let err = journal.save().unwrap_err().context("nothing was sent");
+        let err = Error::from(err);
+        assert!(err.to_string().contains("format_version 2"), "{err}");
+        assert!(err.hint().unwrap().contains("newer deskprune"), "{err}");
+    }
+
+    #[test]
+    fn saved_plan_problems_carry_a_hint() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("plan.json");
+        for (text, says) in [
+            ("hello", "is not a saved plan: it is not JSON"),
+            (r#"{"format_version": 9}"#, "has format_version 9"),
+            (r#"{"plan": 1}"#, "has no `format_version`"),
+            (r#"{"format_version": 1}"#, "is malformed"),
+        ] {
+            std::fs::write(&path, text).unwrap();
+            let err = Error::from(crate::document::read(&path).unwrap_err());
+            assert!(err.to_string().contains(says), "{err}");
+            assert!(err.hint().is_some(), "{err}");
+        }
+        let err = Error::from(crate::document::read(&dir.path().join("none")).unwrap_err());
+        assert!(
+            err.hint().unwrap().contains("deskprune plan --out FILE"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_held_lock_hints_at_waiting_and_names_a_flag_only_when_given() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = dir.path().join("s.json");
+        let _held = StateLock::acquire(&state, "deskprune apply", Duration::ZERO).unwrap();
+        let err = Error::from(StateLock::acquire(&state, "other", Duration::ZERO).unwrap_err());
+        assert!(err.to_string().contains("is locked by"), "{err}");
+        let hint = err.hint().unwrap();
+        assert!(hint.contains("wait for it to finish"), "{hint}");
+        assert!(!err.to_string().contains("--lock-timeout"), "{err}");
+        assert!(!hint.contains("--lock-timeout"), "{hint}");
     }
 }

@@ -14,6 +14,7 @@ mod commands;
 pub mod config;
 pub mod document;
 mod error;
+mod format_version;
 mod input_file;
 mod interrupt;
 mod inventory;

@@ -1,5 +1,6 @@
-//! Text from outside deskprune (API answers, files) made safe to print, and the one edit
-//! distance the "did you mean" checks share.
+//! Text from outside deskprune (API answers, files) made safe to print, the one edit distance
+//! the "did you mean" checks share, and the one rule by which words are the same whatever
+//! their letter case ([`fold`], [`same_word`]).
 //!
 //! A terminal obeys the control characters in what it prints: an ESC sequence or a carriage
 //! return in a desktop name can erase the `-` marker of the line a reviewer approves, and a
@@ -36,6 +37,37 @@ pub fn printable(text: &str) -> Cow<'_, str> {
     Cow::Owned(escaped)
 }
 
+/// `text` trimmed and case-folded: upper-cased, then lower-cased, so that the spellings Unicode
+/// treats as one letter compare equal (`ß` and `SS`, the Kelvin sign and `k`, `ſ` and `s`).
+///
+/// The rule for every match that keeps a desktop (a declared name, the protection tag, a
+/// `deleting` status, a pending ID): spelled either way, it is the same word, and a desktop
+/// that could be meant is kept. A match that would widen what may be deleted (the scope's
+/// `name_prefix`) deliberately does not use it.
+pub fn fold(text: &str) -> Cow<'_, str> {
+    let text = text.trim();
+    if text.is_ascii() {
+        if text.bytes().any(|byte| byte.is_ascii_uppercase()) {
+            Cow::Owned(text.to_ascii_lowercase())
+        } else {
+            Cow::Borrowed(text)
+        }
+    } else {
+        Cow::Owned(text.to_uppercase().to_lowercase())
+    }
+}
+
+/// Whether `a` and `b` are the same word once trimmed and case-folded ([`fold`]). Without a
+/// copy when both are ASCII: the planner compares every listed desktop's tags.
+pub fn same_word(a: &str, b: &str) -> bool {
+    let (a, b) = (a.trim(), b.trim());
+    if a.is_ascii() && b.is_ascii() {
+        a.eq_ignore_ascii_case(b)
+    } else {
+        fold(a) == fold(b)
+    }
+}
+
 /// Levenshtein distance in chars: insertions, deletions and substitutions each count one.
 pub fn edit_distance(a: &str, b: &str) -> usize {
     let b: Vec<char> = b.chars().collect();
@@ -68,6 +100,19 @@ mod tests {
         assert_eq!(printable("\u{202e}evil"), "\\u{202e}evil");
         assert_eq!(printable("\u{7f}\u{9b}"), "\\u{7f}\\u{9b}");
         assert_eq!(printable("tab\there"), "tab\\u{9}here");
+    }
+
+    #[test]
+    fn words_compare_trimmed_and_case_folded() {
+        assert!(same_word("Deleting ", "deleting"));
+        assert!(same_word(" deleted", "DELETED"));
+        assert!(same_word("\tdeskprune:Protect\n", "deskprune:protect"));
+        assert!(same_word("STRASSE", "straße"));
+        assert!(same_word("des\u{212a}prune", "deskprune"));
+        assert!(!same_word("deleting", "deleteFailed"));
+        assert!(!same_word("dele ting", "deleting"));
+        assert_eq!(fold(" ÄB "), "äb");
+        assert!(matches!(fold(" ab "), Cow::Borrowed("ab")));
     }
 
     #[test]

@@ -25,6 +25,6 @@ pub struct Journal<'a> {
 
 impl Journal<'_> {
     pub fn save(&mut self) -> anyhow::Result<()> {
-        crate::state::save(self.path, self.state)
+        Ok(crate::state::save(self.path, self.state)?)
     }
 }

@@ -49,7 +49,8 @@ pub async fn run(global: &Global, args: &ApplyArgs, output: &Output) -> Result<u
         &state_path,
         "deskprune apply",
         Duration::from_secs(args.lock_timeout),
-    )?;
+    )
+    .map_err(|err| err.waitable_with("--lock-timeout"))?;
     if let Some(holder) = &lock.taken_over {
         output.warning(&format!(
             "the previous holder of the state lock, {holder}, ended without releasing it; taking over (its recorded jobs are followed below)"

@@ -26,7 +26,7 @@ pub async fn run(global: &Global, args: &PlanArgs, output: &Output) -> Result<u8
     let state_path = state::state_path_for(&config.path, global.state.as_deref());
     let Opened { state, session } = open(config, &state_path).await?;
     // Progress is for a person at a terminal reading the human view.
-    let progress = Progress::new(output.progress && args.format() == Format::Human);
+    let progress = Progress::new(output.progress && args.view.format() == Format::Human);
     let planned = compute(&session, &state, &progress).await;
     drop(progress);
     let config = session.close()?;
@@ -292,7 +292,7 @@ pub fn print(
 
 fn show(config: &Config, planned: Planned, args: &PlanArgs, output: &Output) -> Result<u8, Error> {
     let (document, kept) = PlanDocument::new(planned.plan, config, planned.read_at);
-    print(&document, &kept, args.format(), output)?;
+    print(&document, &kept, args.view.format(), output)?;
     if let Some(path) = &args.out {
         crate::document::write(path, &document)?;
         output.note(&format!(

@@ -8,6 +8,11 @@ use crate::output::Output;
 
 pub fn run(args: &ShowArgs, output: &Output) -> Result<u8, Error> {
     let document = crate::document::read(&args.file)?;
-    print(&document, &PackedDocs::default(), args.format(), output)?;
+    print(
+        &document,
+        &PackedDocs::default(),
+        args.view.format(),
+        output,
+    )?;
     Ok(exit::OK)
 }

@@ -11,6 +11,7 @@ use hashbrown::hash_table::Entry;
 use hashbrown::{DefaultHashBuilder, HashTable};
 
 use super::{Declaration, Selector};
+use crate::text::{fold, same_word};
 
 #[derive(Debug, Clone, Default)]
 pub struct Declarations {
@@ -144,11 +145,14 @@ fn id_of(list: &[Declaration], at: u32) -> &str {
     }
 }
 
-/// The hash of `name` (or ID) lower-cased, without making a lower-cased copy in the common cases: a
-/// name already in lower case, and an ASCII name short enough for a buffer on the stack.
+/// The hash of `name` (or ID) case-folded ([`fold`]), without making a folded copy in the
+/// common cases: a name already in lower case, and an ASCII name short enough for a buffer on
+/// the stack.
 fn name_hash(hasher: &DefaultHashBuilder, name: &str) -> u64 {
+    // Trimmed as `same_name` compares: names equal by it must hash alike.
+    let name = name.trim();
     if !name.is_ascii() {
-        return hasher.hash_one(name.to_lowercase());
+        return hasher.hash_one(fold(name));
     }
     if !name.bytes().any(|byte| byte.is_ascii_uppercase()) {
         return hasher.hash_one(name);
@@ -164,14 +168,11 @@ fn name_hash(hasher: &DefaultHashBuilder, name: &str) -> u64 {
     }
 }
 
-/// Whether two names are the same computer name (or two IDs the same ID): equal once
-/// lower-cased.
+/// Whether two names are the same computer name (or two IDs the same ID): the same word by
+/// the one rule ([`same_word`]), so that a desktop spelled in any case is the declared one,
+/// and kept.
 fn same_name(a: &str, b: &str) -> bool {
-    if a.is_ascii() && b.is_ascii() {
-        a.eq_ignore_ascii_case(b)
-    } else {
-        a.to_lowercase() == b.to_lowercase()
-    }
+    same_word(a, b)
 }
 
 #[cfg(test)]
@@ -190,6 +191,22 @@ mod tests {
             selector: Selector::Id(id.to_string()),
             line,
         }
+    }
+
+    #[test]
+    fn a_name_spelled_with_another_case_folding_is_still_declared() {
+        // The rule tags and statuses are compared by (`text::fold`): a desktop named
+        // `STRASSE-1` is the declared `straße-1`, and is kept.
+        let mut declarations = Declarations::default();
+        assert_eq!(declarations.push(name("straße-1", 1)), Ok(0));
+        assert_eq!(declarations.push(name("\u{212a}iosk", 2)), Ok(1));
+        assert_eq!(declarations.by_name("STRASSE-1"), Some(0));
+        assert_eq!(declarations.by_name("strasse-1"), Some(0));
+        assert_eq!(declarations.by_name("kiosk"), Some(1));
+        assert!(matches!(
+            declarations.push(name("Strasse-1", 3)),
+            Err((0, _))
+        ));
     }
 
     #[test]

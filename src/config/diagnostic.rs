@@ -44,11 +44,12 @@ impl Diagnostic {
     pub(super) fn at(
         path: &Path,
         text: &str,
+        lines: &LineIndex,
         span: Range<usize>,
         message: impl Into<String>,
     ) -> Self {
         let span = clamp(text, span);
-        let (line, column) = line_column(text, span.start);
+        let (line, column) = lines.line_column(text, span.start);
         Diagnostic {
             message: message.into(),
             path: path.to_path_buf(),
@@ -93,7 +94,9 @@ impl Diagnostic {
         self
     }
 
-    fn render(&self, text: &str, renderer: &Renderer) -> String {
+    /// Rendered from the lines it points at only (from its first annotation's line to its
+    /// last one's), so rendering every diagnostic of a file reads each line about once.
+    fn render(&self, text: &str, lines: &LineIndex, renderer: &Renderer) -> String {
         // A message may quote a value, and a TOML string may hold any character as an escape.
         let path = printable(&self.path.display().to_string()).into_owned();
         let message = printable(&self.message);
@@ -101,17 +104,24 @@ impl Diagnostic {
         let title = Level::ERROR.primary_title(message.as_ref());
         let mut group = match &self.span {
             Some(span) => {
-                let mut primary = AnnotationKind::Primary.span(span.clone());
+                let spans = std::iter::once(span).chain(self.note.as_ref().map(|note| &note.span));
+                let first = lines.line(spans.clone().map(|span| span.start).min().unwrap_or(0));
+                let last = lines.line(spans.map(|span| span.end).max().unwrap_or(0));
+                let from = lines.start(first);
+                let shown = &text[from..lines.end(text, last)];
+                let shift = |span: &Range<usize>| span.start - from..span.end - from;
+                let mut primary = AnnotationKind::Primary.span(shift(span));
                 if !label.is_empty() {
                     primary = primary.label(label.as_ref());
                 }
-                let mut snippet = Snippet::source(text)
+                let mut snippet = Snippet::source(shown)
+                    .line_start(first)
                     .path(path.as_str())
                     .annotation(primary);
                 if let Some(note) = &self.note {
                     snippet = snippet.annotation(
                         AnnotationKind::Context
-                            .span(note.span.clone())
+                            .span(shift(&note.span))
                             .label(note.label.as_str()),
                     );
                 }
@@ -132,6 +142,7 @@ impl Diagnostic {
 pub struct ConfigError {
     /// The file's text, to show the offending lines; empty when it could not be read.
     text: String,
+    lines: LineIndex,
     diagnostics: Vec<Diagnostic>,
 }
 
@@ -145,6 +156,7 @@ impl ConfigError {
         diagnostics.sort_by_key(|d| d.span.as_ref().map_or(0, |span| span.start));
         ConfigError {
             text: text.to_owned(),
+            lines: LineIndex::new(text),
             diagnostics,
         }
     }
@@ -152,6 +164,7 @@ impl ConfigError {
     pub(super) fn whole_file(diagnostic: Diagnostic) -> Self {
         ConfigError {
             text: String::new(),
+            lines: LineIndex::new(""),
             diagnostics: vec![diagnostic],
         }
     }
@@ -172,7 +185,7 @@ impl ConfigError {
         let rendered: Vec<String> = self
             .diagnostics
             .iter()
-            .map(|d| d.render(&self.text, &renderer))
+            .map(|d| d.render(&self.text, &self.lines, &renderer))
             .collect();
         rendered.join("\n\n")
     }
@@ -186,12 +199,46 @@ impl fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
-/// 1-based line and character column of byte `offset`, as annotate-snippets counts them.
-pub(super) fn line_column(text: &str, offset: usize) -> (usize, usize) {
-    let before = &text[..offset];
-    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-    let line = before.matches('\n').count() + 1;
-    (line, before[line_start..].chars().count() + 1)
+/// Where each line of a config file starts, so that finding the line of a byte offset is a
+/// binary search, not a scan of the file: a file may hold tens of thousands of declarations,
+/// and as many mistakes. Every diagnostic path (its `line:col`, its snippet, a declaration's
+/// line) goes through this one index.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct LineIndex {
+    /// Byte offset of the start of each line; the first is 0.
+    starts: Vec<usize>,
+}
+
+impl LineIndex {
+    pub(super) fn new(text: &str) -> Self {
+        LineIndex {
+            starts: std::iter::once(0)
+                .chain(text.match_indices('\n').map(|(at, _)| at + 1))
+                .collect(),
+        }
+    }
+
+    /// 1-based line of byte `offset`.
+    pub(super) fn line(&self, offset: usize) -> usize {
+        self.starts.partition_point(|&start| start <= offset)
+    }
+
+    /// Byte offset where 1-based `line` starts.
+    fn start(&self, line: usize) -> usize {
+        self.starts[line - 1]
+    }
+
+    /// Byte offset just after 1-based `line` of `text` (its newline included).
+    fn end(&self, text: &str, line: usize) -> usize {
+        self.starts.get(line).copied().unwrap_or(text.len())
+    }
+
+    /// 1-based line and character column of byte `offset` of `text`, as annotate-snippets
+    /// counts them.
+    pub(super) fn line_column(&self, text: &str, offset: usize) -> (usize, usize) {
+        let line = self.line(offset);
+        (line, text[self.start(line)..offset].chars().count() + 1)
+    }
 }
 
 /// `span` inside `text` and on character boundaries; annotate-snippets panics otherwise.

@@ -9,7 +9,7 @@ use std::path::Path;
 use sha2::{Digest, Sha256};
 
 use super::Config;
-use super::diagnostic::{ConfigError, Diagnostic};
+use super::diagnostic::{ConfigError, Diagnostic, LineIndex};
 use super::raw::RawConfig;
 use super::values;
 use crate::input_file::InputFileError;
@@ -43,6 +43,7 @@ pub fn read(path: &Path) -> Result<String, ConfigError> {
             let diagnostic = Diagnostic::at(
                 path,
                 &text,
+                &LineIndex::new(&text),
                 valid..valid + 1,
                 "config file is not UTF-8 text",
             )
@@ -61,9 +62,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
     let mut check = Check {
         path,
         text,
-        line_starts: std::iter::once(0)
-            .chain(text.match_indices('\n').map(|(at, _)| at + 1))
-            .collect(),
+        lines: LineIndex::new(text),
         diagnostics: Vec::new(),
     };
     let config = Config {
@@ -109,7 +108,8 @@ fn unreadable(path: &Path, error: &InputFileError) -> ConfigError {
 fn toml_error(path: &Path, text: &str, error: &toml::de::Error) -> Diagnostic {
     let message = error.message().trim_end();
     let span = error.span().unwrap_or(0..0);
-    let at = |message: String| Diagnostic::at(path, text, span.clone(), message);
+    let lines = LineIndex::new(text);
+    let at = |message: String| Diagnostic::at(path, text, &lines, span.clone(), message);
     if message.starts_with("unknown field `") {
         // "unknown field `x`, expected one of `a`, `b`": the first quoted word is the stranger.
         let mut quoted = message.split('`').skip(1).step_by(2);

@@ -242,3 +242,22 @@ fn schema_agrees_with_the_loader() {
         );
     }
 }
+
+/// Every diagnostic finds its line through one index of line starts and is rendered from its
+/// own lines only, so a large file full of mistakes is reported in time proportional to its
+/// size (before, this file took minutes); what is checked here is that each of them is right.
+#[test]
+fn a_large_file_full_of_mistakes_is_reported_line_by_line() {
+    let count = 20_000;
+    let mut text = format!("{MINIMAL}\n[desktops]\nnames = [\n");
+    for i in 0..count {
+        text.push_str(&format!("  \" eng-{i:05}\",\n"));
+    }
+    text.push_str("]\n");
+    let error = parse(Path::new("deskprune.toml"), &text).unwrap_err();
+    let rendered = error.render(false);
+    assert_eq!(error.diagnostics().len(), count);
+    let last = &error.diagnostics()[count - 1];
+    assert_eq!((last.line, last.column), (count + 9, 3));
+    assert!(rendered.contains(&format!("deskprune.toml:{}:3", count + 9)));
+}

@@ -3,12 +3,11 @@
 
 mod login;
 mod read;
-mod values;
 
 pub use login::{Login, classify};
 pub use read::{ReadError, read_all, read_by_ids, read_login_status};
-pub use values::{fold, same_word};
 
+use crate::text::same_word;
 use crate::workspace::wire::ListedDesktop;
 
 /// `task_status` of a desktop whose deletion is already under way.

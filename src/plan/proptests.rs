@@ -206,7 +206,7 @@ fn arb_declarations() -> impl Strategy<Value = Declarations> {
 
 // ---- the model ----------------------------------------------------------------------------
 
-/// Trimmed and case-folded, spelt out apart from `inventory::fold`.
+/// Trimmed and case-folded, spelt out apart from `text::fold`.
 fn norm(text: &str) -> String {
     text.trim().to_uppercase().to_lowercase()
 }
@@ -265,7 +265,7 @@ fn model_deleting(desktop: &Desktop, pending: &HashSet<String>) -> bool {
 
 fn model_declared(desktop: &Desktop, declarations: &Declarations) -> bool {
     declarations.iter().any(|d| match &d.selector {
-        Selector::Name(name) => name.to_lowercase() == desktop.name.trim().to_lowercase(),
+        Selector::Name(name) => norm(name) == norm(&desktop.name),
         Selector::Id(id) => same_id(id, &desktop.id),
     })
 }

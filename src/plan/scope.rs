@@ -45,6 +45,10 @@ fn has_tag(desktop: &Desktop, key: &str, value: &str) -> bool {
     found
 }
 
+/// Whether `text` starts with `prefix`, both lower-cased char by char. Deliberately narrower
+/// than the rule that keeps desktops (`text::fold`, which also trims and upper-cases first):
+/// the scope says what may be deleted, so it must not widen with it (` eng-x` does not start
+/// with `eng-`, nor `straße-1` with `strasse`).
 fn starts_with_ignore_case(text: &str, prefix: &str) -> bool {
     let mut text = text.chars().flat_map(char::to_lowercase);
     prefix
@@ -64,5 +68,10 @@ mod tests {
         assert!(!starts_with_ignore_case("en", "eng"));
         assert!(!starts_with_ignore_case("ops-eng", "eng"));
         assert!(starts_with_ignore_case("anything", ""));
+        assert!(!starts_with_ignore_case(" eng-x", "eng-"), "never trimmed");
+        assert!(
+            !starts_with_ignore_case("straße-1", "strasse"),
+            "never upper-cased"
+        );
     }
 }

@@ -2,10 +2,79 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, bail};
-
 use super::{FORMAT_VERSION, State};
+use crate::format_version::{self, VersionError, Versioned};
+use crate::input_file::InputFileError;
 use crate::text::printable;
+
+/// A state file that cannot be read or written, with what to do about it.
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    #[error(transparent)]
+    Unreadable(#[from] InputFileError),
+    #[error("state file `{path}` is not valid JSON: {error}")]
+    NotJson {
+        path: String,
+        error: serde_json::Error,
+        recovery: String,
+    },
+    #[error(transparent)]
+    Version(#[from] VersionError),
+    #[error("state file `{path}` is malformed: {error}")]
+    Malformed {
+        path: String,
+        error: serde_json::Error,
+        recovery: String,
+    },
+    #[error(
+        "state file `{path}` belongs to project `{found}`, but the config names project `{project}`"
+    )]
+    OtherProject {
+        path: String,
+        found: String,
+        project: String,
+    },
+    #[error(
+        "state file `{path}` now belongs to project `{found}`, not `{project}`: another run replaced it; it was not overwritten"
+    )]
+    Replaced {
+        path: String,
+        found: String,
+        project: String,
+    },
+    #[error(
+        "state file `{path}` was replaced by one of another history (lineage `{found}`, this run's is `{lineage}`) while this run held it; it was not overwritten, so neither loses a job"
+    )]
+    OtherHistory {
+        path: String,
+        found: String,
+        lineage: String,
+    },
+    /// Saving failed: the state on disk is the one before.
+    #[error("cannot write state file `{path}`: {error}")]
+    NotSaved {
+        path: String,
+        error: Box<StateError>,
+    },
+    #[error("cannot write state file `{path}`: {error}")]
+    Io { path: String, error: std::io::Error },
+}
+
+impl StateError {
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            StateError::NotJson { recovery, .. } | StateError::Malformed { recovery, .. } => {
+                Some(recovery.clone())
+            }
+            StateError::Version(err) => err.hint(),
+            StateError::OtherProject { .. } => {
+                Some("use `--state` to pick this project's state file".to_string())
+            }
+            StateError::NotSaved { error, .. } => error.hint(),
+            _ => None,
+        }
+    }
+}
 
 /// `deskprune.state.json` beside the config file, unless given.
 pub fn state_path_for(config_path: &Path, given: Option<&Path>) -> PathBuf {
@@ -19,17 +88,17 @@ pub fn state_path_for(config_path: &Path, given: Option<&Path>) -> PathBuf {
 }
 
 /// The state at `path`, or a new one for `project_id` when there is no file yet.
-pub fn load(path: &Path, project_id: &str) -> anyhow::Result<State> {
+pub fn load(path: &Path, project_id: &str) -> Result<State, StateError> {
     let Some(bytes) = read_bytes(path)? else {
         return Ok(State::new(project_id));
     };
     let state = parse(path, &bytes)?;
     if state.project_id != project_id {
-        bail!(
-            "state file `{}` belongs to project `{}`, but the config names project `{project_id}`: use `--state` to pick this project's state file",
-            path.display(),
-            printable(&state.project_id)
-        );
+        return Err(StateError::OtherProject {
+            path: path.display().to_string(),
+            found: printable(&state.project_id).into_owned(),
+            project: project_id.to_string(),
+        });
     }
     Ok(state)
 }
@@ -42,7 +111,7 @@ const LIMIT: u64 = 256 << 20;
 
 /// The bytes of the state file, or `None` when there is none yet. Only a regular file is read
 /// (a FIFO would block, a device never end), and only up to [`LIMIT`].
-fn read_bytes(path: &Path) -> anyhow::Result<Option<Vec<u8>>> {
+fn read_bytes(path: &Path) -> Result<Option<Vec<u8>>, StateError> {
     match crate::input_file::read(path, "state file", LIMIT) {
         Ok(bytes) => Ok(Some(bytes)),
         Err(err) if err.is_not_found() => Ok(None),
@@ -50,42 +119,20 @@ fn read_bytes(path: &Path) -> anyhow::Result<Option<Vec<u8>>> {
     }
 }
 
-fn parse(path: &Path, bytes: &[u8]) -> anyhow::Result<State> {
-    /// The one field read before the rest, to refuse a newer format by name.
-    #[derive(serde::Deserialize)]
-    struct Version {
-        #[serde(default)]
-        format_version: Option<serde_json::Value>,
-    }
+fn parse(path: &Path, bytes: &[u8]) -> Result<State, StateError> {
     // Checked without building the document: it may be large.
-    serde_json::from_slice::<serde::de::IgnoredAny>(bytes).with_context(|| {
-        format!(
-            "state file `{}` is not valid JSON; {}",
-            path.display(),
-            recovery(path)
-        )
+    serde_json::from_slice::<serde::de::IgnoredAny>(bytes).map_err(|error| {
+        StateError::NotJson {
+            path: path.display().to_string(),
+            error,
+            recovery: recovery(path),
+        }
     })?;
-    let version = serde_json::from_slice::<Version>(bytes)
-        .ok()
-        .and_then(|v| v.format_version)
-        .and_then(|v| v.as_u64());
-    match version {
-        Some(v) if v == u64::from(FORMAT_VERSION) => {}
-        Some(v) => bail!(
-            "state file `{}` has format_version {v}, but this deskprune reads version {FORMAT_VERSION}: use a newer deskprune",
-            path.display()
-        ),
-        None => bail!(
-            "`{}` is not a deskprune state file (no `format_version`)",
-            path.display()
-        ),
-    }
-    serde_json::from_slice(bytes).with_context(|| {
-        format!(
-            "state file `{}` is malformed; {}",
-            path.display(),
-            recovery(path)
-        )
+    format_version::check(Versioned::StateFile, path, bytes, FORMAT_VERSION)?;
+    serde_json::from_slice(bytes).map_err(|error| StateError::Malformed {
+        path: path.display().to_string(),
+        error,
+        recovery: recovery(path),
     })
 }
 
@@ -115,17 +162,24 @@ pub(super) fn backup_path(path: &Path) -> PathBuf {
 /// version this process last loaded or wrote (another writer saved since: a run whose lock was
 /// broken, or the one after it), its records are merged in first, so no save drops a record it
 /// did not write; a file of another history (lineage) or project is never overwritten.
-pub fn save(path: &Path, state: &mut State) -> anyhow::Result<()> {
-    let context = || format!("cannot write state file `{}`", path.display());
+pub fn save(path: &Path, state: &mut State) -> Result<(), StateError> {
+    let io = |error| StateError::Io {
+        path: path.display().to_string(),
+        error,
+    };
+    let not_saved = |error| StateError::NotSaved {
+        path: path.display().to_string(),
+        error: Box::new(error),
+    };
     // A link is written through (see `atomic_file`): the file, its backup and the folder
     // locked are those of its target.
-    let target = crate::atomic_file::resolve(path).with_context(context)?;
+    let target = crate::atomic_file::resolve(path).map_err(io)?;
     // Writers whose locks were both taken (one broken by `force-unlock`) must not interleave
     // between reading the file and replacing it.
     let _saving = lock_folder(&target);
-    let previous = read_bytes(&target).with_context(context)?;
+    let previous = read_bytes(&target).map_err(not_saved)?;
     if let Some(bytes) = &previous {
-        let on_disk = parse(path, bytes).with_context(context)?;
+        let on_disk = parse(path, bytes).map_err(not_saved)?;
         if (&on_disk.lineage, on_disk.serial) != (&state.lineage, state.serial) {
             merge_from_disk(path, state, on_disk)?;
         }
@@ -140,18 +194,17 @@ pub fn save(path: &Path, state: &mut State) -> anyhow::Result<()> {
         }
         crate::atomic_file::write(&target, &json)
     };
-    write().with_context(context)
+    write().map_err(io)
 }
 
 /// Merges a version another writer saved into `state`, if both are one history.
-fn merge_from_disk(path: &Path, state: &mut State, on_disk: State) -> anyhow::Result<()> {
+fn merge_from_disk(path: &Path, state: &mut State, on_disk: State) -> Result<(), StateError> {
     if on_disk.project_id != state.project_id {
-        bail!(
-            "state file `{}` now belongs to project `{}`, not `{}`: another run replaced it; it was not overwritten",
-            path.display(),
-            printable(&on_disk.project_id),
-            printable(&state.project_id)
-        );
+        return Err(StateError::Replaced {
+            path: path.display().to_string(),
+            found: printable(&on_disk.project_id).into_owned(),
+            project: printable(&state.project_id).into_owned(),
+        });
     }
     // A state never written (there was no file when it was loaded) has no history of its own
     // yet: it joins the one another run started meanwhile.
@@ -159,12 +212,11 @@ fn merge_from_disk(path: &Path, state: &mut State, on_disk: State) -> anyhow::Re
         state.lineage.clone_from(&on_disk.lineage);
     }
     if on_disk.lineage != state.lineage {
-        bail!(
-            "state file `{}` was replaced by one of another history (lineage `{}`, this run's is `{}`) while this run held it; it was not overwritten, so neither loses a job",
-            path.display(),
-            printable(&on_disk.lineage),
-            printable(&state.lineage)
-        );
+        return Err(StateError::OtherHistory {
+            path: path.display().to_string(),
+            found: printable(&on_disk.lineage).into_owned(),
+            lineage: printable(&state.lineage).into_owned(),
+        });
     }
     tracing::warn!(
         loaded = state.serial,

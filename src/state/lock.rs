@@ -13,10 +13,14 @@ use super::holder::{Holder, Liveness};
 
 #[derive(Debug, thiserror::Error)]
 pub enum LockError {
-    #[error(
-        "the state file `{state}` is locked by {holder}; wait for it to finish, or pass `--lock-timeout` to wait"
-    )]
-    Held { state: String, holder: String },
+    #[error("the state file `{state}` is locked by {holder}")]
+    Held {
+        state: String,
+        holder: String,
+        /// The flag by which the command that asked can wait for the lock (`--lock-timeout`),
+        /// if it has one: only its hint names it.
+        wait_flag: Option<&'static str>,
+    },
     #[error("the state lock of `{state}` is not held by anyone; there is nothing to unlock")]
     NotHeld { state: String },
     #[error(
@@ -51,6 +55,34 @@ pub enum LockError {
         #[source]
         source: std::io::Error,
     },
+}
+
+impl LockError {
+    /// The same error, its hint naming `flag` as the way to wait for a held lock: for the
+    /// commands that have one.
+    pub fn waitable_with(self, flag: &'static str) -> LockError {
+        match self {
+            LockError::Held { state, holder, .. } => LockError::Held {
+                state,
+                holder,
+                wait_flag: Some(flag),
+            },
+            other => other,
+        }
+    }
+
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            LockError::Held {
+                wait_flag: Some(flag),
+                ..
+            } => Some(format!(
+                "wait for it to finish, or pass `{flag} SECONDS` to wait for it"
+            )),
+            LockError::Held { .. } => Some("wait for it to finish, then run again".to_string()),
+            _ => None,
+        }
+    }
 }
 
 /// Held until dropped; then the record is cleared and the OS lock released.
@@ -98,6 +130,7 @@ impl StateLock {
                     return Err(LockError::Held {
                         state: state.display().to_string(),
                         holder,
+                        wait_flag: None,
                     });
                 }
                 Err(TryLockError::Error(err)) => return Err(io(err)),

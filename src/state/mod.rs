@@ -6,7 +6,7 @@ mod holder;
 mod lock;
 mod merge;
 
-pub use file::{load, save, state_path_for};
+pub use file::{StateError, load, save, state_path_for};
 pub use holder::{Holder, Liveness};
 pub use lock::{LockError, StateLock, Unlocking};
 

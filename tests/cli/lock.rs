@@ -241,3 +241,33 @@ fn a_lock_that_is_a_link_or_not_a_file_is_refused_and_its_target_untouched() {
     assert_eq!(world.stats().list_desktops, 0, "nothing is read or sent");
     assert_eq!(world.stats().batch_delete, 0);
 }
+
+#[test]
+fn a_held_lock_hints_at_lock_timeout_only_to_apply() {
+    let world = World::new(team(6));
+    world.config(&keep(4));
+    let state = world.path("deskprune.state.json");
+    let _held =
+        StateLock::acquire(&state, "deskprune apply (in the test)", Duration::ZERO).unwrap();
+    let apply = world.run(&["apply", "--auto-approve"]);
+    assert_eq!(apply.code(), 1);
+    assert!(
+        apply
+            .stderr()
+            .contains("is locked by `deskprune apply (in the test)`")
+            && apply
+                .stderr()
+                .contains("hint: wait for it to finish, or pass `--lock-timeout SECONDS`"),
+        "{}",
+        apply.stderr()
+    );
+    let refresh = world.run(&["jobs", "--refresh"]);
+    assert_eq!(refresh.code(), 1);
+    assert!(
+        refresh.stderr().contains("is locked by")
+            && refresh.stderr().contains("hint: wait for it to finish")
+            && !refresh.stderr().contains("--lock-timeout"),
+        "{}",
+        refresh.stderr()
+    );
+}

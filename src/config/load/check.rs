@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use toml::Spanned;
 
-use crate::config::diagnostic::Diagnostic;
+use crate::config::diagnostic::{Diagnostic, LineIndex};
 use crate::config::values::Rejection;
 
 /// The checks, collecting a diagnostic per problem. Each returns a value even for a bad input
@@ -14,15 +14,13 @@ use crate::config::values::Rejection;
 pub(super) struct Check<'a> {
     pub(super) path: &'a Path,
     pub(super) text: &'a str,
-    /// Byte offset where each line starts, so a line number costs a binary search, not a scan
-    /// of the file (a config may declare tens of thousands of desktops).
-    pub(super) line_starts: Vec<usize>,
+    pub(super) lines: LineIndex,
     pub(super) diagnostics: Vec<Diagnostic>,
 }
 
 impl Check<'_> {
     pub(super) fn error(&self, span: Range<usize>, message: impl Into<String>) -> Diagnostic {
-        Diagnostic::at(self.path, self.text, span, message)
+        Diagnostic::at(self.path, self.text, &self.lines, span, message)
     }
 
     pub(super) fn push(&mut self, diagnostic: Diagnostic) {
@@ -50,11 +48,6 @@ impl Check<'_> {
                 None
             }
         }
-    }
-
-    /// 1-based line of a byte offset.
-    pub(super) fn line_of(&self, offset: usize) -> usize {
-        self.line_starts.partition_point(|&start| start <= offset)
     }
 
     pub(super) fn missing_key(

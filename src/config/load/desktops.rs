@@ -63,7 +63,7 @@ impl Check<'_> {
                     id: Some(id),
                 } => ("id", id),
             };
-            let line = self.line_of(entry_span.start);
+            let line = self.lines.line(entry_span.start);
             self.declare(
                 "`[[desktop]]`",
                 key,
@@ -75,7 +75,7 @@ impl Check<'_> {
         }
         for (key, values) in [("name", lists.names), ("id", lists.ids)] {
             for value in values {
-                let line = self.line_of(value.span().start);
+                let line = self.lines.line(value.span().start);
                 self.declare(
                     "`[desktops]`",
                     key,
