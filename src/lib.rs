@@ -12,6 +12,7 @@ pub mod error;
 pub mod input_file;
 pub mod interrupt;
 pub mod inventory;
+pub mod model;
 pub mod output;
 pub mod plan;
 pub mod progress;

@@ -16,10 +16,11 @@ use super::session::Session;
 use crate::apply::{Journal, Sending, Stop, SubmitReport, follow, resolve, submit};
 use crate::cli::{ApplyArgs, Global};
 use crate::config::Config;
-use crate::document::{DesktopDoc, PackedDocs, PlanDocument};
+use crate::document::{DesktopDoc, PlanDocument};
 use crate::error::{Error, exit};
 use crate::interrupt::{Interrupts, Signal};
 use crate::inventory::read_by_ids;
+use crate::model::Entry;
 use crate::output::Output;
 use crate::plan::{BudgetCheck, recheck, stale_diff};
 use crate::progress::Progress;
@@ -178,7 +179,8 @@ async fn decide_saved(
     let reread = read_by_ids(&session.client, &ids, session.config.client.max_concurrency).await?;
     let found: HashSet<String> = reread.iter().map(|d| d.id.clone()).collect();
     let fresh = plan_desktops(session, reread, state, read_at).await?;
-    let checked = recheck(saved, &fresh.plan, &found);
+    let planned: Vec<Entry> = saved.deletions.iter().map(DesktopDoc::to_entry).collect();
+    let checked = recheck(&planned, &fresh.plan, &found);
     if !checked.stale.is_empty() {
         let mut stderr = std::io::stderr();
         let _ = write!(stderr, "{}", stale_diff(&checked.stale));
@@ -195,12 +197,7 @@ async fn decide_saved(
             "make a new plan with `deskprune plan --out FILE`, review it, and apply that",
         ));
     }
-    super::plan::print(
-        saved,
-        &PackedDocs::default(),
-        crate::cli::Format::Human,
-        output,
-    )?;
+    super::plan::print(saved, &[], crate::cli::Format::Human, output)?;
     for gone in &checked.disappeared {
         output.note(&format!(
             "`{}` ({}) no longer exists; nothing to do for it.",
@@ -217,7 +214,7 @@ async fn decide_saved(
         send: checked
             .send
             .iter()
-            .map(|d: &DesktopDoc| d.desktop_id.clone())
+            .map(|d: &Entry| d.desktop_id.clone())
             .collect(),
         names: names(saved),
         in_scope: saved.summary.in_scope,

@@ -10,9 +10,10 @@ use tokio::task::JoinSet;
 use super::session::Session;
 use crate::cli::{Format, Global, PlanArgs};
 use crate::config::{Config, Selector};
-use crate::document::{PackedDocs, PlanDocument};
+use crate::document::PlanDocument;
 use crate::error::{Error, exit};
-use crate::inventory::{Desktop, Login, read_all, read_login_status};
+use crate::inventory::{read_all, read_login_status};
+use crate::model::{Desktop, Entry, Login};
 use crate::output::Output;
 use crate::plan::{Budget, BudgetCheck, Desired, NearMiss, Plan, Planner};
 use crate::progress::Progress;
@@ -270,7 +271,7 @@ pub fn budget(config: &Config) -> Budget {
 /// Prints `document` on stdout in `format`; `kept` gives the human view its context lines.
 pub fn print(
     document: &PlanDocument,
-    kept: &PackedDocs,
+    kept: &[Entry],
     format: Format,
     output: &Output,
 ) -> Result<(), Error> {
