@@ -14,6 +14,7 @@ pub mod interrupt;
 pub mod inventory;
 pub mod model;
 pub mod output;
+pub mod pipeline;
 pub mod plan;
 pub mod progress;
 pub mod render;

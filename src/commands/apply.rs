@@ -11,8 +11,6 @@ mod report;
 
 pub(super) use report::resolution as report_resolution;
 
-use super::plan::{Opened, budget, check_empty, compute, open, plan_desktops};
-use super::session::Session;
 use crate::apply::{Journal, Sending, Stop, SubmitReport, follow, resolve, submit};
 use crate::cli::{ApplyArgs, Global};
 use crate::config::Config;
@@ -22,7 +20,8 @@ use crate::interrupt::{Interrupts, Signal};
 use crate::inventory::read_by_ids;
 use crate::model::Entry;
 use crate::output::Output;
-use crate::plan::{BudgetCheck, recheck, stale_diff};
+use crate::pipeline::{self, Opened, Session};
+use crate::plan::{recheck, stale_diff};
 use crate::progress::Progress;
 use crate::state::{self, State, StateLock};
 
@@ -59,7 +58,7 @@ pub async fn run(global: &Global, args: &ApplyArgs, output: &Output) -> Result<u
     // From here on SIGINT and SIGTERM are heard, not fatal: what was sent is recorded first.
     let mut interrupts =
         Interrupts::listen().map_err(|err| anyhow::anyhow!("cannot listen for signals: {err}"))?;
-    let Opened { mut state, session } = open(config, &state_path).await?;
+    let Opened { mut state, session } = pipeline::open(config, &state_path).await?;
     let result = async {
         let mut journal = Journal {
             state: &mut state,
@@ -111,7 +110,7 @@ async fn decide(
 
 /// Plans now and shows the plan.
 async fn decide_now(session: &Session, state: &State, output: &Output) -> Result<Decision, Error> {
-    let planned = compute(session, state, &Progress::new(output.progress)).await?;
+    let planned = pipeline::plan_inventory(session, state, &Progress::new(output.progress)).await?;
     let (document, kept) = PlanDocument::new(planned.plan, &session.config, planned.read_at);
     super::plan::print(&document, &kept, crate::cli::Format::Human, output)?;
     Ok(Decision {
@@ -178,7 +177,7 @@ async fn decide_saved(
         .collect();
     let reread = read_by_ids(&session.client, &ids, session.config.client.max_concurrency).await?;
     let found: HashSet<String> = reread.iter().map(|d| d.id.clone()).collect();
-    let fresh = plan_desktops(session, reread, state, read_at).await?;
+    let fresh = pipeline::plan_desktops(session, reread, state, read_at).await?;
     let planned: Vec<Entry> = saved.deletions.iter().map(DesktopDoc::to_entry).collect();
     let checked = recheck(&planned, &fresh.plan, &found);
     if !checked.stale.is_empty() {
@@ -240,22 +239,13 @@ async fn execute(
         ..SubmitReport::default()
     };
     if !decision.send.is_empty() {
-        check_empty(config, decision.in_scope)?;
-        if let BudgetCheck::Exceeded {
-            deletions, reasons, ..
-        } = budget(config).check(decision.send.len(), decision.in_scope)
-            && args.allow_deletions != Some(deletions)
-        {
-            return Err(Error::refused(
-                format!(
-                    "this plan exceeds the deletion budget: {}",
-                    reasons.join("; ")
-                ),
-                format!(
-                    "review the plan, then pass `--allow-deletions {deletions}` (the exact number), or raise `[guard] max_deletions` / `max_delete_percent`"
-                ),
-            ));
-        }
+        pipeline::check_empty(config, decision.in_scope)?;
+        pipeline::check_budget(
+            config,
+            decision.send.len(),
+            decision.in_scope,
+            args.allow_deletions,
+        )?;
         if !args.auto_approve
             && let Some(signal) = confirm(config, decision.send.len(), output, interrupts).await?
         {

@@ -14,30 +14,25 @@ const RULES: &[(&str, &[&str])] = &[
             "plan",
             "document",
             "render",
+            "pipeline",
             "commands",
-            "workspace",
-            "apply",
-            "state",
         ],
     ),
+    ("model", &["workspace", "apply", "state"]),
     (
         "inventory",
-        &["plan", "document", "render", "commands", "apply"],
+        &[
+            "plan", "document", "render", "pipeline", "commands", "apply",
+        ],
     ),
     (
         "plan",
-        &[
-            "inventory",
-            "document",
-            "render",
-            "commands",
-            "workspace",
-            "apply",
-            "state",
-        ],
+        &["inventory", "document", "render", "pipeline", "commands"],
     ),
-    ("document", &["render", "commands", "inventory"]),
-    ("render", &["plan", "commands", "inventory"]),
+    ("plan", &["workspace", "apply", "state"]),
+    ("document", &["inventory", "render", "pipeline", "commands"]),
+    ("render", &["inventory", "plan", "pipeline", "commands"]),
+    ("pipeline", &["document", "render", "commands"]),
 ];
 
 /// The Rust files of module `name` under `src`: `name.rs` and everything under `name/`.
