@@ -6,6 +6,12 @@ use std::path::{Path, PathBuf};
 
 /// Each layer, and the modules it must never import: those above it.
 const RULES: &[(&str, &[&str])] = &[
+    // The client knows the API, not the config: the session gives it its options.
+    (
+        "workspace",
+        &["config", "model", "inventory", "plan", "document", "render"],
+    ),
+    ("workspace", &["pipeline", "commands", "apply", "state"]),
     (
         "model",
         &[
