@@ -119,7 +119,7 @@ pub async fn resolve(
         }
     }
     if resolution.left_open < intents.len() {
-        journal.save()?;
+        journal.save().await?;
     }
     Ok(resolution)
 }

@@ -23,7 +23,7 @@ use crate::output::Output;
 use crate::pipeline::{self, Opened, Session};
 use crate::plan::{recheck, stale_diff};
 use crate::progress::Progress;
-use crate::state::{self, State, StateLock};
+use crate::state::{self, State};
 
 /// What apply is about to delete, and how it was decided.
 struct Decision {
@@ -45,11 +45,12 @@ pub async fn run(global: &Global, args: &ApplyArgs, output: &Output) -> Result<u
         None => None,
     };
     let state_path = state::state_path_for(&config.path, global.state.as_deref());
-    let lock = StateLock::acquire(
+    let lock = pipeline::lock(
         &state_path,
         "deskprune apply",
         Duration::from_secs(args.lock_timeout),
-    )?;
+    )
+    .await?;
     if let Some(holder) = &lock.taken_over {
         output.warning(&format!(
             "the previous holder of the state lock, {holder}, ended without releasing it; taking over (its recorded jobs are followed below)"
@@ -313,7 +314,7 @@ async fn execute(
         signal = interrupts.next() => {
             progress.clear();
             // Every job is recorded already; this save only adds what the last poll learned.
-            journal.save()?;
+            journal.save().await?;
             let code = signal.exit_code();
             report::interrupted_following(signal, journal.path, output);
             output.result(&report::summary(code, &submitted, None));
