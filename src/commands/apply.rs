@@ -23,7 +23,7 @@ use crate::output::Output;
 use crate::pipeline::{self, Opened, Session};
 use crate::plan::{recheck, stale_diff};
 use crate::progress::Progress;
-use crate::state::{self, State};
+use crate::state::{self, State, StateLock};
 
 /// What apply is about to delete, and how it was decided.
 struct Decision {
@@ -45,44 +45,37 @@ pub async fn run(global: &Global, args: &ApplyArgs, output: &Output) -> Result<u
         None => None,
     };
     let state_path = state::state_path_for(&config.path, global.state.as_deref());
-    let lock = pipeline::lock(
-        &state_path,
-        "deskprune apply",
-        Duration::from_secs(args.lock_timeout),
-    )
-    .await?;
+    let lock = lock(&state_path, args, output).await?;
+    // From here on SIGINT and SIGTERM are heard, not fatal: what was sent is recorded first.
+    let mut interrupts =
+        Interrupts::listen().map_err(|err| anyhow::anyhow!("cannot listen for signals: {err}"))?;
+    let Opened { mut state, session } = pipeline::open(config, &state_path).await?;
+    let mut journal = Journal {
+        state: &mut state,
+        path: &state_path,
+    };
+    let result = tokio::select! {
+        decided = decide(&session, &mut journal, saved.as_ref(), output) => match decided {
+            Ok(decided) => execute(&session, &decided, args, output, &mut journal, &mut interrupts).await,
+            Err(err) => Err(err),
+        },
+        signal = interrupts.next() => Ok(report::stopped_before_sending(signal, output)),
+    };
+    session.close()?;
+    drop(lock);
+    result
+}
+
+/// The state's lock, waited for up to `--lock-timeout`; a holder that died is named.
+async fn lock(state_path: &Path, args: &ApplyArgs, output: &Output) -> Result<StateLock, Error> {
+    let timeout = Duration::from_secs(args.lock_timeout);
+    let lock = pipeline::lock(state_path, "deskprune apply", timeout).await?;
     if let Some(holder) = &lock.taken_over {
         output.warning(&format!(
             "the previous holder of the state lock, {holder}, ended without releasing it; taking over (its recorded jobs are followed below)"
         ));
     }
-    // From here on SIGINT and SIGTERM are heard, not fatal: what was sent is recorded first.
-    let mut interrupts =
-        Interrupts::listen().map_err(|err| anyhow::anyhow!("cannot listen for signals: {err}"))?;
-    let Opened { mut state, session } = pipeline::open(config, &state_path).await?;
-    let result = async {
-        let mut journal = Journal {
-            state: &mut state,
-            path: &state_path,
-        };
-        let decided = tokio::select! {
-            decided = decide(&session, &mut journal, saved.as_ref(), output) => decided?,
-            signal = interrupts.next() => return Ok(report::stopped_before_sending(signal, output)),
-        };
-        execute(
-            &session,
-            &decided,
-            args,
-            output,
-            &mut journal,
-            &mut interrupts,
-        )
-        .await
-    }
-    .await;
-    session.close()?;
-    drop(lock);
-    result
+    Ok(lock)
 }
 
 /// Settles the calls an earlier run sent without recording their answer (so the plan knows
