@@ -10,7 +10,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::config::{Config, Scope, Selector};
-use crate::model::{Entry, EntryRef};
+use crate::model::{Entry, EntryRef, Kept};
 use crate::plan::{Plan, Warning};
 
 pub const FORMAT_VERSION: u32 = 1;
@@ -158,7 +158,7 @@ impl PlanDocument {
         plan: Plan,
         config: &Config,
         created_at: jiff::Timestamp,
-    ) -> (PlanDocument, Vec<Entry>) {
+    ) -> (PlanDocument, Vec<Kept>) {
         let summary = Summary {
             to_delete: plan.deletions.len(),
             missing: plan.missing.len(),

@@ -6,7 +6,7 @@ use crate::cli::{Format, Global, PlanArgs};
 use crate::config::Config;
 use crate::document::PlanDocument;
 use crate::error::{Error, exit};
-use crate::model::Entry;
+use crate::model::Kept;
 use crate::output::Output;
 use crate::pipeline::{self, Opened, Planned};
 use crate::plan::BudgetCheck;
@@ -28,7 +28,7 @@ pub async fn run(global: &Global, args: &PlanArgs, output: &Output) -> Result<u8
 /// Prints `document` on stdout in `format`; `kept` gives the human view its context lines.
 pub fn print(
     document: &PlanDocument,
-    kept: &[Entry],
+    kept: &[Kept],
     format: Format,
     output: &Output,
 ) -> Result<(), Error> {

@@ -3,11 +3,13 @@
 //! and the plan order. `inventory` reads into these, `plan` decides on them, `document` turns
 //! them into the versioned JSON shapes: each layer depends only on the ones below it.
 
+mod kept;
 #[cfg(test)]
 mod layers;
 mod order;
 mod values;
 
+pub use kept::Kept;
 pub use order::{entry_order, plan_order};
 pub use values::{fold, same_word};
 

@@ -20,7 +20,7 @@ use std::collections::{HashMap, HashSet};
 
 use crate::config::{Declaration, Declarations, Scope, Selector};
 pub use crate::model::Entry;
-use crate::model::{Desktop, Login, entry_order, fold, same_word};
+use crate::model::{Desktop, Kept, Login, entry_order, fold, plan_order, same_word};
 
 /// What the config says should be.
 #[derive(Debug, Clone, Copy)]
@@ -87,9 +87,9 @@ pub struct Plan {
     /// In scope, not declared, not protected, not in use, not being deleted: apply deletes
     /// these, and only these.
     pub deletions: Vec<Entry>,
-    /// In scope and declared: not shown, but the human view's context lines around each
+    /// In scope and declared: not listed, but the human view's context lines around each
     /// deletion, and its column widths, come from them.
-    pub kept: Vec<Entry>,
+    pub kept: Vec<Kept>,
     /// In scope, undeclared, carrying the protection tag.
     pub protected: Vec<Entry>,
     /// In scope, undeclared, someone logged in.
@@ -215,7 +215,7 @@ impl<'a> Planner<'a> {
                     self.deleting_match[index] = true;
                 }
             }
-            plan.kept.push(Entry::from(desktop));
+            plan.kept.push(Kept::from(&desktop));
             return;
         }
         let list = if deleting {
@@ -284,8 +284,9 @@ impl<'a> Planner<'a> {
             }
         }
         // IDs are unique, so the order is total and an unstable sort gives the one result.
+        plan.kept
+            .sort_unstable_by(|a, b| plan_order(a.as_ref(), b.as_ref()));
         for list in [
-            &mut plan.kept,
             &mut plan.deletions,
             &mut plan.protected,
             &mut plan.in_use,

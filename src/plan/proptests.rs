@@ -366,7 +366,7 @@ proptest! {
         // Every in-scope desktop is in exactly one list, and no other is in any.
         let in_scope_count = inventory.iter().filter(|d| model_in_scope(&scope, d)).count();
         prop_assert_eq!(result.in_scope(), in_scope_count);
-        let mut listed_ids: Vec<&str> = result.kept.iter().map(|d| d.desktop_id.as_str()).collect();
+        let mut listed_ids: Vec<&str> = result.kept.iter().map(|d| d.as_ref().desktop_id).collect();
         for list in [&result.deletions, &result.protected, &result.in_use, &result.in_progress, &result.login_unknown] {
             listed_ids.extend(list.iter().map(|e| e.desktop_id.as_str()));
         }

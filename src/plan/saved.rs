@@ -44,8 +44,9 @@ pub fn recheck(saved: &[Entry], fresh: &Plan, found: &HashSet<String>) -> Rechec
             now.insert(&entry.desktop_id, (entry.as_ref(), standing));
         }
     }
-    for entry in &fresh.kept {
-        now.insert(&entry.desktop_id, (entry.as_ref(), Standing::Declared));
+    for kept in &fresh.kept {
+        let entry = kept.as_ref();
+        now.insert(entry.desktop_id, (entry, Standing::Declared));
     }
     let mut result = Recheck::default();
     for before in saved {

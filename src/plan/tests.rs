@@ -62,7 +62,7 @@ fn plan_ok(desired: &Desired<'_>, facts: Facts<'_>) -> Plan {
 fn kept_ids(plan: &Plan) -> Vec<&str> {
     plan.kept
         .iter()
-        .map(|entry| entry.desktop_id.as_str())
+        .map(|kept| kept.as_ref().desktop_id)
         .collect()
 }
 

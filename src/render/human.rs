@@ -11,7 +11,7 @@ use similar::{DiffOp, DiffTag, group_diff_ops};
 
 use super::Styles;
 use crate::document::{DesktopDoc, PlanDocument, ScopeDoc};
-use crate::model::{Entry, EntryRef, plan_order};
+use crate::model::{EntryRef, Kept, plan_order};
 use crate::text::printable;
 
 /// Unchanged desktops shown around each deletion.
@@ -21,7 +21,7 @@ const CONTEXT: usize = 2;
 /// saved plan does not carry them, and then only their number is shown.
 pub fn render_plan(
     doc: &PlanDocument,
-    kept: &[Entry],
+    kept: &[Kept],
     styles: &Styles,
     out: &mut dyn Write,
 ) -> io::Result<()> {
@@ -153,7 +153,7 @@ fn summary_line(doc: &PlanDocument, styles: &Styles) -> String {
 /// does; `similar` groups them into hunks with context.
 fn render_diff(
     doc: &PlanDocument,
-    kept: &[Entry],
+    kept: &[Kept],
     styles: &Styles,
     out: &mut dyn Write,
 ) -> io::Result<()> {
@@ -233,7 +233,7 @@ enum Row {
 }
 
 /// The kept desktops and the deletions, each already in plan order, as one list in plan order.
-fn merged(kept: &[Entry], deletions: &[DesktopDoc]) -> Vec<Row> {
+fn merged(kept: &[Kept], deletions: &[DesktopDoc]) -> Vec<Row> {
     let index = |at: usize| u32::try_from(at).expect("fewer than 4 billion desktops");
     let mut now = Vec::with_capacity(kept.len() + deletions.len());
     let (mut k, mut d) = (0, 0);
