@@ -36,7 +36,6 @@ pub struct Interrupts {
     interrupt: tokio::signal::unix::Signal,
     #[cfg(unix)]
     terminate: tokio::signal::unix::Signal,
-    first: Option<Signal>,
     heard: usize,
 }
 
@@ -49,16 +48,12 @@ impl Interrupts {
             Ok(Interrupts {
                 interrupt: signal(SignalKind::interrupt())?,
                 terminate: signal(SignalKind::terminate())?,
-                first: None,
                 heard: 0,
             })
         }
         #[cfg(not(unix))]
         {
-            Ok(Interrupts {
-                first: None,
-                heard: 0,
-            })
+            Ok(Interrupts { heard: 0 })
         }
     }
 
@@ -75,14 +70,8 @@ impl Interrupts {
             let _ = tokio::signal::ctrl_c().await;
             Signal::Interrupt
         };
-        self.first.get_or_insert(signal);
         self.heard += 1;
         signal
-    }
-
-    /// The first signal heard, which decides the exit code.
-    pub fn first(&self) -> Option<Signal> {
-        self.first
     }
 
     /// How many signals were heard.

@@ -1,26 +1,31 @@
 //! deskprune: keep the Huawei Cloud Workspace desktops of a project equal to a reviewed
 //! declaration. [`run`] is the whole program; `main.rs` only turns its result into the exit
 //! code.
+//!
+//! Public are only the modules the integration tests and the benchmark (`examples/bench.rs`)
+//! use: the command line, the simulator, and the config, plan-document, state and workspace
+//! modules whose schemas, loader, lock and signing the contract tests check. The rest is
+//! private, so that the compiler reports what nothing uses.
 
-pub mod apply;
-pub mod atomic_file;
+mod apply;
+mod atomic_file;
 pub mod cli;
-pub mod commands;
+mod commands;
 pub mod config;
 pub mod document;
-pub mod error;
-pub mod input_file;
-pub mod interrupt;
-pub mod inventory;
-pub mod model;
-pub mod output;
-pub mod pipeline;
-pub mod plan;
-pub mod progress;
-pub mod render;
+mod error;
+mod input_file;
+mod interrupt;
+mod inventory;
+mod model;
+mod output;
+mod pipeline;
+mod plan;
+mod progress;
+mod render;
 pub mod simulator;
 pub mod state;
-pub mod text;
+mod text;
 pub mod workspace;
 
 use clap::Parser;

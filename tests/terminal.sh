@@ -7,7 +7,8 @@
 #
 #   DESKPRUNE_BIN=target/debug/deskprune bash tests/terminal.sh
 #
-# `cargo test` runs it (tests/cli/terminal.rs) when tmux is installed. The last line is
+# `cargo test` runs it (tests/cli/terminal.rs) when tmux is installed; without tmux it says
+# "skipped", or fails under CI=true. The last line is
 # `N passed, M failed`; the exit status is non-zero when anything failed.
 set -u
 

@@ -37,15 +37,6 @@ pub struct Resolution {
     pub error: Option<ReadError>,
 }
 
-impl Resolution {
-    pub fn is_empty(&self) -> bool {
-        self.found.is_empty()
-            && self.unconfirmed.is_empty()
-            && self.untouched.is_empty()
-            && self.left_open == 0
-    }
-}
-
 /// Resolves every open intent of the journal's state, saving what it learned. An intent the
 /// API cannot be asked about now stays open (its desktops stay out of plans) for a later run.
 pub async fn resolve(

@@ -10,7 +10,7 @@ mod refusal;
 mod submit;
 
 pub use follow::{FollowReport, follow, refresh};
-pub use intents::{DELETE_JOB_TYPE, Resolution, resolve};
+pub use intents::{Resolution, resolve};
 pub use submit::{Sending, Stop, SubmitReport, submit};
 
 use std::path::Path;

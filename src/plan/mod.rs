@@ -12,7 +12,7 @@ mod scope;
 mod typo;
 
 pub use budget::{Budget, BudgetCheck};
-pub use saved::{Recheck, Stale, recheck, stale_diff};
+pub use saved::{recheck, stale_diff};
 pub use scope::in_scope;
 pub use typo::NearMiss;
 
