@@ -121,8 +121,8 @@ mod tests {
         assert!(err.hint().unwrap().contains("`--state`"), "{err}");
     }
 
-    #[test]
-    fn a_state_problem_met_while_applying_keeps_its_hint() {
+    #[tokio::test]
+    async fn a_state_problem_met_while_applying_keeps_its_hint() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("s.json");
         crate::state::save(&path, &mut crate::state::State::new("p")).unwrap();
@@ -132,7 +132,11 @@ mod tests {
             state: &mut state,
             path: &path,
         };
-        let err = journal.save().unwrap_err().context("nothing was sent");
+        let err = journal
+            .save()
+            .await
+            .unwrap_err()
+            .context("nothing was sent");
         let err = Error::from(err);
         assert!(err.to_string().contains("format_version 2"), "{err}");
         assert!(err.hint().unwrap().contains("newer deskprune"), "{err}");

@@ -221,7 +221,7 @@ async fn round(
         tracing::debug!(jobs = unread.len(), "jobs not heard about in this round");
     }
     report.unread = unread;
-    journal.save()?;
+    journal.save().await?;
     Ok(still_open)
 }
 

@@ -110,7 +110,7 @@ pub async fn resolve(
         }
     }
     if resolution.left_open < intents.len() {
-        journal.save()?;
+        journal.save().await?;
     }
     Ok(resolution)
 }

@@ -129,7 +129,7 @@ pub async fn submit(
         deadline: None,
     };
     loop {
-        run.start_calls()?;
+        run.start_calls().await?;
         if run.in_flight.is_empty() {
             break;
         }
@@ -151,7 +151,7 @@ pub async fn submit(
             Event::Signal(_) | Event::GraceOver => break,
         }
     }
-    Ok(run.finish())
+    Ok(run.finish().await)
 }
 
 enum Event {
@@ -205,7 +205,7 @@ impl Run<'_, '_, '_> {
     /// saved, before any of them leaves: a run that dies before an answer arrives leaves a
     /// trace the next run resolves, and a state that cannot be written stops sending before
     /// the call that it could not record.
-    fn start_calls(&mut self) -> anyhow::Result<()> {
+    async fn start_calls(&mut self) -> anyhow::Result<()> {
         let mut wave = Vec::new();
         while !self.stopping()
             && self.in_flight.len() + wave.len() < self.sending.concurrency.max(1)
@@ -221,7 +221,7 @@ impl Run<'_, '_, '_> {
         if wave.is_empty() {
             return Ok(());
         }
-        if let Err(err) = self.journal.save() {
+        if let Err(err) = self.journal.save().await {
             for batch in &wave {
                 self.journal.state.close_intent(&batch.intent);
             }
@@ -294,8 +294,8 @@ impl Run<'_, '_, '_> {
 
     /// Saves the journal; a failure stops sending (the answers still arriving are kept in
     /// memory, and shown to the user at the end).
-    fn save(&mut self) {
-        if let Err(err) = self.journal.save() {
+    async fn save(&mut self) {
+        if let Err(err) = self.journal.save().await {
             self.save_failed(err);
         }
     }
@@ -323,14 +323,14 @@ impl Run<'_, '_, '_> {
             Ok(answer) => {
                 let job = JobRecord::pending(&answer.job_id, &batch.ids, Timestamp::now());
                 self.journal.state.jobs.push(job);
-                self.save();
+                self.save().await;
                 tracing::info!(job_id = %answer.job_id, desktops = batch.ids.len(), "batch-delete accepted");
                 self.report.jobs.push((answer.job_id, batch.ids));
                 (self.sending.on_sent)(self.report.submitted());
             }
             Err(err) if is_about_one_desktop(&err) => self.refused(batch, &err).await,
             Err(err) if err.provably_not_carried_out() || err.is_client_refusal() => {
-                self.save();
+                self.save().await;
                 self.report.not_sent.extend(batch.ids);
                 // Calls already under way are still awaited and recorded; no new one starts.
                 self.report.stopped_by.get_or_insert(err);
@@ -355,7 +355,7 @@ impl Run<'_, '_, '_> {
         let (refused, rest) = single_out(err, batch.ids);
         let Some(id) = refused else {
             // The answer names no desktop: halve until it does, or one remains.
-            self.save();
+            self.save().await;
             let (left, right) = rest.split_at(rest.len() / 2);
             for half in [right, left] {
                 self.queue
@@ -365,7 +365,7 @@ impl Run<'_, '_, '_> {
         };
         let refusal = refusal(&id, err);
         self.journal.state.refused.push(refusal.clone());
-        self.save();
+        self.save().await;
         if refusal.http_status == 404 && self.is_gone(&id).await {
             self.report.gone.push(refusal);
         } else {
@@ -406,7 +406,7 @@ impl Run<'_, '_, '_> {
             error: err.to_string(),
         });
         let entry = state.unconfirmed.len() - 1;
-        self.save();
+        self.save().await;
         self.report.lost_answers.push(err.clone());
         if self.report.interrupted.is_some() {
             // The user wants out: no re-read, the whole call stays unconfirmed.
@@ -435,7 +435,7 @@ impl Run<'_, '_, '_> {
         if taken.is_empty() {
             state.unconfirmed.remove(entry);
         }
-        self.save();
+        self.save().await;
         self.report.unconfirmed.extend(taken);
         if again.is_empty() {
             return;
@@ -454,7 +454,7 @@ impl Run<'_, '_, '_> {
 
     /// The report, once no call is awaited any more. A call still in flight keeps its intent
     /// open in the state (saved before it left); its task is stopped.
-    fn finish(mut self) -> SubmitReport {
+    async fn finish(mut self) -> SubmitReport {
         for (_, (ids, task)) in self.waiting.drain() {
             task.abort();
             self.report.answer_unknown.extend(ids);
@@ -464,7 +464,7 @@ impl Run<'_, '_, '_> {
             .extend(self.queue.drain(..).flat_map(|batch| batch.ids));
         if self.report.save_failed.is_some() {
             // One last try: what is recorded in the file is recorded, whatever is printed.
-            let _ = self.journal.save();
+            let _ = self.journal.save().await;
         }
         self.report
     }

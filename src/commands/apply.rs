@@ -11,17 +11,17 @@ mod report;
 
 pub(super) use report::resolution as report_resolution;
 
-use super::plan::{Opened, budget, check_empty, compute, open, plan_desktops};
-use super::session::Session;
 use crate::apply::{Journal, Sending, Stop, SubmitReport, follow, resolve, submit};
 use crate::cli::{ApplyArgs, Global};
 use crate::config::Config;
-use crate::document::{DesktopDoc, PackedDocs, PlanDocument};
+use crate::document::{DesktopDoc, PlanDocument};
 use crate::error::{Error, exit};
 use crate::interrupt::{Interrupts, Signal};
 use crate::inventory::read_by_ids;
+use crate::model::Entry;
 use crate::output::Output;
-use crate::plan::{BudgetCheck, recheck, stale_diff};
+use crate::pipeline::{self, Opened, Session};
+use crate::plan::{recheck, stale_diff};
 use crate::progress::Progress;
 use crate::state::{self, State, StateLock};
 
@@ -45,44 +45,42 @@ pub async fn run(global: &Global, args: &ApplyArgs, output: &Output) -> Result<u
         None => None,
     };
     let state_path = state::state_path_for(&config.path, global.state.as_deref());
-    let lock = StateLock::acquire(
-        &state_path,
-        "deskprune apply",
-        Duration::from_secs(args.lock_timeout),
-    )
-    .map_err(|err| err.waitable_with("--lock-timeout"))?;
+    let lock = lock(&state_path, args, output).await?;
+    // From here on SIGINT and SIGTERM are heard, not fatal: what was sent is recorded first.
+    let mut interrupts =
+        Interrupts::listen().map_err(|err| anyhow::anyhow!("cannot listen for signals: {err}"))?;
+    let Opened { mut state, session } = pipeline::open(config, &state_path).await?;
+    let mut journal = Journal {
+        state: &mut state,
+        path: &state_path,
+    };
+    let result = tokio::select! {
+        decided = decide(&session, &mut journal, saved.as_ref(), output) => match decided {
+            Ok(decided) => execute(&session, &decided, args, output, &mut journal, &mut interrupts).await,
+            Err(err) => Err(err),
+        },
+        signal = interrupts.next() => Ok(report::stopped_before_sending(signal, output)),
+    };
+    session.close()?;
+    drop(lock);
+    result
+}
+
+/// The state's lock, waited for up to `--lock-timeout`; a holder that died is named.
+async fn lock(state_path: &Path, args: &ApplyArgs, output: &Output) -> Result<StateLock, Error> {
+    let timeout = Duration::from_secs(args.lock_timeout);
+    let lock = pipeline::lock(state_path, "deskprune apply", timeout)
+        .await
+        .map_err(|err| match err {
+            Error::Lock(lock) => Error::Lock(lock.waitable_with("--lock-timeout")),
+            other => other,
+        })?;
     if let Some(holder) = &lock.taken_over {
         output.warning(&format!(
             "the previous holder of the state lock, {holder}, ended without releasing it; taking over (its recorded jobs are followed below)"
         ));
     }
-    // From here on SIGINT and SIGTERM are heard, not fatal: what was sent is recorded first.
-    let mut interrupts =
-        Interrupts::listen().map_err(|err| anyhow::anyhow!("cannot listen for signals: {err}"))?;
-    let Opened { mut state, session } = open(config, &state_path).await?;
-    let result = async {
-        let mut journal = Journal {
-            state: &mut state,
-            path: &state_path,
-        };
-        let decided = tokio::select! {
-            decided = decide(&session, &mut journal, saved.as_ref(), output) => decided?,
-            signal = interrupts.next() => return Ok(report::stopped_before_sending(signal, output)),
-        };
-        execute(
-            &session,
-            &decided,
-            args,
-            output,
-            &mut journal,
-            &mut interrupts,
-        )
-        .await
-    }
-    .await;
-    session.close()?;
-    drop(lock);
-    result
+    Ok(lock)
 }
 
 /// Settles the calls an earlier run sent without recording their answer (so the plan knows
@@ -111,7 +109,7 @@ async fn decide(
 
 /// Plans now and shows the plan.
 async fn decide_now(session: &Session, state: &State, output: &Output) -> Result<Decision, Error> {
-    let planned = compute(session, state, &Progress::new(output.progress)).await?;
+    let planned = pipeline::plan_inventory(session, state, &Progress::new(output.progress)).await?;
     let (document, kept) = PlanDocument::new(planned.plan, &session.config, planned.read_at);
     super::plan::print(&document, &kept, crate::cli::Format::Human, output)?;
     Ok(Decision {
@@ -178,8 +176,9 @@ async fn decide_saved(
         .collect();
     let reread = read_by_ids(&session.client, &ids, session.config.client.max_concurrency).await?;
     let found: HashSet<String> = reread.iter().map(|d| d.id.clone()).collect();
-    let fresh = plan_desktops(session, reread, state, read_at).await?;
-    let checked = recheck(saved, &fresh.plan, &found);
+    let fresh = pipeline::plan_desktops(session, reread, state, read_at).await?;
+    let planned: Vec<Entry> = saved.deletions.iter().map(DesktopDoc::to_entry).collect();
+    let checked = recheck(&planned, &fresh.plan, &found);
     if !checked.stale.is_empty() {
         let mut stderr = std::io::stderr();
         let _ = write!(stderr, "{}", stale_diff(&checked.stale));
@@ -196,12 +195,7 @@ async fn decide_saved(
             "make a new plan with `deskprune plan --out FILE`, review it, and apply that",
         ));
     }
-    super::plan::print(
-        saved,
-        &PackedDocs::default(),
-        crate::cli::Format::Human,
-        output,
-    )?;
+    super::plan::print(saved, &[], crate::cli::Format::Human, output)?;
     for gone in &checked.disappeared {
         output.note(&format!(
             "`{}` ({}) no longer exists; nothing to do for it.",
@@ -218,7 +212,7 @@ async fn decide_saved(
         send: checked
             .send
             .iter()
-            .map(|d: &DesktopDoc| d.desktop_id.clone())
+            .map(|d: &Entry| d.desktop_id.clone())
             .collect(),
         names: names(saved),
         in_scope: saved.summary.in_scope,
@@ -244,22 +238,13 @@ async fn execute(
         ..SubmitReport::default()
     };
     if !decision.send.is_empty() {
-        check_empty(config, decision.in_scope)?;
-        if let BudgetCheck::Exceeded {
-            deletions, reasons, ..
-        } = budget(config).check(decision.send.len(), decision.in_scope)
-            && args.allow_deletions != Some(deletions)
-        {
-            return Err(Error::refused(
-                format!(
-                    "this plan exceeds the deletion budget: {}",
-                    reasons.join("; ")
-                ),
-                format!(
-                    "review the plan, then pass `--allow-deletions {deletions}` (the exact number), or raise `[guard] max_deletions` / `max_delete_percent`"
-                ),
-            ));
-        }
+        pipeline::check_empty(config, decision.in_scope)?;
+        pipeline::check_budget(
+            config,
+            decision.send.len(),
+            decision.in_scope,
+            args.allow_deletions,
+        )?;
         if !args.auto_approve
             && let Some(signal) = confirm(config, decision.send.len(), output, interrupts).await?
         {
@@ -327,7 +312,7 @@ async fn execute(
         signal = interrupts.next() => {
             progress.clear();
             // Every job is recorded already; this save only adds what the last poll learned.
-            journal.save()?;
+            journal.save().await?;
             let code = signal.exit_code();
             report::interrupted_following(signal, journal.path, output);
             output.result(&report::summary(code, &submitted, None));

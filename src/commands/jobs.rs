@@ -4,11 +4,11 @@
 use std::io::Write;
 use std::time::Duration;
 
-use super::session::Session;
 use crate::apply::{Journal, refresh, resolve};
 use crate::cli::{Global, JobsArgs};
 use crate::error::{Error, exit};
 use crate::output::Output;
+use crate::pipeline::Session;
 use crate::render::Styles;
 use crate::state::{self, JobRecord, JobStatus, OutcomeStatus, State, StateLock};
 use crate::text::printable;

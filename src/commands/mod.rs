@@ -1,5 +1,5 @@
-//! One file per subcommand, each reading as its pipeline; `session` connects a config to the
-//! API (the cloud, an endpoint, or the in-process simulator).
+//! One file per subcommand, each reading as its pipeline (the steps `plan` and `apply` share
+//! are in `crate::pipeline`).
 
 mod apply;
 mod completions;
@@ -7,7 +7,6 @@ mod force_unlock;
 mod jobs;
 mod plan;
 mod schema;
-mod session;
 mod show;
 mod simulator;
 mod validate;

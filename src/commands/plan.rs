@@ -1,276 +1,34 @@
-//! `deskprune plan`: read the inventory, decide, show the plan. Also the shared steps that
-//! `apply` runs before it sends anything.
+//! `deskprune plan`: read the inventory, decide, show the plan (and save it with `--out`).
 
-use std::collections::{HashMap, HashSet};
 use std::io::Write;
-use std::path::Path;
 
-use tokio::task::JoinSet;
-
-use super::session::Session;
 use crate::cli::{Format, Global, PlanArgs};
-use crate::config::{Config, Selector};
-use crate::document::{PackedDocs, PlanDocument};
+use crate::config::Config;
+use crate::document::PlanDocument;
 use crate::error::{Error, exit};
-use crate::inventory::{Desktop, Login, read_all, read_login_status};
+use crate::model::Kept;
 use crate::output::Output;
-use crate::plan::{Budget, BudgetCheck, Desired, NearMiss, Plan, Planner};
+use crate::pipeline::{self, Opened, Planned};
+use crate::plan::BudgetCheck;
 use crate::progress::Progress;
-use crate::state::{self, State};
-use crate::text::printable;
-use crate::workspace::wire::MAX_IDS_PER_CALL;
-use crate::workspace::{ApiError, ListFilter};
+use crate::state;
 
 pub async fn run(global: &Global, args: &PlanArgs, output: &Output) -> Result<u8, Error> {
     let config = super::load_config(global, output)?;
     let state_path = state::state_path_for(&config.path, global.state.as_deref());
-    let Opened { state, session } = open(config, &state_path).await?;
+    let Opened { state, session } = pipeline::open(config, &state_path).await?;
     // Progress is for a person at a terminal reading the human view.
     let progress = Progress::new(output.progress && args.view.format() == Format::Human);
-    let planned = compute(&session, &state, &progress).await;
+    let planned = pipeline::plan_inventory(&session, &state, &progress).await;
     drop(progress);
     let config = session.close()?;
     show(&config, planned?, args, output)
 }
 
-/// A session ready to plan, with its state loaded.
-pub struct Opened {
-    pub state: State,
-    pub session: Session,
-}
-
-/// Loads the state and connects to the API named by `config`, which was validated whole:
-/// nothing is sent before that.
-pub async fn open(config: Config, state_path: &Path) -> Result<Opened, Error> {
-    let state = state::load(state_path, &config.cloud.project_id)?;
-    let session = Session::open(config, state_path).await?;
-    Ok(Opened { state, session })
-}
-
-/// The plan and when its facts were read.
-pub struct Planned {
-    pub plan: Plan,
-    pub read_at: jiff::Timestamp,
-}
-
-/// Reads the inventory into the planner page by page, asking who is logged in to the desktops
-/// it would delete while the rest is still being read.
-pub async fn compute(
-    session: &Session,
-    state: &State,
-    progress: &Progress,
-) -> Result<Planned, Error> {
-    let config = &session.config;
-    let read_at = jiff::Timestamp::now();
-    let pending = state.pending_desktops(read_at);
-    let planning = read_all(
-        &session.client,
-        &list_filter(config),
-        config.client.max_concurrency,
-        &|read, total| progress.reading(read, total),
-        || Planning::new(session, &pending),
-    )
-    .await;
-    progress.clear();
-    let plan = planning?.finish().await?;
-    Ok(Planned { plan, read_at })
-}
-
-/// Plans over `desktops` (a saved plan's, read again), holding back those in use.
-pub async fn plan_desktops(
-    session: &Session,
-    desktops: Vec<Desktop>,
-    state: &State,
-    read_at: jiff::Timestamp,
-) -> Result<Planned, Error> {
-    let pending = state.pending_desktops(read_at);
-    let mut planning = Planning::new(session, &pending);
-    planning.whole = false;
-    planning.extend(desktops);
-    let plan = planning.finish().await?;
-    Ok(Planned { plan, read_at })
-}
-
-/// The planner, fed desktop by desktop, and the in-use guard's reads: as soon as 100 desktops
-/// to delete are known, who is logged in to them is asked in a call of its own, in flight
-/// while the rest of the inventory is read. Dropped, it stops the reads it started.
-struct Planning<'a> {
-    planner: Planner<'a>,
-    session: &'a Session,
-    /// Whether the planner is fed the whole inventory in scope, or some desktops only (a
-    /// saved plan's): only a whole one tells a declared ID that matches nothing.
-    whole: bool,
-    /// How many of the planner's deletions have been asked about.
-    asked: usize,
-    reads: JoinSet<Result<Vec<(String, Login)>, ApiError>>,
-}
-
-impl<'a> Planning<'a> {
-    fn new(session: &'a Session, pending: &'a HashSet<String>) -> Planning<'a> {
-        let config = &session.config;
-        Planning {
-            planner: Planner::new(
-                Desired {
-                    scope: &config.scope,
-                    declarations: &config.desktops,
-                    protect_tag: &config.guard.protect_tag,
-                },
-                pending,
-            ),
-            session,
-            whole: true,
-            asked: 0,
-            reads: JoinSet::new(),
-        }
-    }
-
-    /// Asks about each full 100 deletions not asked about yet; with `rest`, also the last few.
-    fn ask(&mut self, rest: bool) {
-        if self.session.config.guard.in_use_login_statuses.is_empty() {
-            return;
-        }
-        let unasked = &self.planner.deletions()[self.asked..];
-        for chunk in unasked.chunks(MAX_IDS_PER_CALL) {
-            if chunk.len() < MAX_IDS_PER_CALL && !rest {
-                break;
-            }
-            let ids = chunk.iter().map(|entry| entry.desktop_id.clone()).collect();
-            let client = self.session.client.clone();
-            let busy = self.session.config.guard.in_use_login_statuses.clone();
-            self.reads
-                .spawn(async move { read_login_status(&client, ids, &busy).await });
-            self.asked += chunk.len();
-        }
-    }
-
-    /// The plan, once every answer about who is logged in is in, with the desktops someone is
-    /// logged in to, and those whose login state is not known for certain, held back.
-    async fn finish(mut self) -> Result<Plan, Error> {
-        self.ask(true);
-        // Sorted while the last answers travel.
-        let config = &self.session.config;
-        let mut plan = match self.whole {
-            true => self
-                .planner
-                .finish()
-                .map_err(|near_misses| typo_error(config, &near_misses))?,
-            false => self.planner.finish_some(),
-        };
-        if config.guard.in_use_login_statuses.is_empty() {
-            // The guard is switched off: nothing was asked.
-            return Ok(plan);
-        }
-        let mut login = HashMap::with_capacity(plan.deletions.len());
-        while let Some(states) = self.reads.join_next().await {
-            login.extend(states.expect("a login-status read never panics")?);
-        }
-        plan.hold_by_login(&login);
-        if !plan.in_use.is_empty() {
-            tracing::info!(count = plan.in_use.len(), "desktops in use are held back");
-        }
-        if !plan.login_unknown.is_empty() {
-            tracing::info!(
-                count = plan.login_unknown.len(),
-                "desktops whose login state is unknown are held back"
-            );
-        }
-        Ok(plan)
-    }
-}
-
-/// The refusal of a plan in which a declared ID that matches nothing is a typo of a desktop
-/// the plan would delete.
-fn typo_error(config: &Config, near_misses: &[NearMiss]) -> Error {
-    /// Pairs named at most; the rest are counted.
-    const SHOWN: usize = 10;
-    let pair = |miss: &NearMiss, link: &str| {
-        let (Selector::Id(declared) | Selector::Name(declared)) = &miss.declaration.selector;
-        format!(
-            "`{}` ({}:{}) {link} `{}` (`{}`)",
-            printable(declared),
-            config.path.display(),
-            miss.declaration.line,
-            printable(&miss.desktop.desktop_id),
-            printable(&miss.desktop.computer_name),
-        )
-    };
-    let message = match near_misses {
-        [miss] => format!(
-            "declared `id` {}, which this plan would delete; nothing was planned or sent",
-            pair(miss, "matches no desktop but is a typo away from")
-        ),
-        _ => {
-            let mut pairs: Vec<String> = near_misses
-                .iter()
-                .take(SHOWN)
-                .map(|miss| pair(miss, "looks like"))
-                .collect();
-            if near_misses.len() > SHOWN {
-                pairs.push(format!("and {} more", near_misses.len() - SHOWN));
-            }
-            format!(
-                "declared IDs match no desktop but are a typo away from desktops this plan would delete: {}; nothing was planned or sent",
-                pairs.join("; ")
-            )
-        }
-    };
-    Error::refused(
-        message,
-        "correct the `id` in the config (copy it from `deskprune plan --json`), or remove the declaration if that desktop is meant to be deleted",
-    )
-}
-
-impl Extend<Desktop> for Planning<'_> {
-    fn extend<I: IntoIterator<Item = Desktop>>(&mut self, desktops: I) {
-        self.planner.extend(desktops);
-        self.ask(false);
-    }
-}
-
-/// The list filters that keep out-of-scope desktops off the wire. The planner still checks
-/// every desktop against the whole scope: the service's filter semantics are not confirmed.
-fn list_filter(config: &Config) -> ListFilter {
-    if config.scope.all {
-        return ListFilter::default();
-    }
-    ListFilter {
-        enterprise_project_id: config.scope.enterprise_project_id.clone(),
-        tags: config
-            .scope
-            .tags
-            .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect(),
-        desktop_ids: Vec::new(),
-    }
-}
-
-/// The empty-declaration rail: a file that declares nothing would delete its whole scope.
-pub fn check_empty(config: &Config, in_scope: usize) -> Result<(), Error> {
-    if config.desktops.is_empty() && in_scope > 0 && !config.guard.allow_empty {
-        return Err(Error::refused(
-            format!(
-                "`{}` declares no desktop, so all {} in-scope desktops would be deleted",
-                config.path.display(),
-                in_scope
-            ),
-            "declare the desktops to keep with `[[desktop]]`, or set `[guard] allow_empty = true` if emptying the scope is intended",
-        ));
-    }
-    Ok(())
-}
-
-pub fn budget(config: &Config) -> Budget {
-    Budget {
-        max_deletions: config.guard.max_deletions,
-        max_percent: config.guard.max_delete_percent,
-    }
-}
-
 /// Prints `document` on stdout in `format`; `kept` gives the human view its context lines.
 pub fn print(
     document: &PlanDocument,
-    kept: &PackedDocs,
+    kept: &[Kept],
     format: Format,
     output: &Output,
 ) -> Result<(), Error> {
@@ -302,10 +60,10 @@ fn show(config: &Config, planned: Planned, args: &PlanArgs, output: &Output) -> 
         ));
     }
     let summary = &document.summary;
-    check_empty(config, summary.in_scope)?;
+    pipeline::check_empty(config, summary.in_scope)?;
     if let BudgetCheck::Exceeded {
         deletions, reasons, ..
-    } = budget(config).check(summary.to_delete, summary.in_scope)
+    } = pipeline::budget(config).check(summary.to_delete, summary.in_scope)
     {
         output.warning(&format!(
             "this plan exceeds the deletion budget: {}; `apply` will refuse it unless given `--allow-deletions {deletions}`",

@@ -2,17 +2,11 @@
 
 use super::plan::print;
 use crate::cli::ShowArgs;
-use crate::document::PackedDocs;
 use crate::error::{Error, exit};
 use crate::output::Output;
 
 pub fn run(args: &ShowArgs, output: &Output) -> Result<u8, Error> {
     let document = crate::document::read(&args.file)?;
-    print(
-        &document,
-        &PackedDocs::default(),
-        args.view.format(),
-        output,
-    )?;
+    print(&document, &[], args.view.format(), output)?;
     Ok(exit::OK)
 }

@@ -368,7 +368,7 @@ fn load_and_use(values: &[(usize, String)]) -> Result<(), TestCaseError> {
         "http://127.0.0.1:9",
         &config.cloud.project_id,
         auth,
-        &config.client,
+        &(&config.client).into(),
     )
     .map_err(|err| TestCaseError::fail(format!("{err:#}\nfor:\n{text}")))?;
     let budget = crate::plan::Budget {

@@ -6,20 +6,12 @@
 
 use std::collections::HashSet;
 
-use super::same_word;
+use crate::model::Login;
+use crate::text::same_word;
 use crate::workspace::wire::{ListDesktopsDetailResponse, LoginState};
 
 /// The `login_status` values the service documents; any other is not understood.
 const LOGIN_STATUSES: [&str; 4] = ["UNREGISTER", "REGISTERED", "CONNECTED", "DISCONNECTED"];
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Login {
-    NotInUse,
-    /// Its `login_status` is one of `[guard] in_use_login_statuses`.
-    InUse,
-    /// The answer does not say for certain.
-    Unknown,
-}
 
 /// The login state of each of `asked`, in that order, from the detail list's `answer` to a
 /// call that asked for them all; `busy` are the statuses that mean "in use". With the states,

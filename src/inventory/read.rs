@@ -9,7 +9,8 @@ use futures_util::{StreamExt, TryStreamExt, stream};
 use tokio::sync::mpsc;
 use tokio::task::{JoinHandle, JoinSet};
 
-use super::{Desktop, Login, classify};
+use super::classify;
+use crate::model::{Desktop, Login};
 use crate::text::printable;
 use crate::workspace::wire::is_usable_id;
 use crate::workspace::wire::{

@@ -19,8 +19,8 @@ pub use typo::NearMiss;
 use std::collections::{HashMap, HashSet};
 
 use crate::config::{Declaration, Declarations, Scope, Selector};
-use crate::document::{DesktopDoc, DocRef, PackedDocs};
-use crate::inventory::{Desktop, Login};
+pub use crate::model::Entry;
+use crate::model::{Desktop, Kept, Login, entry_order, plan_order};
 use crate::text::{fold, same_word};
 
 /// What the config says should be.
@@ -66,10 +66,6 @@ impl Facts<'_> {
     }
 }
 
-/// A desktop as a plan shows it: the plan document's own type, so nothing is copied between
-/// planning and printing.
-pub type Entry = DesktopDoc;
-
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Warning {
     /// A declared name matches several desktops: all of them are kept.
@@ -92,8 +88,9 @@ pub struct Plan {
     /// In scope, not declared, not protected, not in use, not being deleted: apply deletes
     /// these, and only these.
     pub deletions: Vec<Entry>,
-    /// In scope and declared: packed, since they are most of a large inventory.
-    pub kept: PackedDocs,
+    /// In scope and declared: not listed, but the human view's context lines around each
+    /// deletion, and its column widths, come from them.
+    pub kept: Vec<Kept>,
     /// In scope, undeclared, carrying the protection tag.
     pub protected: Vec<Entry>,
     /// In scope, undeclared, someone logged in.
@@ -146,44 +143,6 @@ pub fn is_protected(desktop: &Desktop, protect_tag: &str) -> bool {
     desktop
         .tags_like(protect_tag)
         .any(|(_, value)| !same_word(value, "false"))
-}
-
-/// Plan order: by name, case-insensitively, then by ID. Compared in place, without a lower-cased
-/// copy of every name.
-pub fn plan_order(a: DocRef, b: DocRef) -> std::cmp::Ordering {
-    names_order(a.computer_name, b.computer_name).then_with(|| a.desktop_id.cmp(b.desktop_id))
-}
-
-fn entry_order(a: &Entry, b: &Entry) -> std::cmp::Ordering {
-    plan_order(a.as_ref(), b.as_ref())
-}
-
-/// Names compared lower-cased, char by char. Byte by byte while the names are ASCII: a sort
-/// of 100,000 desktops compares names millions of times. An order, not a match, so not
-/// `text::fold`: it only has to be total and stable, and this one is cheaper.
-fn names_order(a: &str, b: &str) -> std::cmp::Ordering {
-    let lower = |name: &str| {
-        name.chars()
-            .flat_map(char::to_lowercase)
-            .collect::<Vec<_>>()
-    };
-    for (at, (x, y)) in a.bytes().zip(b.bytes()).enumerate() {
-        if x == y {
-            continue;
-        }
-        if !(x.is_ascii() && y.is_ascii()) {
-            // The names agree up to here, lower-cased, and their chars start at the same
-            // places (only ASCII bytes differed): compare from the char `at` falls in.
-            let start = (0..=at).rev().find(|&i| a.is_char_boundary(i)).unwrap_or(0);
-            return lower(&a[start..]).cmp(&lower(&b[start..]));
-        }
-        let (x, y) = (x.to_ascii_lowercase(), y.to_ascii_lowercase());
-        if x != y {
-            return x.cmp(&y);
-        }
-    }
-    // One name is the other's start, lower-cased: the shorter comes first.
-    a.len().cmp(&b.len())
 }
 
 /// Plans over a whole inventory, as the commands do: a [`Planner`] fed every desktop, then the
@@ -257,7 +216,7 @@ impl<'a> Planner<'a> {
                     self.deleting_match[index] = true;
                 }
             }
-            plan.kept.push(&desktop);
+            plan.kept.push(Kept::from(&desktop));
             return;
         }
         let list = if deleting {
@@ -267,7 +226,7 @@ impl<'a> Planner<'a> {
         } else {
             &mut plan.deletions
         };
-        list.push(DesktopDoc::from(desktop));
+        list.push(Entry::from(desktop));
     }
 
     fn is_pending(&self, id: &str) -> bool {
@@ -325,8 +284,9 @@ impl<'a> Planner<'a> {
                 }
             }
         }
-        plan.kept.sort_by(plan_order);
         // IDs are unique, so the order is total and an unstable sort gives the one result.
+        plan.kept
+            .sort_unstable_by(|a, b| plan_order(a.as_ref(), b.as_ref()));
         for list in [
             &mut plan.deletions,
             &mut plan.protected,
@@ -341,14 +301,12 @@ impl<'a> Planner<'a> {
     }
 }
 
-/// Adds a batch of desktops (a page), and sorts the kept ones among them into those kept
-/// before, so that little sorting is left for [`Planner::finish`].
+/// Adds a batch of desktops (a page).
 impl Extend<Desktop> for Planner<'_> {
     fn extend<I: IntoIterator<Item = Desktop>>(&mut self, desktops: I) {
         for desktop in desktops {
             self.add(desktop);
         }
-        self.plan.kept.sort_pushed(plan_order);
     }
 }
 

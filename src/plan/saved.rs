@@ -7,32 +7,32 @@
 use std::collections::{HashMap, HashSet};
 
 use super::Plan;
-use crate::document::{DesktopDoc, DocRef, PlanDocument};
+use crate::model::{Entry, EntryRef};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Stale {
-    pub before: DesktopDoc,
+    pub before: Entry,
     /// `None` when only the rules changed, not the desktop.
-    pub after: Option<DesktopDoc>,
+    pub after: Option<Entry>,
     pub why: &'static str,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Recheck {
     /// Unchanged and still to be deleted: what apply sends.
-    pub send: Vec<DesktopDoc>,
-    pub disappeared: Vec<DesktopDoc>,
+    pub send: Vec<Entry>,
+    pub disappeared: Vec<Entry>,
     /// Not sent this time, with the reason.
-    pub held: Vec<(DesktopDoc, &'static str)>,
+    pub held: Vec<(Entry, &'static str)>,
     /// Any entry here refuses the whole plan.
     pub stale: Vec<Stale>,
 }
 
-/// `fresh` is the plan made now, with today's config and facts, over the saved deletions read
-/// again by ID; `found` are the IDs that read found.
-pub fn recheck(saved: &PlanDocument, fresh: &Plan, found: &HashSet<String>) -> Recheck {
+/// `saved` are the saved plan's deletions; `fresh` is the plan made now, with today's config
+/// and facts, over them read again by ID; `found` are the IDs that read found.
+pub fn recheck(saved: &[Entry], fresh: &Plan, found: &HashSet<String>) -> Recheck {
     // Where each desktop stands now, and how it looks.
-    let mut now: HashMap<&str, (DocRef, Standing)> = HashMap::new();
+    let mut now: HashMap<&str, (EntryRef, Standing)> = HashMap::new();
     for (entries, standing) in [
         (&fresh.deletions, Standing::Deletion),
         (&fresh.in_progress, Standing::InProgress),
@@ -44,11 +44,12 @@ pub fn recheck(saved: &PlanDocument, fresh: &Plan, found: &HashSet<String>) -> R
             now.insert(&entry.desktop_id, (entry.as_ref(), standing));
         }
     }
-    for entry in fresh.kept.iter() {
+    for kept in &fresh.kept {
+        let entry = kept.as_ref();
         now.insert(entry.desktop_id, (entry, Standing::Declared));
     }
     let mut result = Recheck::default();
-    for before in &saved.deletions {
+    for before in saved {
         let id = before.desktop_id.as_str();
         let Some(&(after, standing)) = now.get(id) else {
             if found.contains(id) {
@@ -64,20 +65,22 @@ pub fn recheck(saved: &PlanDocument, fresh: &Plan, found: &HashSet<String>) -> R
         };
         let stale = |why| Stale {
             before: before.clone(),
-            after: Some(after.to_doc()),
+            after: Some(after.to_entry()),
             why,
         };
         match standing {
             _ if after != before.as_ref() => {
                 result.stale.push(stale("changed since the plan was made"))
             }
-            Standing::Deletion => result.send.push(after.to_doc()),
-            Standing::InProgress => result.held.push((after.to_doc(), "already being deleted")),
+            Standing::Deletion => result.send.push(after.to_entry()),
+            Standing::InProgress => result
+                .held
+                .push((after.to_entry(), "already being deleted")),
             Standing::InUse => result
                 .held
-                .push((after.to_doc(), "in use (someone is logged in)")),
+                .push((after.to_entry(), "in use (someone is logged in)")),
             Standing::LoginUnknown => result.held.push((
-                after.to_doc(),
+                after.to_entry(),
                 "held back: its login state is unknown (the detail list did not say)",
             )),
             Standing::Protected => result.stale.push(stale("now carries the protection tag")),
@@ -101,15 +104,15 @@ enum Standing {
 /// The stale desktops as a line diff: how each looked when planned (`-`) and now (`+`).
 pub fn stale_diff(stale: &[Stale]) -> String {
     // Each field escaped: the lines are the API's text, and a line break in it would add one.
-    let line = |doc: &DesktopDoc| {
+    let line = |entry: &Entry| {
         let shown = |text: &str| crate::text::printable(text).into_owned();
         format!(
             "{}  {}  user={}  status={}  created={}\n",
-            shown(&doc.computer_name),
-            shown(&doc.desktop_id),
-            shown(&doc.user_name),
-            shown(&doc.status),
-            shown(&doc.created)
+            shown(&entry.computer_name),
+            shown(&entry.desktop_id),
+            shown(&entry.user_name),
+            shown(&entry.status),
+            shown(&entry.created)
         )
     };
     let before: String = stale.iter().map(|s| line(&s.before)).collect();
@@ -133,7 +136,7 @@ mod tests {
 
     use super::*;
     use crate::config::{Declarations, Scope};
-    use crate::inventory::Desktop;
+    use crate::model::Desktop;
     use crate::plan::{Desired, Facts, plan};
 
     fn desktop(id: &str, tags: &[(&str, &str)]) -> Desktop {
@@ -149,23 +152,6 @@ mod tests {
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
-        }
-    }
-
-    fn saved(desktops: &[Desktop]) -> PlanDocument {
-        PlanDocument {
-            deletions: desktops.iter().cloned().map(DesktopDoc::from).collect(),
-            ..serde_json::from_value(serde_json::json!({
-                "format_version": 1, "deskprune_version": "0", "created_at": "t",
-                "region": "r", "project_id": "p",
-                "config": {"path": "c", "digest": "d"},
-                "scope": {"all": false, "enterprise_project_id": null, "tags": {}, "name_prefix": null},
-                "deletions": [], "missing": [], "protected": [], "in_use": [], "in_progress": [],
-                "warnings": [],
-                "summary": {"to_delete": 0, "missing": 0, "protected": 0, "in_use": 0,
-                            "in_progress": 0, "kept": 0, "in_scope": 0, "total": 0}
-            }))
-            .unwrap()
         }
     }
 
@@ -215,8 +201,8 @@ mod tests {
             },
         )
         .unwrap();
-        let mut saved_plan = saved(&planned);
-        saved_plan.deletions.push(DesktopDoc {
+        let mut saved_plan: Vec<Entry> = planned.iter().cloned().map(Entry::from).collect();
+        saved_plan.push(Entry {
             desktop_id: "gone".into(),
             computer_name: "pc-gone".into(),
             user_name: "u".into(),
@@ -225,7 +211,7 @@ mod tests {
         });
         let found = reread.iter().map(|d| d.id.clone()).collect();
         let result = recheck(&saved_plan, &fresh, &found);
-        let ids = |docs: Vec<&DesktopDoc>| {
+        let ids = |docs: Vec<&Entry>| {
             docs.into_iter()
                 .map(|d| d.desktop_id.clone())
                 .collect::<Vec<_>>()

@@ -1,7 +1,7 @@
 //! Whether a desktop is managed by the config at all.
 
 use crate::config::Scope;
-use crate::inventory::Desktop;
+use crate::model::Desktop;
 
 /// Every criterion the scope gives must hold. An empty scope without `all` matches nothing:
 /// config validation rejects it, and the planner fails closed should one ever get here.

@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use super::*;
 use crate::config::{Declaration, Declarations, Scope, Selector};
-use crate::inventory::{Desktop, Login};
+use crate::model::{Desktop, Login};
 
 pub(super) const PROTECT: &str = "deskprune:protect";
 
@@ -60,7 +60,10 @@ fn plan_ok(desired: &Desired<'_>, facts: Facts<'_>) -> Plan {
 }
 
 fn kept_ids(plan: &Plan) -> Vec<&str> {
-    plan.kept.iter().map(|entry| entry.desktop_id).collect()
+    plan.kept
+        .iter()
+        .map(|kept| kept.as_ref().desktop_id)
+        .collect()
 }
 
 fn ids(entries: &[Entry]) -> Vec<&str> {

@@ -168,10 +168,9 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
-    use crate::document::DesktopDoc;
 
     fn entry(id: &str) -> Entry {
-        DesktopDoc {
+        Entry {
             desktop_id: id.into(),
             computer_name: format!("pc-{id}"),
             user_name: String::new(),

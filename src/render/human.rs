@@ -10,8 +10,8 @@ use std::io::{self, Write};
 use similar::{DiffOp, DiffTag, group_diff_ops};
 
 use super::Styles;
-use crate::document::{DesktopDoc, DocRef, PackedDocs, PlanDocument, ScopeDoc};
-use crate::plan::plan_order;
+use crate::document::{DesktopDoc, PlanDocument, ScopeDoc};
+use crate::model::{EntryRef, Kept, plan_order};
 use crate::text::printable;
 
 /// Unchanged desktops shown around each deletion.
@@ -21,7 +21,7 @@ const CONTEXT: usize = 2;
 /// saved plan does not carry them, and then only their number is shown.
 pub fn render_plan(
     doc: &PlanDocument,
-    kept: &PackedDocs,
+    kept: &[Kept],
     styles: &Styles,
     out: &mut dyn Write,
 ) -> io::Result<()> {
@@ -153,13 +153,13 @@ fn summary_line(doc: &PlanDocument, styles: &Styles) -> String {
 /// does; `similar` groups them into hunks with context.
 fn render_diff(
     doc: &PlanDocument,
-    kept: &PackedDocs,
+    kept: &[Kept],
     styles: &Styles,
     out: &mut dyn Write,
 ) -> io::Result<()> {
     let now = merged(kept, &doc.deletions);
     let entry = |row: Row| match row {
-        Row::Kept(index) => kept.get(index as usize),
+        Row::Kept(index) => kept[index as usize].as_ref(),
         Row::Deleted(index) => doc.deletions[index as usize].as_ref(),
     };
 
@@ -233,13 +233,13 @@ enum Row {
 }
 
 /// The kept desktops and the deletions, each already in plan order, as one list in plan order.
-fn merged(kept: &PackedDocs, deletions: &[DesktopDoc]) -> Vec<Row> {
+fn merged(kept: &[Kept], deletions: &[DesktopDoc]) -> Vec<Row> {
     let index = |at: usize| u32::try_from(at).expect("fewer than 4 billion desktops");
     let mut now = Vec::with_capacity(kept.len() + deletions.len());
     let (mut k, mut d) = (0, 0);
     while k < kept.len() || d < deletions.len() {
         let deletion_first = k == kept.len()
-            || (d < deletions.len() && plan_order(kept.get(k), deletions[d].as_ref()).is_gt());
+            || (d < deletions.len() && plan_order(kept[k].as_ref(), deletions[d].as_ref()).is_gt());
         if deletion_first {
             now.push(Row::Deleted(index(d)));
             d += 1;
@@ -269,7 +269,7 @@ struct Widths {
 }
 
 impl Widths {
-    fn of<'a>(entries: impl Iterator<Item = DocRef<'a>>) -> Widths {
+    fn of<'a>(entries: impl Iterator<Item = EntryRef<'a>>) -> Widths {
         let mut widths = Widths {
             name: 0,
             id: 0,
@@ -291,7 +291,7 @@ impl Widths {
         out: &mut dyn Write,
         line: &mut String,
         before: &str,
-        entry: DocRef<'_>,
+        entry: EntryRef<'_>,
         after: &str,
     ) -> io::Result<()> {
         line.clear();
@@ -303,7 +303,7 @@ impl Widths {
     }
 
     /// Appends `entry` in columns to `line`.
-    fn push(&self, line: &mut String, entry: DocRef<'_>) {
+    fn push(&self, line: &mut String, entry: EntryRef<'_>) {
         let shown = Shown::of(entry);
         push_column(line, &shown.name, self.name);
         push_column(line, &shown.id, self.id);
@@ -328,7 +328,7 @@ struct Shown<'a> {
 }
 
 impl<'a> Shown<'a> {
-    fn of(entry: DocRef<'a>) -> Shown<'a> {
+    fn of(entry: EntryRef<'a>) -> Shown<'a> {
         Shown {
             name: printable(display_name(entry)),
             id: printable(entry.desktop_id),
@@ -354,7 +354,7 @@ fn chars(text: &str) -> usize {
     }
 }
 
-fn display_name(entry: DocRef<'_>) -> &str {
+fn display_name(entry: EntryRef<'_>) -> &str {
     if entry.computer_name.is_empty() {
         "(no name)"
     } else {
@@ -362,7 +362,7 @@ fn display_name(entry: DocRef<'_>) -> &str {
     }
 }
 
-fn display_user(entry: DocRef<'_>) -> &str {
+fn display_user(entry: EntryRef<'_>) -> &str {
     if entry.user_name.is_empty() {
         "(no user)"
     } else {

@@ -21,7 +21,6 @@ use super::wire::{
     BatchDeleteResponse, DeleteDesktopsReq, ListDesktopsDetailResponse, ListDesktopsResponse,
     ListSubJobsResponse, ListedDesktop, LoginState, ShowJobResponse,
 };
-use crate::config::ClientSettings;
 use crate::text::printable;
 
 pub const USER_AGENT: &str = concat!("deskprune/", env!("CARGO_PKG_VERSION"));
@@ -63,6 +62,18 @@ impl ListFilter {
     }
 }
 
+/// How the client paces and bounds its calls.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClientOptions {
+    /// Per request.
+    pub timeout: Duration,
+    /// Resends of a call that provably did not reach the service.
+    pub max_retries: u32,
+    pub requests_per_second: f64,
+    /// Calls in flight at once.
+    pub max_concurrency: usize,
+}
+
 #[derive(Debug, Clone)]
 pub struct Client {
     inner: Arc<Inner>,
@@ -94,7 +105,7 @@ impl Client {
         endpoint: &str,
         project_id: &str,
         auth: Auth,
-        settings: &ClientSettings,
+        options: &ClientOptions,
     ) -> anyhow::Result<Client> {
         // reqwest is built without a default TLS provider; an Err only means one is installed.
         let _ = rustls::crypto::ring::default_provider().install_default();
@@ -110,8 +121,8 @@ impl Client {
             // A redirect would carry the credentials (and a write's body) wherever it points:
             // a 3xx is an answer like any other, and refused.
             .redirect(reqwest::redirect::Policy::none())
-            .timeout(settings.timeout)
-            .connect_timeout(settings.timeout.min(Duration::from_secs(10)));
+            .timeout(options.timeout)
+            .connect_timeout(options.timeout.min(Duration::from_secs(10)));
         if base.scheme() == "http" {
             // No TLS handshake is ever made (the simulator, a gateway on loopback): loading
             // the system's root certificates, one file each, would only delay the first call
@@ -126,9 +137,9 @@ impl Client {
                 host,
                 project_id: project_id.to_string(),
                 auth,
-                max_retries: settings.max_retries,
-                limiter: RateLimiter::new(settings.requests_per_second),
-                permits: Semaphore::new(settings.max_concurrency),
+                max_retries: options.max_retries,
+                limiter: RateLimiter::new(options.requests_per_second),
+                permits: Semaphore::new(options.max_concurrency),
                 decoders: Semaphore::new(
                     std::thread::available_parallelism().map_or(1, usize::from),
                 ),
@@ -531,7 +542,7 @@ mod tests {
                 secret_key: Secret::new("sk-0123456789"),
                 security_token: Some(Secret::new("st-9876543210")),
             },
-            &ClientSettings {
+            &ClientOptions {
                 max_retries: 0,
                 timeout: Duration::from_secs(1),
                 max_concurrency: 1,

@@ -9,7 +9,7 @@ mod pace;
 pub mod sign;
 pub mod wire;
 
-pub use client::{Client, ListFilter};
+pub use client::{Client, ClientOptions, ListFilter};
 pub use credentials::{Auth, Secret};
 pub use error::ApiError;
 

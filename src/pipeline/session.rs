@@ -7,11 +7,11 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use tokio::sync::oneshot;
 
-use crate::config::{Config, Target};
+use crate::config::{ClientSettings, Config, Target};
 use crate::error::Error;
 use crate::simulator::{Simulator, SimulatorOptions};
 use crate::workspace::client::cloud_endpoint;
-use crate::workspace::{Auth, Client, Secret};
+use crate::workspace::{Auth, Client, ClientOptions, Secret};
 
 pub struct Session {
     pub config: Config,
@@ -47,7 +47,12 @@ impl Session {
                 (endpoint, auth, Some(simulator))
             }
         };
-        let client = Client::new(&endpoint, &project_id, auth, &config.client)?;
+        let client = Client::new(
+            &endpoint,
+            &project_id,
+            auth,
+            &ClientOptions::from(&config.client),
+        )?;
         Ok(Session {
             config,
             client,
@@ -71,6 +76,18 @@ impl Session {
             })?;
         }
         Ok(self.config)
+    }
+}
+
+/// The client's options, from the config's `[client]`.
+impl From<&ClientSettings> for ClientOptions {
+    fn from(settings: &ClientSettings) -> Self {
+        ClientOptions {
+            timeout: settings.timeout,
+            max_retries: settings.max_retries,
+            requests_per_second: settings.requests_per_second,
+            max_concurrency: settings.max_concurrency,
+        }
     }
 }
 
