@@ -2,6 +2,7 @@
 //! the client.
 
 mod answer;
+mod calls;
 pub mod client;
 pub mod credentials;
 pub mod error;
@@ -9,7 +10,8 @@ mod pace;
 pub mod sign;
 pub mod wire;
 
-pub use client::{Client, ClientOptions, ListFilter};
+pub use calls::ListFilter;
+pub use client::{Client, ClientOptions};
 pub use credentials::{Auth, Secret};
 pub use error::ApiError;
 
