@@ -11,7 +11,7 @@ use tokio::time::Instant;
 use super::Journal;
 use futures_util::{StreamExt, stream};
 
-use crate::state::{DesktopOutcome, JobRecord, JobStatus, OutcomeStatus};
+use crate::state::{DesktopOutcome, JobRecord, OutcomeStatus};
 use crate::text::printable;
 use crate::workspace::wire::{JobDetailInfo, is_usable_id};
 use crate::workspace::{ApiError, Client};
@@ -267,15 +267,7 @@ fn record(job: &mut JobRecord, update: Update) -> bool {
             *outcome = terminal.clone();
         }
     }
-    job.status = if job
-        .desktops
-        .values()
-        .all(|outcome| outcome.status == OutcomeStatus::Deleted)
-    {
-        JobStatus::Succeeded
-    } else {
-        JobStatus::Failed
-    };
+    job.status = job.ended_status();
     true
 }
 

@@ -107,16 +107,7 @@ fn merge_job(ours: &mut JobRecord, theirs: JobRecord) {
         ours.api_status = theirs.api_status;
     }
     if ours.status != JobStatus::Pending || theirs.status != JobStatus::Pending {
-        // The same rule as following a job to its end.
-        ours.status = if ours
-            .desktops
-            .values()
-            .all(|outcome| outcome.status == OutcomeStatus::Deleted)
-        {
-            JobStatus::Succeeded
-        } else {
-            JobStatus::Failed
-        };
+        ours.status = ours.ended_status();
     }
 }
 

@@ -98,6 +98,22 @@ impl JobRecord {
     }
 }
 
+impl JobRecord {
+    /// The status of a job that has ended: succeeded only when every one of its desktops was
+    /// deleted.
+    pub fn ended_status(&self) -> JobStatus {
+        if self
+            .desktops
+            .values()
+            .all(|outcome| outcome.status == OutcomeStatus::Deleted)
+        {
+            JobStatus::Succeeded
+        } else {
+            JobStatus::Failed
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum JobStatus {
