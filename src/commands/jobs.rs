@@ -63,18 +63,11 @@ pub async fn run(global: &Global, args: &JobsArgs, output: &Output) -> Result<u8
 }
 
 fn print_jobs(state: &State, output: &Output) -> Result<(), Error> {
-    if !state.intents.is_empty() {
-        let calls = state.intents.len();
-        let desktops: usize = state.intents.iter().map(|i| i.desktop_ids.len()).sum();
-        output.warning(&format!(
-            "{calls} batch-delete{} of {desktops} desktop{} {} sent without {} answer being recorded; `deskprune jobs --refresh` looks up {}",
-            if calls == 1 { "" } else { "s" },
-            if desktops == 1 { "" } else { "s" },
-            if calls == 1 { "was" } else { "were" },
-            if calls == 1 { "its" } else { "their" },
-            if calls == 1 { "its job" } else { "their jobs" },
-        ));
-    }
+    super::warn_open_intents(
+        state,
+        "`deskprune jobs --refresh` looks up what became of them",
+        output,
+    );
     if state.jobs.is_empty() {
         output.note("No jobs recorded.");
         return Ok(());

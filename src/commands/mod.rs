@@ -48,3 +48,21 @@ pub async fn run(cli: Cli, output: &Output) -> Result<u8, Error> {
         Command::Man => completions::man(),
     }
 }
+
+/// Warns of the calls an earlier apply sent without recording their answer (open intents):
+/// their desktops are kept out of plans until a run looks up their jobs. `then` says which.
+fn warn_open_intents(state: &crate::state::State, then: &str, output: &Output) {
+    let calls = state.intents.len();
+    if calls == 0 {
+        return;
+    }
+    let desktops: usize = state.intents.iter().map(|i| i.desktop_ids.len()).sum();
+    let one = calls == 1;
+    output.warning(&format!(
+        "{calls} batch-delete{} of {desktops} desktop{} {} sent without {} answer being recorded; {then}",
+        if one { "" } else { "s" },
+        if desktops == 1 { "" } else { "s" },
+        if one { "was" } else { "were" },
+        if one { "its" } else { "their" },
+    ));
+}

@@ -17,6 +17,11 @@ pub async fn run(global: &Global, args: &PlanArgs, output: &Output) -> Result<u8
     let config = super::load_config(global, output)?;
     let state_path = state::state_path_for(&config.path, global.state.as_deref());
     let Opened { state, session } = pipeline::open(config, &state_path).await?;
+    super::warn_open_intents(
+        &state,
+        "their desktops are kept out of this plan until `deskprune apply` or `deskprune jobs --refresh` looks up what became of them",
+        output,
+    );
     // Progress is for a person at a terminal reading the human view.
     let progress = Progress::new(output.progress && args.view.format() == Format::Human);
     let planned = pipeline::plan_inventory(&session, &state, &progress).await;

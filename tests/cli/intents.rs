@@ -126,6 +126,16 @@ fn a_kill_between_send_and_answer_leaves_an_intent_the_next_run_resolves() {
         "only the third chunk is left: {planned:?}"
     );
     assert!(calls.concat().iter().all(|id| !planned.contains(id)));
+    // And says why.
+    let plan = world.run(&["plan"]);
+    plan.success();
+    assert!(
+        plan.stderr().contains(
+            "1 batch-delete of 10 desktops was sent without its answer being recorded; their desktops are kept out of this plan"
+        ),
+        "{}",
+        plan.stderr()
+    );
 
     // `jobs --refresh` finds the job the second call created, and follows it.
     let refresh = world.run(&["jobs", "--refresh"]);
