@@ -78,6 +78,21 @@ pub fn open_intents(world: &World) -> Vec<Vec<String>> {
         .unwrap_or_default()
 }
 
+/// Runs `jobs --refresh` and checks that it leaves no intent open and every job the service
+/// created recorded; returns the run, for what it said.
+pub fn refresh_records_every_job(world: &World) -> Run {
+    let refresh = world.run(&["jobs", "--refresh"]);
+    refresh.success();
+    assert_eq!(
+        recorded_jobs(world),
+        created_jobs(world),
+        "{}",
+        refresh.stderr()
+    );
+    assert!(open_intents(world).is_empty());
+    refresh
+}
+
 fn planned(world: &World) -> Vec<String> {
     let run = world.run(&["plan", "--json"]);
     run.success();
@@ -138,15 +153,7 @@ fn a_kill_between_send_and_answer_leaves_an_intent_the_next_run_resolves() {
     );
 
     // `jobs --refresh` finds the job the second call created, and follows it.
-    let refresh = world.run(&["jobs", "--refresh"]);
-    refresh.success();
-    assert_eq!(
-        recorded_jobs(&world),
-        created_jobs(&world),
-        "{}",
-        refresh.stderr()
-    );
-    assert!(open_intents(&world).is_empty());
+    let refresh = refresh_records_every_job(&world);
     assert!(
         refresh.stderr().contains("found the job"),
         "{}",

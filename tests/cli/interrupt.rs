@@ -6,7 +6,9 @@
 
 use std::time::Duration;
 
-use crate::intents::{apply, created_jobs, open_intents, recorded_jobs, world_with};
+use crate::intents::{
+    apply, created_jobs, open_intents, recorded_jobs, refresh_records_every_job, world_with,
+};
 use crate::process::{Ended, Running};
 use crate::support::*;
 
@@ -86,15 +88,7 @@ fn a_second_signal_stops_the_wait_and_the_call_stays_an_intent() {
         ended.stderr
     );
 
-    let refresh = world.run(&["jobs", "--refresh"]);
-    refresh.success();
-    assert_eq!(
-        recorded_jobs(&world),
-        created_jobs(&world),
-        "{}",
-        refresh.stderr()
-    );
-    assert!(open_intents(&world).is_empty());
+    refresh_records_every_job(&world);
 }
 
 #[test]
