@@ -2,17 +2,17 @@
 //! declaration. [`run`] is the whole program; `main.rs` only turns its result into the exit
 //! code.
 //!
-//! Public are only the modules the integration tests and the benchmark (`examples/bench.rs`)
-//! use: the command line, the simulator, and the config, plan-document, state and workspace
-//! modules whose schemas, loader, lock and signing the contract tests check. The rest is
-//! private, so that the compiler reports what nothing uses.
+//! Public is only what the integration tests and the benchmark (`examples/bench.rs`) use: the
+//! command line, the simulator, and, re-exported below, the config loader, the three schemas,
+//! the state lock and the request signer that the contract tests check. Every module is
+//! otherwise private, so that the compiler reports what nothing uses.
 
 mod apply;
 mod atomic_file;
 pub mod cli;
 mod commands;
-pub mod config;
-pub mod document;
+mod config;
+mod document;
 mod error;
 mod format_version;
 mod input_file;
@@ -25,9 +25,20 @@ mod plan;
 mod progress;
 mod render;
 pub mod simulator;
-pub mod state;
+mod state;
 mod text;
-pub mod workspace;
+mod workspace;
+
+pub use config::load as load_config;
+pub use state::{Holder, StateLock};
+pub use workspace::sign;
+
+/// The JSON Schemas of the three files deskprune reads and writes, as committed in `schema/`.
+pub mod schema {
+    pub use crate::config::schema as config;
+    pub use crate::document::schema as plan;
+    pub use crate::state::schema as state;
+}
 
 use clap::Parser;
 

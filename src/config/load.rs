@@ -32,7 +32,7 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
 pub const MAX_CONFIG_BYTES: u64 = 32 << 20;
 
 /// The text of the config file at `path`, which must be a regular file of UTF-8.
-pub fn read(path: &Path) -> Result<String, ConfigError> {
+fn read(path: &Path) -> Result<String, ConfigError> {
     let bytes = crate::input_file::read(path, "config file", MAX_CONFIG_BYTES)
         .map_err(|error| unreadable(path, &error))?;
     match String::from_utf8(bytes) {
@@ -56,7 +56,7 @@ pub fn read(path: &Path) -> Result<String, ConfigError> {
 
 /// Validates config `text`. `path` only names the file in messages and is the folder a relative
 /// `simulator` path is resolved against.
-pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
+pub(super) fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
     let raw: RawConfig = toml::from_str(text)
         .map_err(|error| ConfigError::new(text, vec![toml_error(path, text, &error)]))?;
     let mut check = Check {

@@ -12,9 +12,9 @@ mod tests;
 mod values;
 
 pub use declarations::Declarations;
-pub use diagnostic::{ConfigError, Diagnostic, Note};
-pub use load::{load, parse, read};
-pub use raw::{RawConfig, schema};
+pub use diagnostic::ConfigError;
+pub use load::load;
+pub use raw::schema;
 pub use regions::unknown_region_warning;
 
 use std::collections::BTreeMap;

@@ -3,6 +3,7 @@
 
 use std::path::Path;
 
+use super::load::parse;
 use super::*;
 
 mod accepted;

@@ -7,7 +7,7 @@ mod lock;
 mod merge;
 
 pub use file::{StateError, load, save, state_path_for};
-pub use holder::{Holder, Liveness};
+pub use holder::Holder;
 pub use lock::{LockError, StateLock, Unlocking};
 
 use std::collections::{BTreeMap, HashSet};

@@ -117,10 +117,6 @@ impl Client {
         })
     }
 
-    pub fn project_id(&self) -> &str {
-        &self.inner.project_id
-    }
-
     /// Sends a read, and decodes its answer: a large one on a blocking thread, so that a page
     /// of 1,000 desktops being decoded never holds up the runtime's threads, which turn the
     /// other calls' answers around.

@@ -4,7 +4,7 @@
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
-use deskprune::workspace::sign::{self, Signable};
+use deskprune::sign::{self, Signable};
 use serde_json::Value;
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
@@ -76,9 +76,9 @@ fn committed(name: &str) -> Value {
 #[test]
 fn committed_schemas_match_the_code() {
     for (name, generated) in [
-        ("config", deskprune::config::schema()),
-        ("plan", deskprune::document::schema()),
-        ("state", deskprune::state::schema()),
+        ("config", deskprune::schema::config()),
+        ("plan", deskprune::schema::plan()),
+        ("state", deskprune::schema::state()),
     ] {
         assert_eq!(
             committed(name),
@@ -103,7 +103,7 @@ fn every_example_config_loads_and_matches_the_schema() {
     let mut seen = 0;
     for entry in crate::support::files_under(std::path::Path::new(&format!("{ROOT}/examples"))) {
         if entry.extension().is_some_and(|ext| ext == "toml") {
-            deskprune::config::load(&entry)
+            deskprune::load_config(&entry)
                 .unwrap_or_else(|err| panic!("{}:\n{err}", entry.display()));
             let value: toml::Value =
                 toml::from_str(&std::fs::read_to_string(&entry).unwrap()).unwrap();

@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use deskprune::simulator::SimulatorOptions;
-use deskprune::state::{Holder, StateLock};
+use deskprune::{Holder, StateLock};
 
 use crate::support::*;
 

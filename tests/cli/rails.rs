@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use deskprune::simulator::SimulatorOptions;
-use deskprune::state::{Holder, StateLock};
+use deskprune::{Holder, StateLock};
 use serde_json::json;
 
 use crate::support::*;
