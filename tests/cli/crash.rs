@@ -143,6 +143,46 @@ struct Tally {
     stray_temp_files: usize,
 }
 
+impl Tally {
+    fn add(&mut self, other: &Tally) {
+        self.hits += other.hits;
+        self.finished_first += other.finished_first;
+        self.open_after_stop += other.open_after_stop;
+        self.torn_backups += other.torn_backups;
+        self.stray_temp_files += other.stray_temp_files;
+    }
+}
+
+/// Runs one scenario to its end; returns how many stops it tried and what it saw.
+fn run_scenario(
+    scenario: usize,
+    stops: &[(How, Point)],
+    validator: &jsonschema::Validator,
+) -> (usize, Tally) {
+    let mut tally = Tally::default();
+    let world = world();
+    let mut deletions = DELETIONS;
+    for (step, (how, point)) in stops.iter().enumerate() {
+        let at = format!("scenario {scenario}, stop {step} ({how:?} at {point:?})");
+        let hit = run_and_stop(&world, deletions, *how, *point, &at);
+        if hit {
+            tally.hits += 1;
+        } else {
+            tally.finished_first += 1;
+        }
+        let graceful = hit && !matches!(how, Kill) && !matches!(point, Reading);
+        check_after_stop(&world, validator, &mut tally, graceful, &at);
+        deletions = planned_deletions(&world, &at);
+    }
+    finish(
+        &world,
+        validator,
+        &mut tally,
+        &format!("scenario {scenario}, final run"),
+    );
+    (stops.len(), tally)
+}
+
 fn validator() -> jsonschema::Validator {
     let schema: Value = serde_json::from_str(&read(
         &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("schema/state.schema.json"),
@@ -417,30 +457,27 @@ fn finish(world: &World, validator: &jsonschema::Validator, tally: &mut Tally, a
 #[test]
 fn apply_survives_being_stopped_anywhere() {
     let validator = validator();
+    // Each scenario has a world (simulator, folder) of its own, and its stops are found from
+    // that simulator's counters, so scenarios run side by side: most of a run is waiting.
+    let tallies: Vec<(usize, Tally)> = std::thread::scope(|threads| {
+        let running: Vec<_> = SCENARIOS
+            .iter()
+            .enumerate()
+            .map(|(scenario, stops)| {
+                let validator = &validator;
+                threads.spawn(move || run_scenario(scenario, stops, validator))
+            })
+            .collect();
+        running
+            .into_iter()
+            .map(|thread| thread.join().expect("a scenario failed"))
+            .collect()
+    });
     let mut tally = Tally::default();
     let mut tried = 0;
-    for (scenario, stops) in SCENARIOS.iter().enumerate() {
-        let world = world();
-        let mut deletions = DELETIONS;
-        for (step, (how, point)) in stops.iter().enumerate() {
-            let at = format!("scenario {scenario}, stop {step} ({how:?} at {point:?})");
-            tried += 1;
-            let hit = run_and_stop(&world, deletions, *how, *point, &at);
-            if hit {
-                tally.hits += 1;
-            } else {
-                tally.finished_first += 1;
-            }
-            let graceful = hit && !matches!(how, Kill) && !matches!(point, Reading);
-            check_after_stop(&world, &validator, &mut tally, graceful, &at);
-            deletions = planned_deletions(&world, &at);
-        }
-        finish(
-            &world,
-            &validator,
-            &mut tally,
-            &format!("scenario {scenario}, final run"),
-        );
+    for (stops, each) in tallies {
+        tried += stops;
+        tally.add(&each);
     }
     eprintln!(
         "crash consistency: {tried} stops tried ({} hit a running apply, {} found it finished) in {} scenarios; {} accepted jobs were open intents after a stop and found by the next run; {} torn backups, {} stray temp files seen",
