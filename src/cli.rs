@@ -173,6 +173,10 @@ pub struct JobsArgs {
     /// Ask the API for the current status of unfinished jobs and update the state file.
     #[arg(long)]
     pub refresh: bool,
+    /// With `--refresh`: longest time to ask, in seconds (at most a year); jobs not read by
+    /// then are shown as last recorded.
+    #[arg(long, default_value_t = 30, value_name = "SECONDS", requires = "refresh", value_parser = clap::value_parser!(u64).range(1..=A_YEAR))]
+    pub timeout: u64,
 }
 
 #[derive(Debug, Args)]

@@ -13,9 +13,6 @@ use crate::render::Styles;
 use crate::state::{self, JobRecord, JobStatus, OutcomeStatus, State, StateLock};
 use crate::text::printable;
 
-/// How long `--refresh` asks: one round of calls, cut here however they fare.
-const REFRESH_BOUND: Duration = Duration::from_secs(30);
-
 pub async fn run(global: &Global, args: &JobsArgs, output: &Output) -> Result<u8, Error> {
     let config = super::load_config(global, output)?;
     let state_path = state::state_path_for(&config.path, global.state.as_deref());
@@ -24,6 +21,8 @@ pub async fn run(global: &Global, args: &JobsArgs, output: &Output) -> Result<u8
         print_jobs(&state, output)?;
         return Ok(exit::OK);
     }
+    // One round of calls, cut at `--timeout` however they fare.
+    let bound = Duration::from_secs(args.timeout);
     let lock = StateLock::acquire(&state_path, "deskprune jobs --refresh", Duration::ZERO)?;
     let mut state = state::load(&state_path, &config.cloud.project_id)?;
     let session = Session::open(config, &state_path).await?;
@@ -39,7 +38,7 @@ pub async fn run(global: &Global, args: &JobsArgs, output: &Output) -> Result<u8
             &session.client,
             &mut journal,
             session.config.client.max_concurrency,
-            REFRESH_BOUND,
+            bound,
         )
         .await
     }
@@ -51,7 +50,7 @@ pub async fn run(global: &Global, args: &JobsArgs, output: &Output) -> Result<u8
         let count = report.unread.len();
         let why = match &report.poll_error {
             Some(err) => format!("the last failure: {err}"),
-            None => format!("no answer within {} s", REFRESH_BOUND.as_secs()),
+            None => format!("no answer within {} s", bound.as_secs()),
         };
         output.warning(&format!(
             "{count} unfinished job{} could not be read ({why}); they are shown as last recorded",
