@@ -417,3 +417,21 @@ impl Cmd {
         (Run { output }, started.elapsed())
     }
 }
+
+/// Runs `check` on every case at once, each on a thread of its own: for tests whose cases each
+/// have a world of their own (simulator, folder) and spend most of their time waiting on the
+/// binary. A failing case fails the test with its own message.
+pub fn side_by_side<T: Send>(cases: impl IntoIterator<Item = T>, check: impl Fn(T) + Sync) {
+    std::thread::scope(|scope| {
+        let check = &check;
+        let threads: Vec<_> = cases
+            .into_iter()
+            .map(|case| scope.spawn(move || check(case)))
+            .collect();
+        for thread in threads {
+            if let Err(panic) = thread.join() {
+                std::panic::resume_unwind(panic);
+            }
+        }
+    });
+}

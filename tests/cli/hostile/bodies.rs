@@ -109,7 +109,7 @@ fn a_cut_stalled_or_endless_list_answer_is_refused_in_bounded_time() {
         // Two retries of 2 s each: the client's time-out covers the body too.
         ("stalled", stalled, "list desktops (offset 0) failed"),
     ];
-    for (case, answer, what) in cases {
+    side_by_side(cases, |(case, answer, what)| {
         let world = world();
         let proxy = Hostile::in_front_of(&world)
             .on(LIST, move |_, _| Reply::Own(answer(page)))
@@ -122,7 +122,7 @@ fn a_cut_stalled_or_endless_list_answer_is_refused_in_bounded_time() {
         assert!(run.stderr().contains(what), "{case}:\n{}", run.stderr());
         assert!(took < Duration::from_secs(30), "{case}: took {took:?}");
         fails_closed(&world, what);
-    }
+    });
 }
 
 /// Control characters in an error body (code, message, request ID, or the raw text of a body

@@ -22,7 +22,7 @@ fn an_unusable_job_id_is_a_malformed_answer() {
         "\u{202e}ab",
         long.as_str(),
     ];
-    for job_id in odd {
+    side_by_side(odd, |job_id| {
         let world = world();
         let job = job_id.to_string();
         let proxy = Hostile::in_front_of(&world)
@@ -56,7 +56,7 @@ fn an_unusable_job_id_is_a_malformed_answer() {
         assert_eq!(state["unconfirmed"][0]["desktop_ids"], json!(doomed()));
         assert_eq!(world.stats().show_job, 0, "{job_id:?}: polled");
         assert_eq!(world.stats().batch_delete, 1, "{job_id:?}: sent again");
-    }
+    });
 }
 
 #[test]

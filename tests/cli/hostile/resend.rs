@@ -43,7 +43,7 @@ fn ambiguous() -> Vec<(&'static str, u16, &'static str, String)> {
 
 #[test]
 fn a_write_carried_out_then_answered_ambiguously_is_never_sent_again() {
-    for (case, status, content_type, body) in ambiguous() {
+    side_by_side(ambiguous(), |(case, status, content_type, body)| {
         let world = world();
         let proxy = Hostile::in_front_of(&world)
             // The service carries the call out; the answer is replaced on the way back.
@@ -73,7 +73,7 @@ fn a_write_carried_out_then_answered_ambiguously_is_never_sent_again() {
         // The desktops are being deleted: nothing is planned or sent again.
         run(&world, &["apply", "--auto-approve"]).success();
         assert_eq!(world.stats().batch_delete, 1, "{case}: sent again later");
-    }
+    });
 }
 
 #[test]
