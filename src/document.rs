@@ -4,8 +4,6 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use anyhow::Context;
-
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -83,6 +81,10 @@ pub struct MissingDoc {
     pub id: Option<String>,
     /// Line of the declaration in the config file.
     pub line: usize,
+    /// The declared desktop exists, outside the scope (which the list's filter kept out of
+    /// the inventory): it is never touched, but the declaration probably means another one.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub outside_scope: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -194,6 +196,7 @@ impl PlanDocument {
                         name,
                         id,
                         line: declaration.line,
+                        outside_scope: false,
                     }
                 })
                 .collect(),
@@ -260,12 +263,27 @@ pub fn read(path: &Path) -> Result<PlanDocument, SavedPlanError> {
     })
 }
 
-/// Saves `document` to `path` atomically.
+/// Saves `document` to `path` atomically. A failure names `path` as the user gave it, never
+/// the temporary file beside it.
 pub fn write(path: &Path, document: &PlanDocument) -> anyhow::Result<()> {
+    let shown = path.display();
+    let folder = path
+        .parent()
+        .filter(|folder| !folder.as_os_str().is_empty());
+    if let Some(folder) = folder
+        && !folder.is_dir()
+    {
+        anyhow::bail!(
+            "cannot write the plan to `{shown}`: the folder `{}` does not exist; create it first, or choose another path",
+            folder.display()
+        );
+    }
     let mut json = serde_json::to_vec_pretty(document).expect("a plan document serialises");
     json.push(b'\n');
-    crate::atomic_file::write(path, &json)
-        .with_context(|| format!("cannot write the plan to `{}`", path.display()))
+    crate::atomic_file::write(path, &json).map_err(|err| {
+        // The error of the temporary file names its path; its kind is what the user needs.
+        anyhow::anyhow!("cannot write the plan to `{shown}`: {}", err.kind())
+    })
 }
 
 /// A warning in words, naming the config line it is about.

@@ -349,7 +349,7 @@ async fn confirm(
     } else {
         (
             format!(
-                "Delete {count} desktops? Type the region and the number of desktops, like `ap-southeast-1 7`, to confirm: "
+                "Delete {count} desktops? Type the region and the number of desktops, like `{region} N`, to confirm: "
             ),
             format!("{region} {count}"),
         )

@@ -71,8 +71,13 @@ pub fn render_markdown(doc: &PlanDocument, out: &mut dyn Write) -> io::Result<()
             };
             writeln!(
                 out,
-                "- {selector} ({})",
-                inline(&format!("{}:{}", doc.config.path, missing.line))
+                "- {selector} ({}){}",
+                inline(&format!("{}:{}", doc.config.path, missing.line)),
+                if missing.outside_scope {
+                    ": exists outside the scope"
+                } else {
+                    ""
+                }
             )?;
         }
         more(out, doc.missing.len())?;

@@ -176,7 +176,10 @@ impl ApiError {
 
     /// One line telling the user what to do about it, where we know.
     pub fn hint(&self) -> Option<&'static str> {
-        let ApiError::Refused { status, code, .. } = self else {
+        let ApiError::Refused {
+            status, code, call, ..
+        } = self
+        else {
             return match self {
                 ApiError::Transport {
                     kind: TransportKind::Connect,
@@ -200,8 +203,18 @@ impl ApiError {
             (403, "WKS.00010099") => {
                 "the Workspace service is not enabled for this project: enable it in the console first"
             }
+            // Only a permission fixes a 403: the hint names the one this call needs.
+            (403, _) if call.starts_with("batch-delete") => {
+                "missing permission: deleting desktops needs the IAM action `workspace:desktops:batchDelete` (with `vpc:ports:get` and `vpc:ports:delete`) on this project; grant it to the IAM user or its group"
+            }
+            (403, _) if call.contains("sub-jobs") => {
+                "missing permission: following a deletion needs the IAM action `workspace:jobs:listSubJobs` on this project; grant it to the IAM user or its group"
+            }
+            (403, _) if call.contains("job") => {
+                "missing permission: following a deletion needs the IAM action `workspace:jobs:get` on this project; grant it to the IAM user or its group"
+            }
             (403, _) => {
-                "missing permission: the IAM user needs `workspace:desktops:list`, `workspace:desktops:batchDelete` and `workspace:jobs:get` on this project"
+                "missing permission: listing desktops needs the IAM action `workspace:desktops:list` on this project; grant it to the IAM user or its group"
             }
             (409, _) | (_, "WKS.00010032") => {
                 "the desktop's current state forbids deleting it now (it may be busy or already being deleted); run again later"

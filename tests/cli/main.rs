@@ -12,6 +12,7 @@ mod crash;
 mod escaping;
 mod examples;
 mod faults;
+mod friction;
 mod hostile;
 mod inputs;
 mod intents;
