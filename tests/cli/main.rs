@@ -23,6 +23,7 @@ mod odd_desktops;
 mod plan;
 mod process;
 mod rails;
+mod review;
 mod saved;
 mod secrets;
 mod state_file;
