@@ -139,6 +139,45 @@ impl ApiError {
         }
     }
 
+    /// The final error of a call sent `attempts` times, saying so when it was sent more than
+    /// once: "failed" after retries reads differently from "failed" at once.
+    pub(crate) fn after_attempts(self, attempts: u32) -> ApiError {
+        if attempts <= 1 {
+            return self;
+        }
+        let said = |text: String| format!("{text} (after {attempts} attempts)");
+        match self {
+            ApiError::Refused {
+                call,
+                status,
+                code,
+                message,
+                request_id,
+            } => ApiError::Refused {
+                call,
+                status,
+                code,
+                message: said(message),
+                request_id,
+            },
+            ApiError::Transport { call, kind, detail } => ApiError::Transport {
+                call,
+                kind,
+                detail: said(detail),
+            },
+            ApiError::Malformed {
+                call,
+                status,
+                detail,
+            } => ApiError::Malformed {
+                call,
+                status,
+                detail: said(detail),
+            },
+            redirected @ ApiError::Redirected { .. } => redirected,
+        }
+    }
+
     /// Whether a read (which changes nothing) is worth sending again.
     pub fn is_transient(&self) -> bool {
         match self {

@@ -293,3 +293,63 @@ fn the_readme_config_reference_validates_as_copied() {
         "the reference says how to point a config at `deskprune simulator`"
     );
 }
+
+#[test]
+fn the_final_error_of_a_failed_call_says_how_many_attempts_were_made() {
+    let world = World::with_options(
+        team(4),
+        SimulatorOptions {
+            faults: vec!["list:from=1:status=503".parse::<FaultRule>().unwrap()],
+            ..SimulatorOptions::default()
+        },
+    );
+    world.config(&format!(
+        "{}\n[client]\nmax_retries = 2\nrequests_per_second = 1000\n",
+        config_keeping(2)
+    ));
+    let run = world.run(&["plan"]);
+    assert_eq!(run.code(), 1);
+    let stderr = run.stderr();
+    assert!(
+        stderr.contains("error: list desktops (offset 0) was refused: HTTP 503")
+            && stderr.contains("(after 3 attempts)"),
+        "{stderr}"
+    );
+    assert_eq!(world.stats().list_desktops, 3);
+}
+
+#[test]
+fn a_401_names_the_variables_the_credentials_came_from_never_their_values() {
+    let world = world_of(4, 2);
+    let wrong = "wrong-secret-key-0123456789";
+    let run = world
+        .command(&["plan"])
+        .env_remove("HUAWEICLOUD_SDK_AK")
+        .env_remove("HUAWEICLOUD_SDK_SK")
+        .env("HW_ACCESS_KEY", AK)
+        .env("HW_SECRET_KEY", wrong)
+        .run();
+    assert_eq!(run.code(), 1);
+    let stderr = run.stderr();
+    assert!(stderr.contains("HTTP 401"), "{stderr}");
+    assert!(
+        stderr.contains("the access key pair from `HW_ACCESS_KEY` and `HW_SECRET_KEY`"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains(wrong) && !stderr.contains(AK), "{stderr}");
+
+    let token = "not-a-valid-token-0123456789";
+    let run = world
+        .command(&["plan"])
+        .env_remove("HUAWEICLOUD_SDK_AK")
+        .env_remove("HUAWEICLOUD_SDK_SK")
+        .env("HW_AUTH_TOKEN", token)
+        .run();
+    assert_eq!(run.code(), 1);
+    let stderr = run.stderr();
+    assert!(
+        stderr.contains("the IAM token from `HW_AUTH_TOKEN`"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains(token), "{stderr}");
+}
