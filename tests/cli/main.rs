@@ -18,6 +18,7 @@ mod inputs;
 mod intents;
 mod interrupt;
 mod lock;
+mod man;
 mod mistakes;
 mod odd_desktops;
 mod plan;
