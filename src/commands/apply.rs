@@ -237,7 +237,11 @@ async fn execute(
         unresolved: decision.unresolved.clone(),
         ..SubmitReport::default()
     };
-    if !decision.send.is_empty() {
+    if decision.send.is_empty() {
+        // A count named for another plan is refused even with nothing to send: what was
+        // reviewed is not this plan.
+        pipeline::check_budget(config, 0, decision.in_scope, args.allow_deletions)?;
+    } else {
         pipeline::check_empty(config, decision.in_scope)?;
         pipeline::check_budget(
             config,

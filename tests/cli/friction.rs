@@ -100,6 +100,11 @@ fn allow_deletions_must_name_the_count_even_under_the_budget() {
         .run(&["apply", "--auto-approve", "--allow-deletions", "3"])
         .success();
     assert_eq!(world.remaining().len(), 7);
+    // Nothing left to delete: a count named for another plan is still refused.
+    let run = world.run(&["apply", "--auto-approve", "--allow-deletions", "3"]);
+    assert_eq!(run.code(), 1, "{}", run.stderr());
+    assert!(run.stderr().contains("0 deletions"), "{}", run.stderr());
+    assert_eq!(world.stats().batch_delete, 1, "nothing more is sent");
 }
 
 #[test]
