@@ -100,14 +100,14 @@ pub fn render_markdown(doc: &PlanDocument, out: &mut dyn Write) -> io::Result<()
 /// The first line, hidden when rendered: names the project and the config, so a CI job can
 /// find the comment it posted for them and update it instead of adding another.
 pub fn marker(doc: &PlanDocument) -> String {
+    marker_of(&doc.project_id, &doc.config.path)
+}
+
+fn marker_of(project_id: &str, config_path: &str) -> String {
     // `--` cannot end the comment early, nor `>` close it.
-    let text = format!(
-        "{}/{}",
-        printable(&doc.project_id),
-        printable(&doc.config.path)
-    )
-    .replace("--", "-\u{2d}")
-    .replace('>', "\u{3e}");
+    let text = format!("{}/{}", printable(project_id), printable(config_path))
+        .replace("--", "-\\u{2d}")
+        .replace('>', "\\u{3e}");
     format!("<!-- deskprune-plan: {text} -->")
 }
 
@@ -206,6 +206,14 @@ fn count(n: usize, noun: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_marker_cannot_be_closed_early() {
+        let marker = marker_of("p", "a-->b---c.toml");
+        assert!(marker.starts_with("<!-- deskprune-plan: "), "{marker}");
+        let inside = &marker["<!-- ".len()..marker.len() - " -->".len()];
+        assert!(!inside.contains("--") && !inside.contains('>'), "{marker}");
+    }
 
     #[test]
     fn inline_code_survives_any_backticks_and_escapes_controls() {
