@@ -110,7 +110,7 @@ async fn decide(
 /// Plans now and shows the plan.
 async fn decide_now(session: &Session, state: &State, output: &Output) -> Result<Decision, Error> {
     let planned = pipeline::plan_inventory(session, state, &Progress::new(output.progress)).await?;
-    let (document, kept) = PlanDocument::new(planned.plan, &session.config, planned.read_at);
+    let (document, kept) = super::plan::document(session, planned).await;
     super::plan::print(&document, &kept, crate::cli::Format::Human, output)?;
     Ok(Decision {
         send: document

@@ -33,12 +33,24 @@ pub async fn run(global: &Global, args: &PlanArgs, output: &Output) -> Result<u8
     let progress = Progress::new(output.progress && args.view.format() == Format::Human);
     let planned = pipeline::plan_inventory(&session, &state, &progress).await;
     drop(progress);
-    let outside = match &planned {
-        Ok(planned) => outside_scope(&session, &planned.plan.missing).await,
-        Err(_) => Vec::new(),
+    let documented = match planned {
+        Ok(planned) => Ok(document(&session, planned).await),
+        Err(err) => Err(err),
     };
     let config = session.close()?;
-    show(&config, planned?, &outside, args, output)
+    let (document, kept) = documented?;
+    show(&config, document, &kept, args, output)
+}
+
+/// The plan's document, each missing declaration marked when it matches a desktop outside the
+/// scope (looked up while the session is open); the kept desktops beside it.
+pub(super) async fn document(session: &Session, planned: Planned) -> (PlanDocument, Vec<Kept>) {
+    let outside = outside_scope(session, &planned.plan.missing).await;
+    let (mut document, kept) = PlanDocument::new(planned.plan, &session.config, planned.read_at);
+    for (missing, outside) in document.missing.iter_mut().zip(outside) {
+        missing.outside_scope = outside;
+    }
+    (document, kept)
 }
 
 /// How many declared names that match nothing are looked up outside the scope: one call each,
@@ -155,16 +167,12 @@ pub fn print(
 
 fn show(
     config: &Config,
-    planned: Planned,
-    outside: &[bool],
+    document: PlanDocument,
+    kept: &[Kept],
     args: &PlanArgs,
     output: &Output,
 ) -> Result<u8, Error> {
-    let (mut document, kept) = PlanDocument::new(planned.plan, config, planned.read_at);
-    for (missing, outside) in document.missing.iter_mut().zip(outside) {
-        missing.outside_scope = *outside;
-    }
-    print(&document, &kept, args.view.format(), output)?;
+    print(&document, kept, args.view.format(), output)?;
     if let Some(path) = &args.out {
         crate::document::write(path, &document)?;
         output.note(&format!(

@@ -358,3 +358,21 @@ fn a_401_names_the_variables_the_credentials_came_from_never_their_values() {
     );
     assert!(!stderr.contains(token), "{stderr}");
 }
+
+#[test]
+fn apply_shows_a_declaration_outside_the_scope_as_plan_does() {
+    let mut inventory = team(3);
+    inventory.push(desktop(987_654, "ops-0100", "ops"));
+    let world = World::new(inventory);
+    world.config(
+        "[scope]\ntags = { team = \"eng\" }\n\n[[desktop]]\nname = \"eng-0000\"\n[[desktop]]\nname = \"eng-0001\"\n[[desktop]]\nname = \"eng-0002\"\n[[desktop]]\nname = \"ops-0100\"\n",
+    );
+    let run = world.run(&["apply", "--auto-approve"]);
+    run.success();
+    assert!(
+        run.stdout()
+            .contains("? name `ops-0100` (deskprune.toml:15): exists outside the scope"),
+        "{}",
+        run.stdout()
+    );
+}
