@@ -4,21 +4,21 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use anyhow::Context;
-
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::config::{Config, Scope, Selector};
 use crate::model::{Entry, EntryRef, Kept};
-use crate::plan::{Plan, Warning};
+use crate::plan::{Budget, BudgetCheck, Plan, Warning};
 
 pub const FORMAT_VERSION: u32 = 1;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PlanDocument {
-    /// Version of this format.
+    /// Version of this format: 1. Within a version fields are only added, each optional (a
+    /// reader takes its absence as its default); a reader refuses any other version.
+    #[schemars(range(min = 1, max = 1))]
     pub format_version: u32,
     /// The deskprune that made the plan.
     pub deskprune_version: String,
@@ -83,9 +83,13 @@ pub struct MissingDoc {
     pub id: Option<String>,
     /// Line of the declaration in the config file.
     pub line: usize,
+    /// The declared desktop exists, outside the scope (which the list's filter kept out of
+    /// the inventory): it is never touched, but the declaration probably means another one.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub outside_scope: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Summary {
     pub to_delete: usize,
@@ -100,6 +104,43 @@ pub struct Summary {
     pub in_scope: usize,
     /// Desktops read, in scope or not.
     pub total: usize,
+    /// The deletion budget and this plan's verdict, as `apply` checks it. Absent in plans
+    /// saved by deskprune versions before it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub budget: Option<BudgetDoc>,
+}
+
+/// The deletion budget (`[guard]`) and whether this plan is within it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BudgetDoc {
+    pub max_deletions: usize,
+    pub max_delete_percent: f64,
+    /// Whether `apply` refuses this plan unless given `--allow-deletions` with its exact
+    /// number of deletions (`allow_deletions`).
+    pub exceeded: bool,
+    /// Each limit the plan passes, in words; empty when within the budget.
+    pub reasons: Vec<String>,
+    /// The `--allow-deletions N` that `apply` needs; present only when `exceeded`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allow_deletions: Option<usize>,
+}
+
+impl BudgetDoc {
+    /// `budget`'s verdict on `deletions` out of `in_scope` desktops.
+    pub fn new(budget: Budget, deletions: usize, in_scope: usize) -> BudgetDoc {
+        let (exceeded, reasons) = match budget.check(deletions, in_scope) {
+            BudgetCheck::Within => (false, Vec::new()),
+            BudgetCheck::Exceeded { reasons, .. } => (true, reasons),
+        };
+        BudgetDoc {
+            max_deletions: budget.max_deletions,
+            max_delete_percent: budget.max_percent,
+            exceeded,
+            reasons,
+            allow_deletions: exceeded.then_some(deletions),
+        }
+    }
 }
 
 /// The document's shape of `entry`, which it takes apart (nothing is copied).
@@ -169,6 +210,14 @@ impl PlanDocument {
             kept: plan.kept.len(),
             in_scope: plan.in_scope(),
             total: plan.total,
+            budget: Some(BudgetDoc::new(
+                Budget {
+                    max_deletions: config.guard.max_deletions,
+                    max_percent: config.guard.max_delete_percent,
+                },
+                plan.deletions.len(),
+                plan.in_scope(),
+            )),
         };
         let document = PlanDocument {
             format_version: FORMAT_VERSION,
@@ -194,6 +243,7 @@ impl PlanDocument {
                         name,
                         id,
                         line: declaration.line,
+                        outside_scope: false,
                     }
                 })
                 .collect(),
@@ -201,10 +251,15 @@ impl PlanDocument {
             in_use: docs(plan.in_use),
             in_progress: docs(plan.in_progress),
             login_unknown: docs(plan.login_unknown),
-            warnings: plan
-                .warnings
-                .iter()
-                .map(|warning| warning_text(warning, config))
+            // The config's warnings too: a review of the plan alone must see every one.
+            warnings: config
+                .warnings()
+                .into_iter()
+                .chain(
+                    plan.warnings
+                        .iter()
+                        .map(|warning| warning_text(warning, config)),
+                )
                 .collect(),
             summary,
         };
@@ -260,12 +315,27 @@ pub fn read(path: &Path) -> Result<PlanDocument, SavedPlanError> {
     })
 }
 
-/// Saves `document` to `path` atomically.
+/// Saves `document` to `path` atomically. A failure names `path` as the user gave it, never
+/// the temporary file beside it.
 pub fn write(path: &Path, document: &PlanDocument) -> anyhow::Result<()> {
+    let shown = path.display();
+    let folder = path
+        .parent()
+        .filter(|folder| !folder.as_os_str().is_empty());
+    if let Some(folder) = folder
+        && !folder.is_dir()
+    {
+        anyhow::bail!(
+            "cannot write the plan to `{shown}`: the folder `{}` does not exist; create it first, or choose another path",
+            folder.display()
+        );
+    }
     let mut json = serde_json::to_vec_pretty(document).expect("a plan document serialises");
     json.push(b'\n');
-    crate::atomic_file::write(path, &json)
-        .with_context(|| format!("cannot write the plan to `{}`", path.display()))
+    crate::atomic_file::write(path, &json).map_err(|err| {
+        // The error of the temporary file names its path; its kind is what the user needs.
+        anyhow::anyhow!("cannot write the plan to `{shown}`: {}", err.kind())
+    })
 }
 
 /// A warning in words, naming the config line it is about.

@@ -70,7 +70,17 @@ impl Error {
 
     pub fn hint(&self) -> Option<String> {
         match self {
-            Error::Api(err) | Error::Read(ReadError::Api(err)) => err.hint().map(str::to_string),
+            Error::Api(err) | Error::Read(ReadError::Api(err)) => {
+                let hint = err.hint()?;
+                // A refusal of the credentials names where they came from (never a value).
+                if err.status() == Some(401)
+                    && let Some(source) =
+                        crate::workspace::Auth::source(|name| std::env::var(name).ok())
+                {
+                    return Some(format!("{hint}; deskprune used {source}"));
+                }
+                Some(hint.to_string())
+            }
             Error::Credentials(_) => Some(
                 "or run against the built-in simulator: set `[cloud] simulator = \"inventory.json\"` in the config"
                     .to_string(),

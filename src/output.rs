@@ -68,7 +68,7 @@ impl Output {
         let styles = &self.stderr;
         let mut stderr = io::stderr().lock();
         let _ = match err {
-            Error::Config(config) => write!(stderr, "{}", config.render(self.stderr_color)),
+            Error::Config(config) => writeln!(stderr, "{}", config.render(self.stderr_color)),
             other => writeln!(
                 stderr,
                 "{}error:{:#} {}",

@@ -110,7 +110,7 @@ async fn decide(
 /// Plans now and shows the plan.
 async fn decide_now(session: &Session, state: &State, output: &Output) -> Result<Decision, Error> {
     let planned = pipeline::plan_inventory(session, state, &Progress::new(output.progress)).await?;
-    let (document, kept) = PlanDocument::new(planned.plan, &session.config, planned.read_at);
+    let (document, kept) = super::plan::document(session, planned).await;
     super::plan::print(&document, &kept, crate::cli::Format::Human, output)?;
     Ok(Decision {
         send: document
@@ -237,7 +237,11 @@ async fn execute(
         unresolved: decision.unresolved.clone(),
         ..SubmitReport::default()
     };
-    if !decision.send.is_empty() {
+    if decision.send.is_empty() {
+        // A count named for another plan is refused even with nothing to send: what was
+        // reviewed is not this plan.
+        pipeline::check_budget(config, 0, decision.in_scope, args.allow_deletions)?;
+    } else {
         pipeline::check_empty(config, decision.in_scope)?;
         pipeline::check_budget(
             config,
@@ -349,7 +353,7 @@ async fn confirm(
     } else {
         (
             format!(
-                "Delete {count} desktops? Type the region and the number of desktops, like `ap-southeast-1 7`, to confirm: "
+                "Delete {count} desktops? Type the region and the number of desktops, like `{region} N`, to confirm: "
             ),
             format!("{region} {count}"),
         )

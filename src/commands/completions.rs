@@ -1,5 +1,5 @@
-//! `deskprune completions` and `deskprune man`: shell completions and the man page, both
-//! generated from the clap definition so they never drift from it.
+//! `deskprune completions`: shell completion scripts, generated from the clap definition so
+//! they never drift from it (the man page is `man`'s).
 
 use clap::CommandFactory;
 
@@ -14,12 +14,5 @@ pub fn completions(args: &CompletionsArgs) -> Result<u8, Error> {
         "deskprune",
         &mut std::io::stdout(),
     );
-    Ok(exit::OK)
-}
-
-pub fn man() -> Result<u8, Error> {
-    clap_mangen::Man::new(Cli::command())
-        .render(&mut std::io::stdout())
-        .map_err(anyhow::Error::from)?;
     Ok(exit::OK)
 }

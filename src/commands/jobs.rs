@@ -14,6 +14,15 @@ use crate::state::{self, JobRecord, JobStatus, OutcomeStatus, State, StateLock};
 use crate::text::printable;
 
 pub async fn run(global: &Global, args: &JobsArgs, output: &Output) -> Result<u8, Error> {
+    // Listing what a state file records needs no config: only `--refresh` calls the API.
+    if let Some(state_path) = &global.state
+        && !args.refresh
+        && !global.config.exists()
+    {
+        let state = load_without_config(state_path)?;
+        print_jobs(&state, output)?;
+        return Ok(exit::OK);
+    }
     let config = super::load_config(global, output)?;
     let state_path = state::state_path_for(&config.path, global.state.as_deref());
     if !args.refresh {
@@ -59,6 +68,20 @@ pub async fn run(global: &Global, args: &JobsArgs, output: &Output) -> Result<u8
     }
     print_jobs(&state, output)?;
     Ok(exit::OK)
+}
+
+/// The state file at `path`, of whichever project it belongs to (there is no config to say).
+fn load_without_config(path: &std::path::Path) -> Result<State, Error> {
+    if !path.exists() {
+        return Err(Error::refused(
+            format!("state file `{}` not found", path.display()),
+            "pass the path of a state file that `deskprune apply` wrote, or `--config` to find it beside its config",
+        ));
+    }
+    match state::load(path, "") {
+        Err(state::StateError::OtherProject { found, .. }) => Ok(state::load(path, &found)?),
+        other => Ok(other?),
+    }
 }
 
 fn print_jobs(state: &State, output: &Output) -> Result<(), Error> {

@@ -5,6 +5,7 @@ mod apply;
 mod completions;
 mod force_unlock;
 mod jobs;
+mod man;
 mod plan;
 mod schema;
 mod show;
@@ -45,7 +46,7 @@ pub async fn run(cli: Cli, output: &Output) -> Result<u8, Error> {
         Command::ForceUnlock(args) => force_unlock::run(global, &args, output),
         Command::Schema(args) => schema::run(&args),
         Command::Completions(args) => completions::completions(&args),
-        Command::Man => completions::man(),
+        Command::Man => man::man(),
     }
 }
 

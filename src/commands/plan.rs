@@ -1,17 +1,24 @@
 //! `deskprune plan`: read the inventory, decide, show the plan (and save it with `--out`).
 
+use std::collections::HashSet;
 use std::io::Write;
 
+use futures_util::{StreamExt, stream};
+
 use crate::cli::{Format, Global, PlanArgs};
-use crate::config::Config;
+use crate::config::{Config, Declaration, Selector};
 use crate::document::PlanDocument;
 use crate::error::{Error, exit};
+use crate::inventory;
 use crate::model::Kept;
 use crate::output::Output;
-use crate::pipeline::{self, Opened, Planned};
+use crate::pipeline::{self, Opened, Planned, Session};
 use crate::plan::BudgetCheck;
 use crate::progress::Progress;
 use crate::state;
+use crate::text::{fold, same_word};
+use crate::workspace::ListFilter;
+use crate::workspace::wire::is_usable_id;
 
 pub async fn run(global: &Global, args: &PlanArgs, output: &Output) -> Result<u8, Error> {
     let config = super::load_config(global, output)?;
@@ -26,8 +33,113 @@ pub async fn run(global: &Global, args: &PlanArgs, output: &Output) -> Result<u8
     let progress = Progress::new(output.progress && args.view.format() == Format::Human);
     let planned = pipeline::plan_inventory(&session, &state, &progress).await;
     drop(progress);
+    let documented = match planned {
+        Ok(planned) => Ok(document(&session, planned).await),
+        Err(err) => Err(err),
+    };
     let config = session.close()?;
-    show(&config, planned?, args, output)
+    let (document, kept) = documented?;
+    show(&config, document, &kept, args, output)
+}
+
+/// The plan's document, each missing declaration marked when it matches a desktop outside the
+/// scope (looked up while the session is open); the kept desktops beside it.
+pub(super) async fn document(session: &Session, planned: Planned) -> (PlanDocument, Vec<Kept>) {
+    let outside = outside_scope(session, &planned.plan.missing).await;
+    let (mut document, kept) = PlanDocument::new(planned.plan, &session.config, planned.read_at);
+    for (missing, outside) in document.missing.iter_mut().zip(outside) {
+        missing.outside_scope = outside;
+    }
+    (document, kept)
+}
+
+/// How many declared names that match nothing are looked up outside the scope: one call each,
+/// so a file of thousands of missing names does not cost thousands of calls.
+const MAX_NAMES_LOOKED_UP: usize = 100;
+
+/// For each of `missing` (declarations that match no desktop read), whether it matches a
+/// desktop outside the scope: the list's filter (tags, enterprise project) kept those off the
+/// wire, so the planner could not tell "outside the scope" from "not found". Looked up by ID
+/// (100 a call) and by name (one call each, the first [`MAX_NAMES_LOOKED_UP`]); a lookup that
+/// fails leaves its declarations "not found", as the plan itself is unchanged.
+async fn outside_scope(session: &Session, missing: &[Declaration]) -> Vec<bool> {
+    let mut outside = vec![false; missing.len()];
+    let scope = &session.config.scope;
+    if missing.is_empty()
+        || scope.all
+        || (scope.tags.is_empty() && scope.enterprise_project_id.is_none())
+    {
+        // Nothing was filtered out: every desktop was read and the planner saw it.
+        return outside;
+    }
+    let ids: Vec<String> = missing
+        .iter()
+        .filter_map(|declaration| match &declaration.selector {
+            Selector::Id(id) if is_usable_id(id) => Some(id.clone()),
+            _ => None,
+        })
+        .collect();
+    let concurrency = session.config.client.max_concurrency;
+    let found_ids: HashSet<String> =
+        match inventory::read_by_ids(&session.client, &ids, concurrency).await {
+            Ok(desktops) => desktops
+                .into_iter()
+                .map(|d| fold(&d.id).into_owned())
+                .collect(),
+            Err(err) => {
+                tracing::warn!(error = %err, "could not look up declared IDs outside the scope");
+                HashSet::new()
+            }
+        };
+    let names: Vec<(usize, &str)> = missing
+        .iter()
+        .enumerate()
+        .filter_map(|(index, declaration)| match &declaration.selector {
+            Selector::Name(name) => Some((index, name.as_str())),
+            Selector::Id(_) => None,
+        })
+        .take(MAX_NAMES_LOOKED_UP)
+        .collect();
+    let client = &session.client;
+    let named: Vec<usize> = stream::iter(names)
+        .map(|(index, name)| async move {
+            let filter = ListFilter {
+                computer_name: Some(name.to_string()),
+                ..ListFilter::default()
+            };
+            match client.list_desktops(0, 100, &filter).await {
+                // The service may match a part of the name: only the whole name counts.
+                Ok(page) => page
+                    .desktops
+                    .iter()
+                    .any(|desktop| {
+                        desktop
+                            .computer_name
+                            .as_deref()
+                            .is_some_and(|listed| same_word(listed.trim(), name))
+                    })
+                    .then_some(index),
+                Err(err) => {
+                    tracing::warn!(error = %err, "could not look up a declared name outside the scope");
+                    None
+                }
+            }
+        })
+        .buffer_unordered(concurrency.max(1))
+        .filter_map(std::future::ready)
+        .collect()
+        .await;
+    for index in named {
+        outside[index] = true;
+    }
+    for (index, declaration) in missing.iter().enumerate() {
+        if let Selector::Id(id) = &declaration.selector
+            && found_ids.contains(fold(id).as_ref())
+        {
+            outside[index] = true;
+        }
+    }
+    outside
 }
 
 /// Prints `document` on stdout in `format`; `kept` gives the human view its context lines.
@@ -53,9 +165,14 @@ pub fn print(
     })
 }
 
-fn show(config: &Config, planned: Planned, args: &PlanArgs, output: &Output) -> Result<u8, Error> {
-    let (document, kept) = PlanDocument::new(planned.plan, config, planned.read_at);
-    print(&document, &kept, args.view.format(), output)?;
+fn show(
+    config: &Config,
+    document: PlanDocument,
+    kept: &[Kept],
+    args: &PlanArgs,
+    output: &Output,
+) -> Result<u8, Error> {
+    print(&document, kept, args.view.format(), output)?;
     if let Some(path) = &args.out {
         crate::document::write(path, &document)?;
         output.note(&format!(

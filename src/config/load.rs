@@ -136,6 +136,16 @@ fn toml_error(path: &Path, text: &str, error: &toml::de::Error) -> Diagnostic {
             }
             None => format!("wrong type: expected {expected}, found {found}"),
         };
+        if key == Some(("desktops", true))
+            && text
+                .get(span.clone())
+                .is_some_and(|header| header.starts_with("[["))
+        {
+            // `[[desktops]]` mixes the two forms: toml's "expected an array" reads backwards.
+            return at("`[[desktops]]` is neither form of declaring desktops".to_owned())
+                .label("double brackets on `desktops`")
+                .help("declare each desktop in its own `[[desktop]]` table (`name = \"...\"` or `id = \"...\"`), or all of them in one `[desktops]` table (`names = [...]`, `ids = [...]`)");
+        }
         let diagnostic = at(message).label(format!("expected {expected}"));
         return match key {
             Some(("desktop", _)) => diagnostic

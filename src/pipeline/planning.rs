@@ -212,6 +212,6 @@ fn list_filter(config: &Config) -> ListFilter {
             .iter()
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect(),
-        desktop_ids: Vec::new(),
+        ..ListFilter::default()
     }
 }

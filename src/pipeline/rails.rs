@@ -29,13 +29,27 @@ pub fn budget(config: &Config) -> Budget {
 }
 
 /// The budget rail: a plan of `to_delete` deletions out of `in_scope` desktops that exceeds
-/// the budget is refused, unless `allowed` names its exact number of deletions.
+/// the budget is refused, unless `allowed` names its exact number of deletions. An `allowed`
+/// that is not that number is refused whatever the budget says: it was given for another plan.
 pub fn check_budget(
     config: &Config,
     to_delete: usize,
     in_scope: usize,
     allowed: Option<usize>,
 ) -> Result<(), Error> {
+    if let Some(allowed) = allowed
+        && allowed != to_delete
+    {
+        return Err(Error::refused(
+            format!(
+                "`--allow-deletions {allowed}` does not match this plan, which has {to_delete} deletion{}; nothing was sent",
+                if to_delete == 1 { "" } else { "s" }
+            ),
+            format!(
+                "review the plan, then pass `--allow-deletions {to_delete}` (the exact number), or leave the flag out for a plan within the budget"
+            ),
+        ));
+    }
     match budget(config).check(to_delete, in_scope) {
         BudgetCheck::Exceeded {
             deletions, reasons, ..

@@ -101,7 +101,12 @@ pub fn render_plan(
                 (None, None) => "a declaration".to_string(),
             };
             let path = printable(&doc.config.path);
-            writeln!(out, "? {selector} ({path}:{})", missing.line)?;
+            let outside = if missing.outside_scope {
+                ": exists outside the scope"
+            } else {
+                ""
+            };
+            writeln!(out, "? {selector} ({path}:{}){outside}", missing.line)?;
         }
     }
     if !doc.warnings.is_empty() {

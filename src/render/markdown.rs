@@ -6,7 +6,7 @@
 use std::io::{self, Write};
 
 use super::human::scope_text;
-use crate::document::{DesktopDoc, PlanDocument};
+use crate::document::{BudgetDoc, DesktopDoc, PlanDocument, Summary};
 use crate::text::printable;
 
 /// Lines listed per section at most: job summaries and comments have size limits.
@@ -14,6 +14,7 @@ const MAX_LINES: usize = 500;
 
 pub fn render_markdown(doc: &PlanDocument, out: &mut dyn Write) -> io::Result<()> {
     let summary = &doc.summary;
+    writeln!(out, "{}", marker(doc))?;
     writeln!(
         out,
         "### deskprune plan: {} to delete\n",
@@ -71,8 +72,13 @@ pub fn render_markdown(doc: &PlanDocument, out: &mut dyn Write) -> io::Result<()
             };
             writeln!(
                 out,
-                "- {selector} ({})",
-                inline(&format!("{}:{}", doc.config.path, missing.line))
+                "- {selector} ({}){}",
+                inline(&format!("{}:{}", doc.config.path, missing.line)),
+                if missing.outside_scope {
+                    ": exists outside the scope"
+                } else {
+                    ""
+                }
             )?;
         }
         more(out, doc.missing.len())?;
@@ -81,6 +87,9 @@ pub fn render_markdown(doc: &PlanDocument, out: &mut dyn Write) -> io::Result<()
     for warning in &doc.warnings {
         writeln!(out, "> **Warning:** {}\n", printable(warning))?;
     }
+    if let Some(budget) = &summary.budget {
+        budget_verdict(out, budget, summary)?;
+    }
     writeln!(
         out,
         "**Plan: {} to delete, {} missing, {} protected, {} kept.**",
@@ -88,14 +97,68 @@ pub fn render_markdown(doc: &PlanDocument, out: &mut dyn Write) -> io::Result<()
     )
 }
 
+/// The first line, hidden when rendered: names the project and the config, so a CI job can
+/// find the comment it posted for them and update it instead of adding another.
+pub fn marker(doc: &PlanDocument) -> String {
+    marker_of(&doc.project_id, &doc.config.path)
+}
+
+fn marker_of(project_id: &str, config_path: &str) -> String {
+    // `--` cannot end the comment early, nor `>` close it.
+    let text = format!("{}/{}", printable(project_id), printable(config_path))
+        .replace("--", "-\\u{2d}")
+        .replace('>', "\\u{3e}");
+    format!("<!-- deskprune-plan: {text} -->")
+}
+
+/// What `apply` will say of the budget: within it, or refused unless given the number.
+fn budget_verdict(out: &mut dyn Write, budget: &BudgetDoc, summary: &Summary) -> io::Result<()> {
+    if budget.exceeded {
+        return writeln!(
+            out,
+            "> **Over the deletion budget:** {}. `apply` refuses this plan unless given `--allow-deletions {}` (the exact number of deletions), after review.\n",
+            printable(&budget.reasons.join("; ")),
+            budget.allow_deletions.unwrap_or(summary.to_delete)
+        );
+    }
+    let percent = if summary.in_scope == 0 {
+        0.0
+    } else {
+        summary.to_delete as f64 * 100.0 / summary.in_scope as f64
+    };
+    writeln!(
+        out,
+        "**Budget:** within ({} of at most {}, {percent:.1} % of at most {} %)\n",
+        count(summary.to_delete, "deletion"),
+        budget.max_deletions,
+        budget.max_delete_percent
+    )
+}
+
 fn list(out: &mut dyn Write, entries: &[DesktopDoc], sign: &str) -> io::Result<()> {
-    for entry in entries.iter().take(MAX_LINES) {
+    let shown = &entries[..entries.len().min(MAX_LINES)];
+    let width = |field: fn(&DesktopDoc) -> &str| {
+        shown
+            .iter()
+            .map(|entry| printable(field(entry)).chars().count())
+            .max()
+            .unwrap_or_default()
+    };
+    let widths = [
+        width(|entry| &entry.computer_name),
+        width(|entry| &entry.desktop_id),
+        width(|entry| &entry.user_name),
+    ];
+    for entry in shown {
         let line = format!(
-            "{sign} {}  {}  {}  {}",
+            "{sign} {:<name$}  {:<id$}  {:<user$}  {}",
             printable(&entry.computer_name),
             printable(&entry.desktop_id),
             printable(&entry.user_name),
-            printable(&entry.status)
+            printable(&entry.status),
+            name = widths[0],
+            id = widths[1],
+            user = widths[2],
         );
         // A fence inside a name would end the block early.
         writeln!(out, "{}", line.replace("```", "'''").trim_end())?;
@@ -143,6 +206,14 @@ fn count(n: usize, noun: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_marker_cannot_be_closed_early() {
+        let marker = marker_of("p", "a-->b---c.toml");
+        assert!(marker.starts_with("<!-- deskprune-plan: "), "{marker}");
+        let inside = &marker["<!-- ".len()..marker.len() - " -->".len()];
+        assert!(!inside.contains("--") && !inside.contains('>'), "{marker}");
+    }
 
     #[test]
     fn inline_code_survives_any_backticks_and_escapes_controls() {

@@ -22,6 +22,8 @@ pub struct ListFilter {
     pub tags: Vec<(String, String)>,
     /// At most 100.
     pub desktop_ids: Vec<String>,
+    /// A computer name; the service may match more than it (a part of a name, in any case).
+    pub computer_name: Option<String>,
 }
 
 impl ListFilter {
@@ -35,6 +37,9 @@ impl ListFilter {
         }
         for id in &self.desktop_ids {
             query.push(("desktop_id".into(), id.clone()));
+        }
+        if let Some(name) = &self.computer_name {
+            query.push(("computer_name".into(), name.clone()));
         }
     }
 }

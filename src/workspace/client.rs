@@ -154,7 +154,7 @@ impl Client {
                 Ok(answer) => return Ok(answer),
                 Err((err, retry_after)) => {
                     if attempt >= self.inner.max_retries || !retryable(&err) {
-                        return Err(err);
+                        return Err(err.after_attempts(attempt + 1));
                     }
                     let delay = retry_after.unwrap_or_else(|| backoff(attempt));
                     tracing::debug!(call = %call.name, attempt, ?delay, error = %err, "retrying");

@@ -89,6 +89,27 @@ impl Auth {
         }
     }
 
+    /// Where the credentials `lookup` gives came from, for a message about their refusal:
+    /// the variables' names, never a value.
+    pub fn source(lookup: impl Fn(&str) -> Option<String>) -> Option<String> {
+        let set = |name: &&&str| lookup(name).is_some_and(|value| !value.trim().is_empty());
+        Some(match Auth::from_lookup(&lookup).ok()? {
+            Auth::AccessKey { security_token, .. } => format!(
+                "the access key pair from `{}` and `{}`{}",
+                AK_VARS.iter().find(set)?,
+                SK_VARS.iter().find(set)?,
+                match security_token {
+                    Some(_) => format!(
+                        " with the security token from `{}`",
+                        SECURITY_TOKEN_VARS.iter().find(set)?
+                    ),
+                    None => String::new(),
+                }
+            ),
+            Auth::Token(_) => format!("the IAM token from `{AUTH_TOKEN_VAR}`"),
+        })
+    }
+
     pub fn from_env() -> Result<Auth, CredentialsError> {
         Auth::from_lookup(|name| std::env::var(name).ok())
     }

@@ -139,6 +139,45 @@ impl ApiError {
         }
     }
 
+    /// The final error of a call sent `attempts` times, saying so when it was sent more than
+    /// once: "failed" after retries reads differently from "failed" at once.
+    pub(crate) fn after_attempts(self, attempts: u32) -> ApiError {
+        if attempts <= 1 {
+            return self;
+        }
+        let said = |text: String| format!("{text} (after {attempts} attempts)");
+        match self {
+            ApiError::Refused {
+                call,
+                status,
+                code,
+                message,
+                request_id,
+            } => ApiError::Refused {
+                call,
+                status,
+                code,
+                message: said(message),
+                request_id,
+            },
+            ApiError::Transport { call, kind, detail } => ApiError::Transport {
+                call,
+                kind,
+                detail: said(detail),
+            },
+            ApiError::Malformed {
+                call,
+                status,
+                detail,
+            } => ApiError::Malformed {
+                call,
+                status,
+                detail: said(detail),
+            },
+            redirected @ ApiError::Redirected { .. } => redirected,
+        }
+    }
+
     /// Whether a read (which changes nothing) is worth sending again.
     pub fn is_transient(&self) -> bool {
         match self {
@@ -176,7 +215,10 @@ impl ApiError {
 
     /// One line telling the user what to do about it, where we know.
     pub fn hint(&self) -> Option<&'static str> {
-        let ApiError::Refused { status, code, .. } = self else {
+        let ApiError::Refused {
+            status, code, call, ..
+        } = self
+        else {
             return match self {
                 ApiError::Transport {
                     kind: TransportKind::Connect,
@@ -200,8 +242,18 @@ impl ApiError {
             (403, "WKS.00010099") => {
                 "the Workspace service is not enabled for this project: enable it in the console first"
             }
+            // Only a permission fixes a 403: the hint names the one this call needs.
+            (403, _) if call.starts_with("batch-delete") => {
+                "missing permission: deleting desktops needs the IAM action `workspace:desktops:batchDelete` (with `vpc:ports:get` and `vpc:ports:delete`) on this project; grant it to the IAM user or its group"
+            }
+            (403, _) if call.contains("sub-jobs") => {
+                "missing permission: following a deletion needs the IAM action `workspace:jobs:listSubJobs` on this project; grant it to the IAM user or its group"
+            }
+            (403, _) if call.contains("job") => {
+                "missing permission: following a deletion needs the IAM action `workspace:jobs:get` on this project; grant it to the IAM user or its group"
+            }
             (403, _) => {
-                "missing permission: the IAM user needs `workspace:desktops:list`, `workspace:desktops:batchDelete` and `workspace:jobs:get` on this project"
+                "missing permission: listing desktops needs the IAM action `workspace:desktops:list` on this project; grant it to the IAM user or its group"
             }
             (409, _) | (_, "WKS.00010032") => {
                 "the desktop's current state forbids deleting it now (it may be busy or already being deleted); run again later"

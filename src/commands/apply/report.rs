@@ -10,6 +10,7 @@ use crate::apply::{FollowReport, Resolution, Stop, SubmitReport};
 use crate::error::exit;
 use crate::interrupt::Signal;
 use crate::output::Output;
+use crate::workspace::ApiError;
 
 pub(super) fn plural(count: usize) -> &'static str {
     if count == 1 { "" } else { "s" }
@@ -91,8 +92,19 @@ pub(super) fn report_submission(
         ));
     }
     if !report.not_sent.is_empty() {
+        // After a refusal only its fix helps (a permission, say): running again alone would
+        // meet the same refusal.
+        let next = if report
+            .stopped_by
+            .as_ref()
+            .is_some_and(ApiError::is_client_refusal)
+        {
+            "the refusal above stopped sending"
+        } else {
+            "run apply again to send them"
+        };
         output.warning(&format!(
-            "{} desktop{} not sent; run apply again to send them",
+            "{} desktop{} not sent; {next}",
             report.not_sent.len(),
             if report.not_sent.len() == 1 {
                 " was"
