@@ -4,6 +4,7 @@
 
 mod declarations;
 mod diagnostic;
+mod edit;
 mod load;
 mod raw;
 mod regions;
@@ -13,6 +14,7 @@ mod values;
 
 pub use declarations::Declarations;
 pub use diagnostic::{ConfigError, Diagnostic, Note};
+pub use edit::{IdLine, add_declarations};
 pub use load::{load, parse, read};
 pub use raw::{RawConfig, schema};
 pub use regions::unknown_region_warning;

@@ -11,7 +11,7 @@ use crate::config::{Config, Selector};
 use crate::error::Error;
 use crate::inventory::{read_all, read_login_status};
 use crate::model::{Desktop, Login};
-use crate::plan::{Desired, NearMiss, Plan, Planner};
+use crate::plan::{Adopted, Adoption, Desired, NearMiss, Plan, Planner};
 use crate::progress::Progress;
 use crate::state::State;
 use crate::text::printable;
@@ -45,6 +45,28 @@ pub async fn plan_inventory(
     progress.clear();
     let plan = planning?.finish().await?;
     Ok(Planned { plan, read_at })
+}
+
+/// Reads the inventory into an [`Adoption`]: the in-scope desktops `deskprune import` would
+/// declare. No login state is asked: every desktop that exists is declared, in use or not.
+pub async fn adopt_inventory(session: &Session, progress: &Progress) -> Result<Adopted, Error> {
+    let config = &session.config;
+    let adoption = read_all(
+        &session.client,
+        &list_filter(config),
+        config.client.max_concurrency,
+        &|read, total| progress.reading(read, total),
+        || {
+            Adoption::new(Desired {
+                scope: &config.scope,
+                declarations: &config.desktops,
+                protect_tag: &config.guard.protect_tag,
+            })
+        },
+    )
+    .await;
+    progress.clear();
+    Ok(adoption?.finish())
 }
 
 /// Plans over `desktops` (a saved plan's, read again), holding back those in use.

@@ -13,6 +13,7 @@ mod escaping;
 mod examples;
 mod faults;
 mod hostile;
+mod import;
 mod inputs;
 mod intents;
 mod interrupt;
