@@ -152,10 +152,18 @@ fn read_saved(path: &Path, config: &Config) -> Result<PlanDocument, Error> {
         )));
     }
     if saved.config.digest != config.digest {
+        let files: Vec<String> = std::iter::once(&config.path)
+            .chain(&config.list_files)
+            .map(|file| format!("`{}`", file.display()))
+            .collect();
         return Err(refuse(format!(
-            "the saved plan `{}` is stale: `{}` changed since the plan was made",
+            "the saved plan `{}` is stale: {} changed since the plan was made",
             path.display(),
-            config.path.display()
+            match files.as_slice() {
+                [config] => config.clone(),
+                [config, lists @ ..] => format!("{config} or {}", lists.join(" or ")),
+                [] => unreachable!("the config is always named"),
+            }
         )));
     }
     Ok(saved)

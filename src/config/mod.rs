@@ -28,8 +28,12 @@ use std::time::Duration;
 pub struct Config {
     /// The file it came from, as the user named it.
     pub path: PathBuf,
-    /// Hex SHA-256 of the file's bytes: a saved plan names the config it was made from.
+    /// Hex SHA-256 of the file's bytes, and of the list files it names: a saved plan names
+    /// the config it was made from.
     pub digest: String,
+    /// The list files (`[desktops] names_file`, `ids_file`) read, resolved against the
+    /// config's folder.
+    pub list_files: Vec<PathBuf>,
     pub cloud: Cloud,
     pub scope: Scope,
     pub delete: DeleteOptions,

@@ -19,6 +19,7 @@ mod intents;
 mod interrupt;
 mod lock;
 mod mistakes;
+mod names_file;
 mod odd_desktops;
 mod plan;
 mod process;
