@@ -11,7 +11,7 @@ mod report;
 
 pub(super) use report::resolution as report_resolution;
 
-use crate::apply::{Journal, Sending, Stop, SubmitReport, follow, resolve, submit};
+use crate::apply::{Journal, Sending, StillWaiting, Stop, SubmitReport, follow, resolve, submit};
 use crate::cli::{ApplyArgs, Global};
 use crate::config::Config;
 use crate::document::{DesktopDoc, PlanDocument};
@@ -308,12 +308,15 @@ async fn execute(
     ));
     let progress = Progress::new(output.progress);
     let on_poll = |done, total| progress.waiting(done, total);
+    // Without a progress line, a line now and then says the run is not hung.
+    let say = |line: &str| output.note(line);
     let following = follow(
         &session.client,
         journal,
         config.client.max_concurrency,
         Duration::from_secs(args.timeout),
         &on_poll,
+        (!output.progress).then(|| StillWaiting::new(&say)),
     );
     let followed = tokio::select! {
         followed = following => followed?,

@@ -23,6 +23,7 @@ mod names_file;
 mod odd_desktops;
 mod plan;
 mod process;
+mod progress;
 mod rails;
 mod saved;
 mod secrets;
