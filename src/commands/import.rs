@@ -10,7 +10,7 @@ use crate::cli::{Global, ImportArgs};
 use crate::config::{self, IdLine};
 use crate::error::{Error, exit};
 use crate::output::Output;
-use crate::pipeline::{self, Session};
+use crate::pipeline::{self, Opened};
 use crate::plan::{Adopted, ById};
 use crate::progress::Progress;
 use crate::state;
@@ -34,9 +34,9 @@ pub async fn run(global: &Global, args: &ImportArgs, output: &Output) -> Result<
         ));
     }
     let state_path = state::state_path_for(&config.path, global.state.as_deref());
-    let session = Session::open(config, &state_path).await?;
+    let Opened { state, session } = pipeline::open(config, &state_path).await?;
     let progress = Progress::new(output.progress);
-    let adopted = pipeline::adopt_inventory(&session, &progress).await;
+    let adopted = pipeline::adopt_inventory(&session, &state, &progress).await;
     drop(progress);
     let config = session.close()?;
     let adopted = adopted?;

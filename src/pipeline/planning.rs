@@ -55,20 +55,29 @@ pub async fn plan_inventory(
 }
 
 /// Reads the inventory into an [`Adoption`]: the in-scope desktops `deskprune import` would
-/// declare. No login state is asked: every desktop that exists is declared, in use or not.
-pub async fn adopt_inventory(session: &Session, progress: &Progress) -> Result<Adopted, Error> {
+/// declare. No login state is asked: every desktop that exists is declared, in use or not;
+/// those of `state`'s unfinished jobs are going away and are not.
+pub async fn adopt_inventory(
+    session: &Session,
+    state: &State,
+    progress: &Progress,
+) -> Result<Adopted, Error> {
     let config = &session.config;
+    let pending = state.pending_desktops(jiff::Timestamp::now());
     let adoption = read_all(
         &session.client,
         &list_filter(config),
         config.client.max_concurrency,
         &|read, total| progress.reading(read, total),
         || {
-            Adoption::new(Desired {
-                scope: &config.scope,
-                declarations: &config.desktops,
-                protect_tag: &config.guard.protect_tag,
-            })
+            Adoption::new(
+                Desired {
+                    scope: &config.scope,
+                    declarations: &config.desktops,
+                    protect_tag: &config.guard.protect_tag,
+                },
+                &pending,
+            )
         },
     )
     .await;

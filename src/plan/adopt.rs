@@ -2,7 +2,7 @@
 //! keeps yet, by its computer name when no other listed desktop shares it, else by its ID.
 //! Pure, like the planner, and fed page by page the same way; the command writes the result.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use super::{Desired, in_scope, is_protected};
 use crate::model::{Desktop, EntryRef, plan_order};
@@ -11,6 +11,9 @@ use crate::text::fold;
 /// Collects the listed desktops an import would declare.
 pub struct Adoption<'a> {
     desired: Desired<'a>,
+    /// The desktops of unfinished jobs (and unconfirmed calls), their IDs case-folded: being
+    /// deleted by deskprune itself, they are going away.
+    pending: HashSet<String>,
     /// In scope, existing, not declared yet.
     found: Vec<Found>,
     /// How many listed desktops (in scope or not) carry each case-folded name: a name is
@@ -47,7 +50,8 @@ pub struct Adopted {
     pub protected: usize,
     /// In-scope desktops a declaration already keeps (with `--merge`).
     pub already: usize,
-    /// In-scope desktops being deleted: not declared, since they are going away.
+    /// In-scope desktops being deleted (by the service's word, or in a job the state records
+    /// as unfinished): not declared, since they are going away.
     pub deleting: usize,
     /// How many desktops were read, in scope or not.
     pub total: usize,
@@ -69,9 +73,10 @@ impl Adopted {
 }
 
 impl<'a> Adoption<'a> {
-    pub fn new(desired: Desired<'a>) -> Adoption<'a> {
+    pub fn new(desired: Desired<'a>, pending: &HashSet<String>) -> Adoption<'a> {
         Adoption {
             desired,
+            pending: pending.iter().map(|id| fold(id).into_owned()).collect(),
             found: Vec::new(),
             names: HashMap::new(),
             adopted: Adopted::default(),
@@ -92,7 +97,7 @@ impl<'a> Adoption<'a> {
             self.adopted.already += 1;
             return;
         }
-        if desktop.is_deleting() {
+        if desktop.is_deleting() || self.pending.contains(fold(&desktop.id).as_ref()) {
             self.adopted.deleting += 1;
             return;
         }
@@ -147,12 +152,23 @@ mod tests {
     use crate::plan::tests::{PROTECT, desktop, team_scope};
 
     fn adopt(declarations: &Declarations, desktops: Vec<Desktop>) -> Adopted {
+        adopt_pending(declarations, desktops, &HashSet::new())
+    }
+
+    fn adopt_pending(
+        declarations: &Declarations,
+        desktops: Vec<Desktop>,
+        pending: &HashSet<String>,
+    ) -> Adopted {
         let scope = team_scope();
-        let mut adoption = Adoption::new(Desired {
-            scope: &scope,
-            declarations,
-            protect_tag: PROTECT,
-        });
+        let mut adoption = Adoption::new(
+            Desired {
+                scope: &scope,
+                declarations,
+                protect_tag: PROTECT,
+            },
+            pending,
+        );
         adoption.extend(desktops);
         adoption.finish()
     }
@@ -220,12 +236,26 @@ mod tests {
     fn out_of_scope_desktops_are_never_declared() {
         let scope = Scope::default();
         let declarations = Declarations::default();
-        let mut adoption = Adoption::new(Desired {
-            scope: &scope,
-            declarations: &declarations,
-            protect_tag: PROTECT,
-        });
+        let mut adoption = Adoption::new(
+            Desired {
+                scope: &scope,
+                declarations: &declarations,
+                protect_tag: PROTECT,
+            },
+            &HashSet::new(),
+        );
         adoption.extend([desktop("d1", "eng-a", ENG)]);
         assert_eq!(adoption.finish().added(), 0);
+    }
+
+    #[test]
+    fn desktops_of_unfinished_jobs_are_left_out_in_any_case() {
+        let adopted = adopt_pending(
+            &Declarations::default(),
+            vec![desktop("d1", "eng-a", ENG), desktop("D2", "eng-b", ENG)],
+            &HashSet::from(["d2".to_string()]),
+        );
+        assert_eq!(adopted.names, ["eng-a"]);
+        assert_eq!(adopted.deleting, 1);
     }
 }
