@@ -221,3 +221,35 @@ fn protected_and_deleting_desktops_are_counted() {
         "{stdout}"
     );
 }
+
+#[test]
+fn a_linked_config_is_written_through_with_its_permissions() {
+    use std::os::unix::fs::PermissionsExt;
+    let world = World::new(team(2));
+    world.config(SKELETON);
+    std::fs::create_dir(world.path("repo")).unwrap();
+    std::fs::rename(
+        world.path("deskprune.toml"),
+        world.path("repo/deskprune.toml"),
+    )
+    .unwrap();
+    std::os::unix::fs::symlink("repo/deskprune.toml", world.path("deskprune.toml")).unwrap();
+    let target = world.path("repo/deskprune.toml");
+    std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o640)).unwrap();
+    world.run(&["import"]).success();
+    assert!(
+        std::fs::symlink_metadata(world.path("deskprune.toml"))
+            .unwrap()
+            .file_type()
+            .is_symlink(),
+        "the link stays"
+    );
+    let mode = std::fs::metadata(&target).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o640);
+    assert!(
+        std::fs::read_to_string(&target)
+            .unwrap()
+            .contains("\"eng-0001\"")
+    );
+    assert_no_changes(&world);
+}
