@@ -182,7 +182,8 @@ pub async fn follow(
                 .map(|job| job.desktop_ids.len())
                 .sum();
             (still.say)(&still_waiting_line(still_open, desktops, started.elapsed()));
-            next_say = Some(say_at + still.every);
+            // From now: a round that outlasted several intervals gives one line, not a burst.
+            next_say = Some(Instant::now() + still.every);
         }
         tokio::time::sleep_until(poll_at).await;
         interval = (interval * 3 / 2).min(MAX_POLL);

@@ -253,3 +253,26 @@ fn a_linked_config_is_written_through_with_its_permissions() {
     );
     assert_no_changes(&world);
 }
+
+#[test]
+fn names_needing_escapes_round_trip() {
+    let world = World::new(vec![
+        desktop(1, "eng \"q\" \\ é", "eng"),
+        desktop(2, "eng\nline # x", "eng"),
+        desktop(3, "eng-\u{1b}[2K", "eng"),
+        desktop(4, "eng-\u{1b}[2K", "eng"),
+    ]);
+    world.config(SKELETON);
+    let run = world.run(&["import"]);
+    run.success();
+    let after = config_text(&world);
+    assert!(
+        !after.contains('\u{1b}'),
+        "no escape code reaches the file: {after}"
+    );
+    assert!(
+        after.contains("# `eng-\\u{1b}[2K`, a name 2 listed desktops share"),
+        "{after}"
+    );
+    assert_no_changes(&world);
+}
