@@ -39,7 +39,12 @@ pub(super) fn resolve(config: &Path, value: &str) -> PathBuf {
 }
 
 impl ListFile {
-    pub(super) fn new(key: &'static str, path: PathBuf, text: String) -> ListFile {
+    pub(super) fn new(key: &'static str, path: PathBuf, mut text: String) -> ListFile {
+        // Tools on Windows often export UTF-8 with a byte-order mark: kept, it would become
+        // part of the first name, which would then match nothing (and its desktop be deleted).
+        if text.starts_with('\u{feff}') {
+            text.drain(..'\u{feff}'.len_utf8());
+        }
         ListFile {
             key,
             lines: LineIndex::new(&text),
@@ -71,12 +76,13 @@ impl ListFile {
 mod tests {
     use super::*;
 
-    fn items(text: &str) -> Vec<Result<&str, usize>> {
+    /// The values, and `# at N` for a refused comment.
+    fn items(text: &str) -> Vec<String> {
         let file = ListFile::new("names_file", "keep.txt".into(), text.to_owned());
         file.items()
             .map(|item| match item {
-                Item::Value(span) => Ok(&text[span]),
-                Item::Comment(at) => Err(at),
+                Item::Value(span) => file.text[span].to_owned(),
+                Item::Comment(at) => format!("# at {at}"),
             })
             .collect()
     }
@@ -85,13 +91,18 @@ mod tests {
     fn lines_are_trimmed_and_comments_and_blanks_skipped() {
         assert_eq!(
             items("# exported 2026-12-01\neng-a\n\n  eng b \t\r\n   # indented\r\nlast"),
-            [Ok("eng-a"), Ok("eng b"), Ok("last")]
+            ["eng-a", "eng b", "last"]
         );
     }
 
     #[test]
+    fn a_byte_order_mark_is_not_part_of_the_first_name() {
+        assert_eq!(items("\u{feff}eng-a\r\neng-b\r\n"), ["eng-a", "eng-b"]);
+    }
+
+    #[test]
     fn a_comment_after_a_value_is_refused_where_it_starts() {
-        assert_eq!(items("eng-a\neng-b # boss\n"), [Ok("eng-a"), Err(12)]);
+        assert_eq!(items("eng-a\neng-b # boss\n"), ["eng-a", "# at 12"]);
     }
 
     #[test]
