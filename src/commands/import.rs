@@ -91,10 +91,14 @@ fn declare(text: &str, adopted: &Adopted) -> Result<String, Error> {
 
 /// The comment above a desktop declared by ID: which desktop, and why not by name.
 fn why_by_id(by: &ById) -> String {
+    let user = match by.user.as_str() {
+        "" => String::new(),
+        user => format!(" (user `{}`)", printable(user)),
+    };
     match by.sharing {
-        0 => "a desktop without a computer name".to_owned(),
+        0 => format!("a desktop without a computer name{user}"),
         sharing => format!(
-            "`{}`, a name {sharing} listed desktops share",
+            "`{}`{user}, a name {sharing} listed desktops share",
             printable(&by.name)
         ),
     }

@@ -36,6 +36,7 @@ struct Found {
     id: String,
     /// Trimmed, as the planner compares it.
     name: String,
+    user: String,
     protected: bool,
 }
 
@@ -62,6 +63,8 @@ pub struct Adopted {
 pub struct ById {
     pub id: String,
     pub name: String,
+    /// Its user, to tell desktops of one name apart in the comment.
+    pub user: String,
     /// How many listed desktops carry this name (0 for a desktop without one).
     pub sharing: usize,
 }
@@ -104,6 +107,7 @@ impl<'a> Adoption<'a> {
         self.found.push(Found {
             protected: is_protected(&desktop, self.desired.protect_tag),
             name: name.to_owned(),
+            user: desktop.user,
             id: desktop.id,
         });
     }
@@ -129,6 +133,7 @@ impl<'a> Adoption<'a> {
                 adopted.ids.push(ById {
                     id: desktop.id,
                     name: desktop.name,
+                    user: desktop.user,
                     sharing,
                 });
             }

@@ -104,7 +104,7 @@ fn shared_or_missing_names_are_declared_by_id_with_a_comment() {
     // `eng-b` is shared with a desktop of another team, which the scope's tag filter keeps
     // off the list: declared by name, it keeps only the one listed.
     let expected = format!(
-        "names = [\n    \"eng-b\",\n    \"eng-c\",\n]\nids = [\n    # a desktop without a computer name\n    \"{}\",\n    # `eng-a`, a name 2 listed desktops share\n    \"{}\",\n    # `ENG-A`, a name 2 listed desktops share\n    \"{}\",\n]\n",
+        "names = [\n    \"eng-b\",\n    \"eng-c\",\n]\nids = [\n    # a desktop without a computer name (user `user3`)\n    \"{}\",\n    # `eng-a` (user `user1`), a name 2 listed desktops share\n    \"{}\",\n    # `ENG-A` (user `user2`), a name 2 listed desktops share\n    \"{}\",\n]\n",
         id(3),
         id(1),
         id(2),
@@ -271,7 +271,7 @@ fn names_needing_escapes_round_trip() {
         "no escape code reaches the file: {after}"
     );
     assert!(
-        after.contains("# `eng-\\u{1b}[2K`, a name 2 listed desktops share"),
+        after.contains("# `eng-\\u{1b}[2K` (user `user3`), a name 2 listed desktops share"),
         "{after}"
     );
     assert_no_changes(&world);
