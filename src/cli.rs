@@ -65,6 +65,8 @@ pub enum Command {
     Plan(PlanArgs),
     /// Delete the in-scope desktops that are not declared.
     Apply(ApplyArgs),
+    /// Declare the in-scope desktops that exist in the config, to adopt a fleet.
+    Import(ImportArgs),
     /// List the jobs recorded in the state file.
     Jobs(JobsArgs),
     /// Serve a simulated Workspace API on loopback, for trying deskprune and for tests.
@@ -166,6 +168,17 @@ pub struct ApplyArgs {
     /// Longest time to wait for the state lock, in seconds (at most a year).
     #[arg(long, default_value_t = 0, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(..=A_YEAR))]
     pub lock_timeout: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// Add the desktops not declared yet to a config that already declares some (never
+    /// removes a declaration).
+    #[arg(long)]
+    pub merge: bool,
+    /// Print the change to the config as a diff instead of writing it.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 #[derive(Debug, Args)]

@@ -42,6 +42,13 @@ impl Progress {
         self.say(format!("Reading desktops: {read} of {total}"));
     }
 
+    /// Who is logged in to the deletions, asked after the inventory was read.
+    pub fn checking(&self, checked: usize, total: usize) {
+        self.say(format!(
+            "Checking who is logged in: {checked} of {total} desktops"
+        ));
+    }
+
     pub fn sending(&self, sent: usize, total: usize) {
         self.say(format!("Submitting deletions: {sent} of {total} desktops"));
     }

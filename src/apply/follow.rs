@@ -92,22 +92,68 @@ pub struct FollowReport {
     pub unread: Vec<String>,
 }
 
+/// How often, without a progress line, a line says what is still awaited, like terraform's
+/// "Still destroying…": a CI log that stays silent for minutes looks hung.
+pub const STILL_WAITING_EVERY: Duration = Duration::from_secs(30);
+
+/// The environment variable that shortens [`STILL_WAITING_EVERY`] (seconds; for tests).
+const STILL_WAITING_ENV: &str = "DESKPRUNE_STILL_WAITING_SECONDS";
+
+/// Where and how often [`follow`] says what it still waits for.
+pub struct StillWaiting<'a> {
+    pub every: Duration,
+    pub say: &'a (dyn Fn(&str) + Sync),
+}
+
+impl<'a> StillWaiting<'a> {
+    /// Every [`STILL_WAITING_EVERY`], or as the hidden `DESKPRUNE_STILL_WAITING_SECONDS`
+    /// says (more than 0, at most an hour).
+    pub fn new(say: &'a (dyn Fn(&str) + Sync)) -> StillWaiting<'a> {
+        let every = std::env::var(STILL_WAITING_ENV)
+            .ok()
+            .and_then(|seconds| seconds.parse::<f64>().ok())
+            .filter(|seconds| *seconds > 0.0 && *seconds <= 3600.0)
+            .map_or(STILL_WAITING_EVERY, Duration::from_secs_f64);
+        StillWaiting { every, say }
+    }
+}
+
+/// `still waiting: 3 jobs, 412 desktops, 2m30s elapsed`.
+fn still_waiting_line(jobs: usize, desktops: usize, elapsed: Duration) -> String {
+    let plural = |n: usize| if n == 1 { "" } else { "s" };
+    let seconds = elapsed.as_secs();
+    let elapsed = match (seconds / 3600, seconds / 60 % 60, seconds % 60) {
+        (0, 0, s) => format!("{s}s"),
+        (0, m, s) => format!("{m}m{s:02}s"),
+        (h, m, s) => format!("{h}h{m:02}m{s:02}s"),
+    };
+    format!(
+        "still waiting: {jobs} job{}, {desktops} desktop{}, {elapsed} elapsed",
+        plural(jobs),
+        plural(desktops)
+    )
+}
+
 /// Polls every pending job of the journal, `concurrency` at a time, until all are terminal or
 /// `timeout` passes: each round is cut at that deadline, however the calls fare (retries and
 /// their backoff included). What each round learns is saved before the next round starts.
+/// With `still`, a line says what is still awaited at its interval.
 pub async fn follow(
     client: &Client,
     journal: &mut Journal<'_>,
     concurrency: usize,
     timeout: Duration,
     on_poll: &(dyn Fn(usize, usize) + Sync),
+    still: Option<StillWaiting<'_>>,
 ) -> anyhow::Result<FollowReport> {
+    let started = Instant::now();
     // Checked: the largest `--timeout` is a wait of years, not an instant past the clock's end.
-    let deadline = Instant::now() + timeout.min(LONGEST_WAIT);
+    let deadline = started + timeout.min(LONGEST_WAIT);
     let mut interval = FIRST_POLL;
     let mut report = FollowReport::default();
     let pending = pending_jobs(journal);
     let job_ids = pollable(&pending);
+    let mut next_say = still.as_ref().map(|still| started + still.every);
     loop {
         let still_open = round(
             client,
@@ -122,7 +168,24 @@ pub async fn follow(
         if still_open == 0 || Instant::now() >= deadline {
             break;
         }
-        tokio::time::sleep(interval.min(deadline.saturating_duration_since(Instant::now()))).await;
+        let poll_at =
+            Instant::now() + interval.min(deadline.saturating_duration_since(Instant::now()));
+        // Until the next poll, the still-waiting line when it is due (what the last round left).
+        while let (Some(still), Some(say_at)) = (&still, next_say)
+            && say_at < poll_at
+        {
+            tokio::time::sleep_until(say_at).await;
+            let desktops = journal
+                .state
+                .pending_jobs()
+                .filter(|job| job_ids.contains(&job.job_id))
+                .map(|job| job.desktop_ids.len())
+                .sum();
+            (still.say)(&still_waiting_line(still_open, desktops, started.elapsed()));
+            // From now: a round that outlasted several intervals gives one line, not a burst.
+            next_say = Some(Instant::now() + still.every);
+        }
+        tokio::time::sleep_until(poll_at).await;
         interval = (interval * 3 / 2).min(MAX_POLL);
     }
     outcomes(journal, &pending, &mut report);
@@ -403,5 +466,21 @@ mod tests {
         for pending in ["WAITING", "RUNNING", "", "SOMETHING_NEW", "SUC\u{1b}CESS"] {
             assert_eq!(verdict(pending), Verdict::Pending, "{pending}");
         }
+    }
+
+    #[test]
+    fn the_still_waiting_line() {
+        let line = |jobs, desktops, seconds| {
+            still_waiting_line(jobs, desktops, Duration::from_secs(seconds))
+        };
+        assert_eq!(
+            line(3, 412, 150),
+            "still waiting: 3 jobs, 412 desktops, 2m30s elapsed"
+        );
+        assert_eq!(line(1, 1, 5), "still waiting: 1 job, 1 desktop, 5s elapsed");
+        assert_eq!(
+            line(2, 7, 3725),
+            "still waiting: 2 jobs, 7 desktops, 1h02m05s elapsed"
+        );
     }
 }

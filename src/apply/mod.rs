@@ -9,7 +9,7 @@ mod intents;
 mod refusal;
 mod submit;
 
-pub use follow::{FollowReport, follow, refresh};
+pub use follow::{FollowReport, StillWaiting, follow, refresh};
 pub use intents::{Resolution, resolve};
 pub use submit::{Sending, Stop, SubmitReport, submit};
 

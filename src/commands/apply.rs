@@ -11,7 +11,7 @@ mod report;
 
 pub(super) use report::resolution as report_resolution;
 
-use crate::apply::{Journal, Sending, Stop, SubmitReport, follow, resolve, submit};
+use crate::apply::{Journal, Sending, StillWaiting, Stop, SubmitReport, follow, resolve, submit};
 use crate::cli::{ApplyArgs, Global};
 use crate::config::Config;
 use crate::document::{DesktopDoc, PlanDocument};
@@ -152,10 +152,18 @@ fn read_saved(path: &Path, config: &Config) -> Result<PlanDocument, Error> {
         )));
     }
     if saved.config.digest != config.digest {
+        let files: Vec<String> = std::iter::once(&config.path)
+            .chain(&config.list_files)
+            .map(|file| format!("`{}`", file.display()))
+            .collect();
         return Err(refuse(format!(
-            "the saved plan `{}` is stale: `{}` changed since the plan was made",
+            "the saved plan `{}` is stale: {} changed since the plan was made",
             path.display(),
-            config.path.display()
+            match files.as_slice() {
+                [config] => config.clone(),
+                [config, lists @ ..] => format!("{config} or {}", lists.join(" or ")),
+                [] => unreachable!("the config is always named"),
+            }
         )));
     }
     Ok(saved)
@@ -304,12 +312,15 @@ async fn execute(
     ));
     let progress = Progress::new(output.progress);
     let on_poll = |done, total| progress.waiting(done, total);
+    // Without a progress line, a line now and then says the run is not hung.
+    let say = |line: &str| output.note(line);
     let following = follow(
         &session.client,
         journal,
         config.client.max_concurrency,
         Duration::from_secs(args.timeout),
         &on_poll,
+        (!output.progress).then(|| StillWaiting::new(&say)),
     );
     let followed = tokio::select! {
         followed = following => followed?,

@@ -4,6 +4,7 @@
 mod apply;
 mod completions;
 mod force_unlock;
+mod import;
 mod jobs;
 mod man;
 mod plan;
@@ -40,6 +41,7 @@ pub async fn run(cli: Cli, output: &Output) -> Result<u8, Error> {
         Command::Validate => validate::run(global, output),
         Command::Plan(args) => plan::run(global, &args, output).await,
         Command::Apply(args) => apply::run(global, &args, output).await,
+        Command::Import(args) => import::run(global, &args, output).await,
         Command::Jobs(args) => jobs::run(global, &args, output).await,
         Command::Simulator(args) => simulator::run(&args, output).await,
         Command::Show(args) => show::run(&args, output),

@@ -144,6 +144,9 @@ pub struct ConfigError {
     text: String,
     lines: LineIndex,
     diagnostics: Vec<Diagnostic>,
+    /// The list files the config names (`names_file`, `ids_file`), for the diagnostics that
+    /// point into them: each with its path, text and line index.
+    files: Vec<(PathBuf, String, LineIndex)>,
 }
 
 impl ConfigError {
@@ -158,7 +161,29 @@ impl ConfigError {
             text: text.to_owned(),
             lines: LineIndex::new(text),
             diagnostics,
+            files: Vec::new(),
         }
+    }
+
+    /// The list files some diagnostics point into; those come after the config's, each
+    /// file's in file order.
+    pub(super) fn with_files(mut self, files: impl IntoIterator<Item = (PathBuf, String)>) -> Self {
+        self.files = files
+            .into_iter()
+            .map(|(path, text)| {
+                let lines = LineIndex::new(&text);
+                (path, text, lines)
+            })
+            .collect();
+        let files = &self.files;
+        self.diagnostics.sort_by_key(|d| {
+            let file = files.iter().position(|(path, ..)| *path == d.path);
+            (
+                file.map_or(0, |at| at + 1),
+                d.span.as_ref().map_or(0, |span| span.start),
+            )
+        });
+        self
     }
 
     pub(super) fn whole_file(diagnostic: Diagnostic) -> Self {
@@ -166,6 +191,7 @@ impl ConfigError {
             text: String::new(),
             lines: LineIndex::new(""),
             diagnostics: vec![diagnostic],
+            files: Vec::new(),
         }
     }
 
@@ -185,7 +211,16 @@ impl ConfigError {
         let rendered: Vec<String> = self
             .diagnostics
             .iter()
-            .map(|d| d.render(&self.text, &self.lines, &renderer))
+            .map(|d| {
+                let (text, lines) = self
+                    .files
+                    .iter()
+                    .find(|(path, ..)| *path == d.path)
+                    .map_or((self.text.as_str(), &self.lines), |(_, text, lines)| {
+                        (text.as_str(), lines)
+                    });
+                d.render(text, lines, &renderer)
+            })
             .collect();
         rendered.join("\n\n")
     }

@@ -16,6 +16,7 @@ use crate::input_file::InputFileError;
 
 mod check;
 mod desktops;
+mod list_file;
 mod tables;
 
 use check::Check;
@@ -32,7 +33,7 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
 pub const MAX_CONFIG_BYTES: u64 = 32 << 20;
 
 /// The text of the config file at `path`, which must be a regular file of UTF-8.
-fn read(path: &Path) -> Result<String, ConfigError> {
+pub fn read(path: &Path) -> Result<String, ConfigError> {
     let bytes = crate::input_file::read(path, "config file", MAX_CONFIG_BYTES)
         .map_err(|error| unreadable(path, &error))?;
     match String::from_utf8(bytes) {
@@ -56,7 +57,7 @@ fn read(path: &Path) -> Result<String, ConfigError> {
 
 /// Validates config `text`. `path` only names the file in messages and is the folder a relative
 /// `simulator` path is resolved against.
-pub(super) fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
+pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
     let raw: RawConfig = toml::from_str(text)
         .map_err(|error| ConfigError::new(text, vec![toml_error(path, text, &error)]))?;
     let mut check = Check {
@@ -64,10 +65,12 @@ pub(super) fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
         text,
         lines: LineIndex::new(text),
         diagnostics: Vec::new(),
+        files: Vec::new(),
     };
-    let config = Config {
+    let mut config = Config {
         path: path.to_path_buf(),
-        digest: hex::encode(Sha256::digest(text.as_bytes())),
+        digest: String::new(),
+        list_files: Vec::new(),
         cloud: check.cloud(raw.cloud),
         scope: check.scope(raw.scope),
         delete: check.delete(raw.delete.unwrap_or_default()),
@@ -76,11 +79,28 @@ pub(super) fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
         desktop_tables: raw.desktop.len(),
         desktops: check.desktops(raw.desktop, raw.desktops.unwrap_or_default()),
     };
-    if check.diagnostics.is_empty() {
-        Ok(config)
-    } else {
-        Err(ConfigError::new(text, check.diagnostics))
+    if !check.diagnostics.is_empty() {
+        let files = check.files.into_iter().map(|file| (file.path, file.text));
+        return Err(ConfigError::new(text, check.diagnostics).with_files(files));
     }
+    config.digest = digest(text, &check.files);
+    config.list_files = check.files.into_iter().map(|file| file.path).collect();
+    Ok(config)
+}
+
+/// Hex SHA-256 of what the config says: its bytes, and those of every list file it names (so
+/// a saved plan made before `keep.txt` changed is refused). Without list files, of the
+/// config's bytes alone, as before list files existed.
+fn digest(text: &str, files: &[list_file::ListFile]) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(text.as_bytes());
+    for file in files {
+        hasher.update([0]);
+        hasher.update(file.key.as_bytes());
+        hasher.update((file.text.len() as u64).to_le_bytes());
+        hasher.update(file.text.as_bytes());
+    }
+    hex::encode(hasher.finalize())
 }
 
 fn unreadable(path: &Path, error: &InputFileError) -> ConfigError {

@@ -4,6 +4,7 @@
 
 mod declarations;
 mod diagnostic;
+mod edit;
 mod load;
 mod raw;
 mod regions;
@@ -13,7 +14,8 @@ mod values;
 
 pub use declarations::Declarations;
 pub use diagnostic::ConfigError;
-pub use load::load;
+pub use edit::{IdLine, add_declarations};
+pub use load::{load, parse, read};
 pub use raw::schema;
 pub use regions::unknown_region_warning;
 
@@ -26,8 +28,12 @@ use std::time::Duration;
 pub struct Config {
     /// The file it came from, as the user named it.
     pub path: PathBuf,
-    /// Hex SHA-256 of the file's bytes: a saved plan names the config it was made from.
+    /// Hex SHA-256 of the file's bytes, and of the list files it names: a saved plan names
+    /// the config it was made from.
     pub digest: String,
+    /// The list files (`[desktops] names_file`, `ids_file`) read, resolved against the
+    /// config's folder.
+    pub list_files: Vec<PathBuf>,
     pub cloud: Cloud,
     pub scope: Scope,
     pub delete: DeleteOptions,

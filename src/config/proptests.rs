@@ -6,7 +6,7 @@ use std::path::Path;
 
 use proptest::prelude::*;
 
-use super::load::parse;
+use super::parse;
 
 /// A valid file using every key, so mutations hit every part of the reader.
 const VALID: &str = r#"#:schema ./schema/config.schema.json

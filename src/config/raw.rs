@@ -239,6 +239,13 @@ pub struct RawDesktops {
     #[serde(default)]
     #[schemars(with = "Vec<String>")]
     pub ids: Vec<Spanned<String>>,
+    /// A text file of more computer names, one per line (relative to this config file's
+    /// folder): blank lines and lines starting with `#` are skipped, each line is trimmed.
+    #[schemars(with = "Option<String>", length(min = 1))]
+    pub names_file: Option<Spanned<String>>,
+    /// A text file of more desktop ids, one per line, read as `names_file` is.
+    #[schemars(with = "Option<String>", length(min = 1))]
+    pub ids_file: Option<Spanned<String>>,
 }
 
 /// The JSON Schema (draft-07, which taplo / Even Better TOML understand) of the config file.

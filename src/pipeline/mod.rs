@@ -10,7 +10,7 @@ mod session;
 use std::path::Path;
 use std::time::Duration;
 
-pub use planning::{Planned, plan_desktops, plan_inventory};
+pub use planning::{Planned, adopt_inventory, plan_desktops, plan_inventory};
 pub use rails::{budget, check_budget, check_empty};
 pub use session::Session;
 

@@ -11,7 +11,7 @@ use crate::config::{Config, Selector};
 use crate::error::Error;
 use crate::inventory::{read_all, read_login_status};
 use crate::model::{Desktop, Login};
-use crate::plan::{Desired, NearMiss, Plan, Planner};
+use crate::plan::{Adopted, Adoption, Desired, NearMiss, Plan, Planner};
 use crate::progress::Progress;
 use crate::state::State;
 use crate::text::printable;
@@ -43,8 +43,46 @@ pub async fn plan_inventory(
     )
     .await;
     progress.clear();
-    let plan = planning?.finish().await?;
-    Ok(Planned { plan, read_at })
+    // Who is logged in to the last deletions is still being asked: a count, not a blank screen.
+    let plan = planning?
+        .finish(&|checked, total| progress.checking(checked, total))
+        .await;
+    progress.clear();
+    Ok(Planned {
+        plan: plan?,
+        read_at,
+    })
+}
+
+/// Reads the inventory into an [`Adoption`]: the in-scope desktops `deskprune import` would
+/// declare. No login state is asked: every desktop that exists is declared, in use or not;
+/// those of `state`'s unfinished jobs are going away and are not.
+pub async fn adopt_inventory(
+    session: &Session,
+    state: &State,
+    progress: &Progress,
+) -> Result<Adopted, Error> {
+    let config = &session.config;
+    let pending = state.pending_desktops(jiff::Timestamp::now());
+    let adoption = read_all(
+        &session.client,
+        &list_filter(config),
+        config.client.max_concurrency,
+        &|read, total| progress.reading(read, total),
+        || {
+            Adoption::new(
+                Desired {
+                    scope: &config.scope,
+                    declarations: &config.desktops,
+                    protect_tag: &config.guard.protect_tag,
+                },
+                &pending,
+            )
+        },
+    )
+    .await;
+    progress.clear();
+    Ok(adoption?.finish())
 }
 
 /// Plans over `desktops` (a saved plan's, read again), holding back those in use.
@@ -58,7 +96,7 @@ pub async fn plan_desktops(
     let mut planning = Planning::new(session, &pending);
     planning.whole = false;
     planning.extend(desktops);
-    let plan = planning.finish().await?;
+    let plan = planning.finish(&|_, _| {}).await?;
     Ok(Planned { plan, read_at })
 }
 
@@ -116,7 +154,8 @@ impl<'a> Planning<'a> {
 
     /// The plan, once every answer about who is logged in is in, with the desktops someone is
     /// logged in to, and those whose login state is not known for certain, held back.
-    async fn finish(mut self) -> Result<Plan, Error> {
+    /// `on_checked(answered, asked)` follows the answers still awaited.
+    async fn finish(mut self, on_checked: &(dyn Fn(usize, usize) + Sync)) -> Result<Plan, Error> {
         self.ask(true);
         // Sorted while the last answers travel.
         let config = &self.session.config;
@@ -132,8 +171,15 @@ impl<'a> Planning<'a> {
             return Ok(plan);
         }
         let mut login = HashMap::with_capacity(plan.deletions.len());
+        // Every read is joined here, so all the desktops asked about are still to count; a
+        // read answers for every ID it asked about.
+        let mut checked = 0;
+        on_checked(checked, self.asked);
         while let Some(states) = self.reads.join_next().await {
-            login.extend(states.expect("a login-status read never panics")?);
+            let states = states.expect("a login-status read never panics")?;
+            checked += states.len();
+            login.extend(states);
+            on_checked(checked, self.asked);
         }
         plan.hold_by_login(&login);
         if !plan.in_use.is_empty() {
@@ -213,5 +259,67 @@ fn list_filter(config: &Config) -> ListFilter {
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect(),
         ..ListFilter::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use super::*;
+
+    /// 250 desktops to delete: who is logged in is asked in three reads (100, 100, 50), each
+    /// counted when it answers, so the progress line moves instead of a blank screen.
+    #[tokio::test]
+    async fn the_in_use_reads_are_counted_as_they_answer() {
+        let dir = tempfile::tempdir().unwrap();
+        let desktops: Vec<serde_json::Value> = (0..250)
+            .map(|i| {
+                serde_json::json!({
+                    "desktop_id": format!("00000000-0000-4000-8000-{i:012}"),
+                    "computer_name": format!("eng-{i:04}"),
+                    "created": "2025-01-01 00:00:00",
+                    "user_name": format!("user{i}"),
+                    "enterprise_project_id": "0",
+                    "tags": [],
+                    "status": "ACTIVE",
+                    "task_status": "",
+                })
+            })
+            .collect();
+        std::fs::write(
+            dir.path().join("inventory.json"),
+            serde_json::to_vec(&desktops).unwrap(),
+        )
+        .unwrap();
+        let text = "[cloud]\nregion = \"cn-north-4\"\nproject_id = \"0b6a4c2d9e8f41a7b3c5d6e7f8091a2b\"\nsimulator = \"inventory.json\"\n\n[scope]\nall = true\n";
+        let config = crate::config::parse(&dir.path().join("deskprune.toml"), text).unwrap();
+        let session = Session::open(config, &dir.path().join("state.json"))
+            .await
+            .unwrap();
+        let pending = HashSet::new();
+        let mut planning = Planning::new(&session, &pending);
+        planning.extend(desktops.iter().map(|d| Desktop {
+            id: d["desktop_id"].as_str().unwrap().into(),
+            name: d["computer_name"].as_str().unwrap().into(),
+            user: String::new(),
+            status: "ACTIVE".into(),
+            task_status: String::new(),
+            created: String::new(),
+            enterprise_project_id: "0".into(),
+            tags: Vec::new(),
+        }));
+        let seen = Mutex::new(Vec::new());
+        let plan = planning
+            .finish(&|checked, total| seen.lock().unwrap().push((checked, total)))
+            .await
+            .unwrap();
+        assert_eq!(plan.deletions.len(), 250);
+        let mut seen = seen.into_inner().unwrap();
+        seen.sort_unstable();
+        let counts: Vec<usize> = seen.iter().map(|(checked, _)| *checked).collect();
+        assert_eq!(seen.len(), 4, "{seen:?}");
+        assert!(seen.iter().all(|(_, total)| *total == 250), "{seen:?}");
+        assert_eq!((counts[0], counts[3]), (0, 250), "{seen:?}");
     }
 }

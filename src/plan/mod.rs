@@ -6,11 +6,13 @@
 //! scope, in use, of unknown login state, or already being deleted is never planned for
 //! deletion; every other in-scope desktop is.
 
+mod adopt;
 mod budget;
 mod saved;
 mod scope;
 mod typo;
 
+pub use adopt::{Adopted, Adoption, ById};
 pub use budget::{Budget, BudgetCheck};
 pub use saved::{recheck, stale_diff};
 pub use scope::in_scope;

@@ -4,8 +4,8 @@
 //! config, a refusal that only a permission fixes, `plan --out` into a missing folder, the
 //! confirmation's example, and the README's config reference.
 
-use deskprune::simulator::{FaultRule, SimulatorOptions};
 use deskprune::StateLock;
+use deskprune::simulator::{FaultRule, SimulatorOptions};
 
 use crate::support::*;
 

@@ -16,6 +16,8 @@ pub(super) struct Check<'a> {
     pub(super) text: &'a str,
     pub(super) lines: LineIndex,
     pub(super) diagnostics: Vec<Diagnostic>,
+    /// The list files read (`names_file`, `ids_file`): source 1, 2, … of a declaration.
+    pub(super) files: Vec<super::list_file::ListFile>,
 }
 
 impl Check<'_> {

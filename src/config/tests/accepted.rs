@@ -48,6 +48,7 @@ id = "1d81c1dc-312b-4621-b778-bac3a1336442"
     let expected = Config {
         path: PathBuf::from("deskprune.toml"),
         digest: config.digest.clone(),
+        list_files: Vec::new(),
         cloud: Cloud {
             region: "ap-southeast-3".into(),
             project_id: PROJECT.into(),
