@@ -38,7 +38,7 @@ struct Decision {
 }
 
 pub async fn run(global: &Global, args: &ApplyArgs, output: &Output) -> Result<u8, Error> {
-    let config = super::load_config(global, output)?;
+    let config = super::load_config_for_plan(global)?;
     // A saved plan is checked against the config before anything else.
     let saved = match &args.plan {
         Some(path) => Some(read_saved(path, &config)?),

@@ -29,6 +29,12 @@ fn load_config(
     Ok(config)
 }
 
+/// The config for a command that shows a plan: its warnings are left to the plan document,
+/// which carries them into every view (human, JSON, Markdown), so they are said once.
+fn load_config_for_plan(global: &crate::cli::Global) -> Result<crate::config::Config, Error> {
+    Ok(crate::config::load(&global.config)?)
+}
+
 fn print_warnings(config: &Config, output: &Output) {
     for warning in config.warnings() {
         output.warning(&warning);

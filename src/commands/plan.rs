@@ -21,7 +21,12 @@ use crate::workspace::ListFilter;
 use crate::workspace::wire::is_usable_id;
 
 pub async fn run(global: &Global, args: &PlanArgs, output: &Output) -> Result<u8, Error> {
-    let config = super::load_config(global, output)?;
+    // The human view says the config's warnings itself; a JSON or Markdown plan carries them
+    // too, but whoever runs it reads them on stderr.
+    let config = match args.view.format() {
+        Format::Human => super::load_config_for_plan(global)?,
+        _ => super::load_config(global, output)?,
+    };
     let state_path = state::state_path_for(&config.path, global.state.as_deref());
     let Opened { state, session } = pipeline::open(config, &state_path).await?;
     super::warn_open_intents(

@@ -202,6 +202,21 @@ fn a_config_of_many_tables_plans_and_points_at_its_lines() {
     );
     let document: serde_json::Value = serde_json::from_str(&run.stdout()).unwrap();
     assert_eq!(deletion_ids(&document), [id(2)]);
+    assert!(
+        document["warnings"][0]
+            .as_str()
+            .unwrap()
+            .contains("declares 1500 `[[desktop]]` tables"),
+        "{document:#}"
+    );
+    // The human view says it once, in the plan.
+    let human = world.run(&["plan"]);
+    let said = format!("{}{}", human.stdout(), human.stderr());
+    assert_eq!(
+        said.matches("declares 1500 `[[desktop]]` tables").count(),
+        1,
+        "{said}"
+    );
     let missing = document["missing"].as_array().unwrap();
     assert_eq!(missing.len(), 1498);
     let ghost = missing
