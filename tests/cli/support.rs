@@ -1,6 +1,8 @@
 //! The test world: a simulator serving on loopback in this process, a temporary folder for
 //! the config and state, and a builder for running the binary in it.
 
+pub mod s3;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
