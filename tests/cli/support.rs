@@ -300,6 +300,12 @@ impl Cmd {
         self
     }
 
+    /// Runs in `dir` instead of the world's folder (several working folders, one simulator).
+    pub fn current_dir(mut self, dir: &Path) -> Cmd {
+        self.command.current_dir(dir);
+        self
+    }
+
     /// Starts the binary with its output thrown away (a full pipe nobody reads would stall it),
     /// for tests that only wait for it or kill it.
     pub fn spawn_silent(mut self) -> std::process::Child {

@@ -4,7 +4,11 @@
 //! a missing moto fails.
 
 mod basic;
+mod bounds;
+mod concurrency;
+mod faults;
 mod harness;
+mod secrets;
 
 use std::collections::BTreeMap;
 
@@ -19,11 +23,23 @@ pub const KEY: &str = "prod/deskprune.state.json";
 /// `[scope]`, a budget that allows every deletion, quick retries, `batch_size`, `[state]` at
 /// `store` (lease `lease` s), and `[[desktop]]` tables keeping `eng-0000`… below `keep`.
 pub fn config(world: &World, store: &str, keep: usize, batch_size: usize, lease: u64) {
+    config_key(world, store, KEY, keep, batch_size, lease);
+}
+
+/// [`config`] with the state at `key`.
+pub fn config_key(
+    world: &World,
+    store: &str,
+    key: &str,
+    keep: usize,
+    batch_size: usize,
+    lease: u64,
+) {
     let mut text = format!(
         "[scope]\ntags = {{ team = \"eng\" }}\n\n[delete]\nbatch_size = {batch_size}\n\n\
          [guard]\nmax_deletions = 100000\nmax_delete_percent = 100\n\n\
          [client]\nrequests_per_second = 1000\nmax_retries = 2\n\n{}",
-        Moto::state_table(store, KEY, lease)
+        Moto::state_table(store, key, lease)
     );
     for i in 0..keep {
         text.push_str(&format!("[[desktop]]\nname = \"eng-{i:04}\"\n"));
