@@ -5,6 +5,7 @@
 
 mod basic;
 mod bounds;
+mod ci_examples;
 mod concurrency;
 mod faults;
 mod harness;
