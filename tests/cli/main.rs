@@ -25,5 +25,6 @@ mod rails;
 mod saved;
 mod secrets;
 mod state_file;
+mod team_state;
 mod terminal;
 mod unwritable;

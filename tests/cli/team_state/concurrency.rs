@@ -1,0 +1,202 @@
+//! Four applies from four working folders, one bucket, one simulator: the store's lock lets
+//! one at a time hold it, the others fail naming the holder or wait and then find nothing to
+//! do; every accepted job is in the shared state and no desktop is submitted twice. Then a
+//! holder killed with SIGKILL: its lease runs out, the next apply takes over, warns naming it,
+//! and finishes without losing or resending anything.
+
+use std::os::unix::process::ExitStatusExt;
+
+use deskprune::simulator::SimulatorOptions;
+
+use crate::process::Running;
+use crate::support::s3::*;
+use crate::support::*;
+
+use super::*;
+
+/// `(created, released)` ranks of the lock in the store's request log: each successful create
+/// (`If-None-Match: *` answered 200) and each deletion of the lock, in order.
+fn lock_events(proxy: &StoreProxy) -> Vec<&'static str> {
+    proxy
+        .requests()
+        .into_iter()
+        .filter(|request| request.path.ends_with(".lock"))
+        .filter_map(|request| match (request.method.as_str(), request.status) {
+            ("PUT", 200) if request.if_none_match.as_deref() == Some("*") => Some("create"),
+            ("PUT", 200) if request.if_match.is_some() => Some("replace"),
+            ("DELETE", 200 | 204) => Some("delete"),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn four_applies_at_once_hold_the_lock_one_at_a_time_and_share_one_journal() {
+    let Some(moto) = Moto::start() else { return };
+    let proxy = StoreProxy::in_front_of(&moto.endpoint);
+    // 32 deletions in 8 calls, each answered after 20 ms: long enough for the others to
+    // find the lock held.
+    let world = World::with_options(
+        team(40),
+        SimulatorOptions {
+            latency: std::time::Duration::from_millis(20),
+            ..SimulatorOptions::default()
+        },
+    );
+    let folders: Vec<tempfile::TempDir> = (0..4).map(|_| tempfile::tempdir().unwrap()).collect();
+    config(&world, &proxy.endpoint, 8, 4, 60);
+    let text = read(&world.path("deskprune.toml"));
+    for folder in &folders {
+        std::fs::write(folder.path().join("deskprune.toml"), &text).unwrap();
+    }
+
+    // Two give up at once when the lock is held, two wait for it.
+    let runs: Vec<(bool, Running)> = folders
+        .iter()
+        .enumerate()
+        .map(|(i, folder)| {
+            let waits = i % 2 == 1;
+            let mut args = vec!["apply", "--auto-approve"];
+            if waits {
+                args.extend(["--lock-timeout", "120"]);
+            }
+            let command = command(&world, &args).current_dir(folder.path());
+            (waits, Running::start(command))
+        })
+        .collect();
+    let mut deleted_by = Vec::new();
+    for (i, (waits, running)) in runs.into_iter().enumerate() {
+        let ended = running.wait();
+        assert_no_secret("stderr", &ended.stderr);
+        assert_no_secret("stdout", &ended.stdout);
+        let code = ended.code();
+        if code == 1 {
+            assert!(!waits, "a run that waits gets the lock:\n{}", ended.stderr);
+            assert!(
+                ended.stderr.contains("locked by") && ended.stderr.contains("deskprune apply"),
+                "a refused run names the holder:\n{}",
+                ended.stderr
+            );
+            continue;
+        }
+        assert_eq!(code, 0, "run {i}:\n{}", ended.stderr);
+        if !ended.stdout.contains("No changes.") {
+            deleted_by.push(i);
+        }
+    }
+    assert_eq!(
+        deleted_by.len(),
+        1,
+        "one run deleted, the others found nothing to do"
+    );
+
+    let accepted = accepted_jobs(&world);
+    assert_eq!(accepted.len(), 8);
+    assert_eq!(
+        recorded_jobs(&moto, KEY),
+        accepted,
+        "every accepted job is recorded"
+    );
+    assert_none_sent_twice(&world);
+    assert_eq!(world.remaining().len(), 8);
+    for folder in &folders {
+        assert!(
+            !folder.path().join("deskprune.state.json").exists(),
+            "no local state"
+        );
+    }
+
+    let events = lock_events(&proxy);
+    let mut held = false;
+    for event in &events {
+        match *event {
+            "create" => {
+                assert!(!held, "two runs held the lock at once: {events:?}");
+                held = true;
+            }
+            "replace" => assert!(held, "a lock replaced while free: {events:?}"),
+            _ => {
+                assert!(held, "a lock released while free: {events:?}");
+                held = false;
+            }
+        }
+    }
+    assert!(
+        !held && events.iter().filter(|e| **e == "create").count() >= 2,
+        "{events:?}"
+    );
+    assert!(!moto.keys().contains(&format!("{KEY}.lock")));
+}
+
+#[test]
+fn a_killed_holder_is_taken_over_once_its_lease_runs_out() {
+    let Some(moto) = Moto::start() else { return };
+    // 100 deletions in 10 calls, one at a time, each answered after 20 ms.
+    let world = World::with_options(
+        team(110),
+        SimulatorOptions {
+            latency: std::time::Duration::from_millis(20),
+            ..SimulatorOptions::default()
+        },
+    );
+    config(&world, &moto.endpoint, 10, 10, 5);
+    std::fs::write(
+        world.path("deskprune.toml"),
+        read(&world.path("deskprune.toml")).replace(
+            "max_retries = 2\n",
+            "max_retries = 2\nmax_concurrency = 1\n",
+        ),
+    )
+    .unwrap();
+
+    // The kill point: the third batch-delete carried out, its answer not yet back.
+    let mut first = Running::start(command(&world, &["apply", "--auto-approve"]));
+    let pid = first.pid();
+    assert!(first.wait_for(|| world.simulator.accepted() >= 3));
+    first.signal(libc::SIGKILL);
+    let ended = first.wait();
+    assert_eq!(
+        ended.status.signal(),
+        Some(libc::SIGKILL),
+        "{}",
+        ended.stderr
+    );
+    assert!(
+        moto.keys().contains(&format!("{KEY}.lock")),
+        "a killed holder leaves its lock"
+    );
+    let sent_by_first = world.simulator.accepted();
+
+    // At once, the lease has not run out: refused, naming the holder.
+    let refused = run(&world, &["apply", "--auto-approve"]);
+    assert_eq!(refused.code(), 1, "{}", refused.stderr());
+    assert!(
+        refused.stderr().contains("locked by") && refused.stderr().contains(&pid.to_string()),
+        "the refusal names the holder (pid {pid}):\n{}",
+        refused.stderr()
+    );
+    assert_eq!(world.simulator.accepted(), sent_by_first, "nothing sent");
+
+    // Waiting for the lock outlasts the 5 s lease: taken over, with a warning.
+    let next = run(&world, &["apply", "--auto-approve", "--lock-timeout", "60"]);
+    next.success();
+    assert!(
+        next.stderr().contains(&pid.to_string()) && next.stderr().to_lowercase().contains("lease"),
+        "the takeover names the old holder (pid {pid}) and its lease:\n{}",
+        next.stderr()
+    );
+
+    let accepted = accepted_jobs(&world);
+    assert_eq!(recorded_jobs(&moto, KEY), accepted, "nothing is lost");
+    assert_none_sent_twice(&world);
+    assert_eq!(world.remaining().len(), 10, "and everything is done");
+    let head = moto.get_json(KEY).unwrap_or_default();
+    let open = head["intents"].as_array().map_or(0, Vec::len);
+    assert_eq!(open, 0, "no open intent is left: {head:#}");
+    assert!(
+        !moto.keys().contains(&format!("{KEY}.lock")),
+        "the lock is released"
+    );
+    let plan = run(&world, &["plan", "--detailed-exitcode"]);
+    assert_eq!(plan.code(), 0, "{}", plan.stdout());
+}
