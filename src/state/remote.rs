@@ -77,6 +77,9 @@ impl Remote {
             // OBS accepts only unsigned or streaming payloads with V4 signatures.
             .with_unsigned_payload(true)
             .with_conditional_put(S3ConditionalPut::ETagMatch)
+            // The lock is removed with a plain `DELETE` of its key: no bulk `POST /?delete`,
+            // which not every S3-compatible store implements alike, nor a permission more.
+            .with_disable_bulk_delete(true)
             .with_retry(retry)
             .with_client_options(options);
         if let Some(token) = token {
