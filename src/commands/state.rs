@@ -31,6 +31,13 @@ pub(super) fn open_store(
     }
 }
 
+fn has_records(state: &crate::state::State) -> bool {
+    !(state.jobs.is_empty()
+        && state.refused.is_empty()
+        && state.unconfirmed.is_empty()
+        && state.intents.is_empty())
+}
+
 /// The configured remote store, which `state push` and `state pull` need.
 fn remote(config: &Config) -> Result<std::sync::Arc<Remote>, Error> {
     match &config.state {
@@ -65,7 +72,9 @@ pub async fn run(global: &Global, command: &StateCommand, output: &Output) -> Re
                 .lock("deskprune state push", std::time::Duration::ZERO)
                 .await?;
             let pushed = async {
-                if remote.has_records().await? {
+                // Read whole (head and run records): the write below replaces this head.
+                let there = remote.load(&config.cloud.project_id).await?;
+                if has_records(&there) {
                     return Err(Error::refused(
                         format!(
                             "the state store `{}` holds records already; nothing was pushed, so none is overwritten",

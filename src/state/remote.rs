@@ -231,9 +231,8 @@ impl Remote {
         }
         for _ in 0..CAS_ATTEMPTS {
             let seen = self.etag.lock().expect("not poisoned").clone();
-            let mut next = state.clone();
-            next.serial = next.serial.saturating_add(1);
-            let head = head_of(&next, &self.archived.lock().expect("not poisoned"));
+            let mut head = head_of(state, &self.archived.lock().expect("not poisoned"));
+            head.serial = head.serial.saturating_add(1);
             let mut json = serde_json::to_vec_pretty(&head).expect("the state always serialises");
             json.push(b'\n');
             let mode = match &seen {
@@ -251,7 +250,7 @@ impl Remote {
             {
                 Ok(put) => {
                     *self.etag.lock().expect("not poisoned") = put.e_tag;
-                    *state = next;
+                    state.serial = head.serial;
                     return Ok(());
                 }
                 Err(
@@ -301,20 +300,6 @@ impl Remote {
         *self.etag.lock().expect("not poisoned") = Some(etag);
         Ok(())
     }
-
-    /// Whether the store holds a head with anything in it (for `state push`).
-    pub async fn has_records(&self) -> anyhow::Result<bool> {
-        let head = self.read_head().await?;
-        let mut state = match head {
-            Some((state, _)) => state,
-            None => return Ok(false),
-        };
-        self.read_runs(&mut state).await?;
-        Ok(!(state.jobs.is_empty()
-            && state.refused.is_empty()
-            && state.unconfirmed.is_empty()
-            && state.intents.is_empty()))
-    }
 }
 
 /// The state store's credentials: the AWS variables when set, else the Huawei Cloud access key
@@ -351,4 +336,61 @@ pub(super) fn parse(what: &str, bytes: &[u8]) -> anyhow::Result<State> {
         super::FORMAT_VERSION,
     )?;
     serde_json::from_slice(bytes).with_context(|| format!("the state object `{what}` is malformed"))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    use super::*;
+
+    /// OBS accepts V4 signatures only over an unsigned (or streaming) payload: every request
+    /// says `x-amz-content-sha256: UNSIGNED-PAYLOAD`. A listener on loopback reads what the
+    /// client sends (a state write) and answers it.
+    #[tokio::test]
+    async fn requests_are_signed_over_an_unsigned_payload() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let endpoint = format!("http://{}", listener.local_addr().unwrap());
+        let settings = S3State {
+            bucket: "deskprune-state".into(),
+            key: "prod/deskprune.state.json".into(),
+            endpoint,
+            region: "cn-north-4".into(),
+            lease: Duration::from_secs(60),
+        };
+        // SAFETY: no other test of this binary reads these variables.
+        unsafe {
+            std::env::set_var("AWS_ACCESS_KEY_ID", "AKIDTEST");
+            std::env::set_var("AWS_SECRET_ACCESS_KEY", "not-a-real-secret");
+        }
+        let remote = Remote::connect(&settings).unwrap();
+        let server = tokio::spawn(async move {
+            let (mut socket, _) = listener.accept().await.unwrap();
+            let mut request = Vec::new();
+            let mut buffer = [0u8; 4096];
+            while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                let read = socket.read(&mut buffer).await.unwrap();
+                request.extend_from_slice(&buffer[..read]);
+            }
+            socket
+                .write_all(b"HTTP/1.1 200 OK\r\nETag: \"e1\"\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+                .await
+                .unwrap();
+            String::from_utf8_lossy(&request).to_lowercase()
+        });
+        remote.save(&mut State::new("p")).await.unwrap();
+        let request = server.await.unwrap();
+        assert!(
+            request.starts_with("put /deskprune-state/prod/deskprune.state.json"),
+            "{request}"
+        );
+        assert!(
+            request.contains("x-amz-content-sha256: unsigned-payload"),
+            "{request}"
+        );
+        assert!(request.contains("if-none-match: *"), "{request}");
+        assert!(!request.contains("not-a-real-secret"), "{request}");
+    }
 }

@@ -128,3 +128,32 @@ fn a_local_state_path_overrides_the_store_and_says_so() {
         plan.stderr()
     );
 }
+
+#[test]
+fn state_push_fills_a_store_whose_state_holds_no_record() {
+    let Some(moto) = Moto::start() else { return };
+    let world = World::new(team(4));
+    config(&world, &moto.endpoint, 4, 2, 60);
+    let project = deskprune::simulator::SimulatorOptions::default().project_id;
+    let empty = serde_json::json!({
+        "format_version": 1, "lineage": "remote-lineage", "serial": 3,
+        "project_id": project, "jobs": [], "refused": [], "unconfirmed": []
+    });
+    moto.put(KEY, empty.to_string());
+    let local = serde_json::json!({
+        "format_version": 1, "lineage": "local-lineage", "serial": 7,
+        "project_id": project,
+        "jobs": [{
+            "job_id": "job-pushed", "submitted_at": "2026-12-01T10:00:00Z",
+            "desktop_ids": ["d-1"], "status": "succeeded",
+            "desktops": { "d-1": { "status": "deleted" } }
+        }],
+        "refused": [], "unconfirmed": []
+    });
+    std::fs::write(world.path("old.json"), local.to_string()).unwrap();
+    let push = run(&world, &["state", "push", "--from", "old.json"]);
+    assert_eq!(push.code(), 0, "{}", push.stderr());
+    assert!(recorded_jobs(&moto, KEY).contains_key("job-pushed"));
+    let pull = run(&world, &["state", "pull"]);
+    assert!(pull.stdout().contains("job-pushed"), "{}", pull.stdout());
+}
