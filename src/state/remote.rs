@@ -234,7 +234,7 @@ impl Remote {
             let mut head = head_of(state, &self.archived.lock().expect("not poisoned"));
             head.serial = head.serial.saturating_add(1);
             let mut json = serde_json::to_vec_pretty(&head).expect("the state always serialises");
-            json.push(b'\n');
+            json.extend_from_slice(b"\n");
             let mode = match &seen {
                 None => PutMode::Create,
                 Some(etag) => PutMode::Update(UpdateVersion {

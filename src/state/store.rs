@@ -18,7 +18,7 @@ pub enum Store {
 /// A held state lock.
 pub enum Lock {
     Local(StateLock),
-    S3(RemoteLock),
+    S3(Box<RemoteLock>),
 }
 
 impl Store {
@@ -94,7 +94,7 @@ impl Store {
             Store::S3(remote) => {
                 remote.probe().await?;
                 match remote_lock::acquire(remote, command, timeout).await {
-                    Ok(lock) => Ok(Lock::S3(lock)),
+                    Ok(lock) => Ok(Lock::S3(Box::new(lock))),
                     Err(Refused::Fault(err)) => Err(err.into()),
                     Err(Refused::Held(record)) => Err(LockError::Held {
                         state: remote.describe(),

@@ -290,8 +290,13 @@ pub(super) fn unsaved(report: &SubmitReport, err: &str, state: &str, output: &Ou
         }
     }
     text.push_str("  ---\n");
+    let fix = if state.starts_with("s3://") {
+        "check the state store (reachable, writable, its lock not taken by another run)"
+    } else {
+        "make the state file's folder writable (free space, permissions)"
+    };
     text.push_str(&format!(
-        "  {}hint:{:#} make the state file's folder writable (free space, permissions), then run `deskprune jobs --refresh`: it finds the jobs of calls the file holds as sent\n",
+        "  {}hint:{:#} {fix}, then run `deskprune jobs --refresh`: it finds the jobs of calls the state holds as sent\n",
         styles.header, styles.header
     ));
     let _ = std::io::stderr().write_all(text.as_bytes());
