@@ -73,10 +73,12 @@ pub async fn run(global: &Global, args: &ApplyArgs, output: &Output) -> Result<u
     if let Err(err) = store.finish(journal.state).await {
         output.warning(&format!("{err:#}"));
     }
-    session.close()?;
+    // The lock goes whatever closing the session says.
+    let closed = session.close();
     if let Err(err) = lock.release().await {
         output.warning(&format!("{err:#}"));
     }
+    closed?;
     result
 }
 

@@ -54,10 +54,12 @@ pub async fn run(global: &Global, args: &JobsArgs, output: &Output) -> Result<u8
     if let Err(err) = store.finish(&mut state).await {
         output.warning(&format!("{err:#}"));
     }
-    session.close()?;
+    // The lock goes whatever closing the session says.
+    let closed = session.close();
     if let Err(err) = lock.release().await {
         output.warning(&format!("{err:#}"));
     }
+    closed?;
     let report = result?;
     if !report.unread.is_empty() {
         let count = report.unread.len();
