@@ -31,8 +31,11 @@ pub struct StoreRequest {
     pub if_none_match: Option<String>,
     /// The keys a bulk delete (`POST /bucket?delete`) names, as its XML body spells them.
     pub deletes: Vec<String>,
-    /// The status sent back; 0 when the connection was dropped.
+    /// The status sent back; 0 when the connection was dropped before passing it on (with
+    /// [`Fault::DropAfter`], the store's, which the client never saw).
     pub status: u16,
+    /// Whether the connection was closed without an answer.
+    pub dropped: bool,
     /// When it arrived and when its answer was ready, on one clock that ticks at each
     /// arrival and each answer (the log itself is in the order of the answers).
     pub arrived: usize,
@@ -246,6 +249,7 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
         if_none_match: header("if-none-match"),
         deletes: deleted_keys(&body),
         status: 0,
+        dropped: false,
         arrived: shared.clock.fetch_add(1, Ordering::SeqCst),
         answered: 0,
     };
@@ -261,6 +265,7 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
     };
     let answer = match fault {
         Some(Fault::Drop) => {
+            record.dropped = true;
             record.answered = shared.clock.fetch_add(1, Ordering::SeqCst);
             shared.received.lock().unwrap().push(record);
             // Ends the connection's task without an answer: the client sees the connection
@@ -270,6 +275,7 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
         Some(Fault::DropAfter) => {
             let answer = forward(&shared, &parts, body.to_vec()).await;
             record.status = answer.status().as_u16();
+            record.dropped = true;
             record.answered = shared.clock.fetch_add(1, Ordering::SeqCst);
             shared.received.lock().unwrap().push(record);
             std::panic::resume_unwind(Box::new("the store proxy drops this answer"));
