@@ -10,6 +10,7 @@ mod concurrency;
 mod faults;
 mod harness;
 mod secrets;
+mod takeover;
 
 use std::collections::BTreeMap;
 

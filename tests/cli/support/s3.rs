@@ -11,7 +11,7 @@
 
 mod proxy;
 
-pub use proxy::{Fault, Rule, StoreProxy, When};
+pub use proxy::{Fault, Rule, StoreProxy, StoreRequest, When};
 
 use std::io::Read;
 use std::net::TcpStream;

@@ -19,10 +19,43 @@ struct Cost {
     head_writes: usize,
     largest_head_write: usize,
     elapsed: Duration,
+    /// The calls by kind: `PUT lock 2, GET head 1, …`.
+    breakdown: String,
 }
 
-/// Runs apply in `world` (configured at `proxy`) and counts its store requests.
-fn apply_counted(world: &World, proxy: &StoreProxy) -> Cost {
+/// What a request touches: the lock, the probe, the head, a run record, or the bucket (lists,
+/// bulk deletes).
+fn kind(request: &StoreRequest) -> &'static str {
+    let path = &request.path;
+    if path.ends_with(".lock") || request.deletes(".lock") {
+        "lock"
+    } else if path.ends_with(".probe") || request.deletes(".probe") {
+        "probe"
+    } else if path.contains(".runs/") {
+        "run record"
+    } else if path.ends_with(".json") {
+        "head"
+    } else {
+        "bucket"
+    }
+}
+
+fn breakdown(requests: &[StoreRequest]) -> String {
+    let mut counts = std::collections::BTreeMap::new();
+    for request in requests {
+        *counts
+            .entry(format!("{} {}", request.method, kind(request)))
+            .or_insert(0) += 1;
+    }
+    counts
+        .iter()
+        .map(|(what, count)| format!("{what} {count}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Runs apply in `world` (configured at `proxy`, state at `key`) and counts its store requests.
+fn apply_counted(world: &World, proxy: &StoreProxy, key: &str) -> Cost {
     proxy.reset_counts();
     let started = Instant::now();
     run(world, &["apply", "--auto-approve"]).success();
@@ -30,7 +63,7 @@ fn apply_counted(world: &World, proxy: &StoreProxy) -> Cost {
     let requests = proxy.requests();
     let head_writes: Vec<usize> = requests
         .iter()
-        .filter(|request| request.is("PUT", KEY))
+        .filter(|request| request.is("PUT", key))
         .map(|request| request.body_len)
         .collect();
     Cost {
@@ -38,6 +71,7 @@ fn apply_counted(world: &World, proxy: &StoreProxy) -> Cost {
         head_writes: head_writes.len(),
         largest_head_write: head_writes.into_iter().max().unwrap_or(0),
         elapsed,
+        breakdown: breakdown(&requests),
     }
 }
 
@@ -49,7 +83,7 @@ fn a_locked_apply_adds_at_most_three_store_calls_per_chunk() {
     let cost = |deletions: usize, key: &str| {
         let world = World::new(team(50 + deletions));
         config_key(&world, &proxy.endpoint, key, 50, 10, 60);
-        let cost = apply_counted(&world, &proxy);
+        let cost = apply_counted(&world, &proxy, key);
         assert_eq!(recorded_jobs(&moto, key), accepted_jobs(&world));
         cost
     };
@@ -73,6 +107,8 @@ fn a_locked_apply_adds_at_most_three_store_calls_per_chunk() {
          {per_chunk:.1} per chunk, {overhead:.1} per run; state writes {} and {}",
         fifty.calls, hundred.calls, fifty.head_writes, hundred.head_writes
     );
+    eprintln!("50 deletions: {}", fifty.breakdown);
+    eprintln!("100 deletions: {}", hundred.breakdown);
     eprintln!(
         "100-desktop apply: {:.2} s with the s3 backend, {:.2} s with the local state \
          (adds {:.2} s); largest state write {} bytes",
@@ -143,8 +179,9 @@ fn after_a_thousand_recorded_runs_the_per_chunk_write_stays_under_64_kib() {
 
     // Then 100 deletions in 10 chunks.
     config(&world, &proxy.endpoint, 10, 10, 60);
-    let cost = apply_counted(&world, &proxy);
+    let cost = apply_counted(&world, &proxy, KEY);
     let gets = proxy.count("GET", "");
+    eprintln!("after 1,001 runs, 100 deletions: {}", cost.breakdown);
     eprintln!(
         "after 1,001 runs: a 100-desktop apply made {} store calls ({gets} reads), {} state \
          writes, the largest {} bytes (bound {WRITE_BOUND}), in {:.2} s",

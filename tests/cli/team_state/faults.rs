@@ -202,3 +202,46 @@ fn a_state_write_failing_mid_apply_stops_the_calls_and_prints_every_accepted_job
     }
     assert_none_sent_twice(&world);
 }
+
+/// Apply against a store that carries out the `nth` `PUT` on a path ending with `suffix` but
+/// loses its answer: the retry finds the write made (a 412), which must be taken for this
+/// run's own, not for another run's.
+fn answer_lost_after(suffix: &str, nth: usize) {
+    let Some(moto) = Moto::start() else { return };
+    let proxy = StoreProxy::in_front_of(&moto.endpoint);
+    proxy.add(
+        Rule::on("PUT", suffix)
+            .when(When::Nth(nth))
+            .fault(Fault::DropAfter),
+    );
+    let world = world();
+    config(&world, &proxy.endpoint, 6, 2, 60);
+    run(&world, &["apply", "--auto-approve"]).success();
+    let lost = |request: &StoreRequest| {
+        request.dropped && request.status == 200 && request.is("PUT", suffix)
+    };
+    assert!(
+        proxy.requests().iter().any(lost),
+        "the store wrote and the answer was lost: {:?}",
+        proxy.requests()
+    );
+    assert_eq!(recorded_jobs(&moto, KEY), accepted_jobs(&world));
+    assert_none_sent_twice(&world);
+    assert_eq!(world.remaining().len(), 6);
+    assert!(!moto.keys().contains(&format!("{KEY}.lock")));
+}
+
+#[test]
+fn a_lost_answer_to_taking_the_lock_is_not_taken_for_another_holder() {
+    answer_lost_after(".lock", 1);
+}
+
+#[test]
+fn a_lost_answer_to_the_first_state_write_is_not_taken_for_another_writer() {
+    answer_lost_after(KEY, 1);
+}
+
+#[test]
+fn a_lost_answer_to_a_state_write_mid_apply_is_not_taken_for_another_writer() {
+    answer_lost_after(KEY, 3);
+}

@@ -84,6 +84,8 @@ fn the_proxy_counts_strips_conditions_and_injects_faults() {
     proxy.add(Rule::on("PUT", "/b").fault(Fault::DropAfter));
     assert_eq!(through.put_if("b", &[], "3"), 0, "its answer dropped");
     assert_eq!(moto.get("b").unwrap(), b"3", "but the store carried it out");
+    let dropped: Vec<bool> = proxy.requests().iter().map(|r| r.dropped).collect();
+    assert_eq!(dropped, [false, true, true]);
     proxy.clear();
     proxy.add(Rule::on("PUT", "/b").fault(Fault::Delay(Duration::from_millis(50))));
     assert_eq!(through.put_if("b", &[], "4"), 200);

@@ -10,7 +10,7 @@
 //! proxy.add(Rule::any().when(When::From(10)).fault(Fault::Drop));
 //! ```
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -29,14 +29,30 @@ pub struct StoreRequest {
     pub body_len: usize,
     pub if_match: Option<String>,
     pub if_none_match: Option<String>,
-    /// The status sent back; 0 when the connection was dropped.
+    /// The keys a bulk delete (`POST /bucket?delete`) names, as its XML body spells them.
+    pub deletes: Vec<String>,
+    /// The status sent back; 0 when the connection was dropped before passing it on (with
+    /// [`Fault::DropAfter`], the store's, which the client never saw).
     pub status: u16,
+    /// Whether the connection was closed without an answer.
+    pub dropped: bool,
+    /// When it arrived and when its answer was ready, on one clock that ticks at each
+    /// arrival and each answer (the log itself is in the order of the answers).
+    pub arrived: usize,
+    pub answered: usize,
 }
 
 impl StoreRequest {
     /// Whether this request is `method` (any when empty) on a path ending with `suffix`.
     pub fn is(&self, method: &str, suffix: &str) -> bool {
         (method.is_empty() || self.method == method) && self.path.ends_with(suffix)
+    }
+
+    /// Whether this request deletes an object whose key ends with `suffix`: a `DELETE` of it,
+    /// or a bulk delete naming it.
+    pub fn deletes(&self, suffix: &str) -> bool {
+        (self.method == "DELETE" && self.path.ends_with(suffix))
+            || self.deletes.iter().any(|key| key.ends_with(suffix))
     }
 }
 
@@ -117,6 +133,7 @@ impl Rule {
 struct Shared {
     upstream: String,
     strip: AtomicBool,
+    clock: AtomicUsize,
     rules: Mutex<Vec<Rule>>,
     received: Mutex<Vec<StoreRequest>>,
     http: reqwest::Client,
@@ -149,6 +166,7 @@ impl StoreProxy {
         let shared = Arc::new(Shared {
             upstream: upstream.to_string(),
             strip: AtomicBool::new(false),
+            clock: AtomicUsize::new(0),
             rules: Mutex::default(),
             received: Mutex::default(),
             http,
@@ -229,7 +247,11 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
         body_len: body.len(),
         if_match: header("if-match"),
         if_none_match: header("if-none-match"),
+        deletes: deleted_keys(&body),
         status: 0,
+        dropped: false,
+        arrived: shared.clock.fetch_add(1, Ordering::SeqCst),
+        answered: 0,
     };
     let fault = {
         let mut rules = shared.rules.lock().unwrap();
@@ -243,6 +265,8 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
     };
     let answer = match fault {
         Some(Fault::Drop) => {
+            record.dropped = true;
+            record.answered = shared.clock.fetch_add(1, Ordering::SeqCst);
             shared.received.lock().unwrap().push(record);
             // Ends the connection's task without an answer: the client sees the connection
             // closed. `resume_unwind` skips the panic hook, so nothing is printed.
@@ -251,6 +275,8 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
         Some(Fault::DropAfter) => {
             let answer = forward(&shared, &parts, body.to_vec()).await;
             record.status = answer.status().as_u16();
+            record.dropped = true;
+            record.answered = shared.clock.fetch_add(1, Ordering::SeqCst);
             shared.received.lock().unwrap().push(record);
             std::panic::resume_unwind(Box::new("the store proxy drops this answer"));
         }
@@ -262,6 +288,7 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
         None => forward(&shared, &parts, body.to_vec()).await,
     };
     record.status = answer.status().as_u16();
+    record.answered = shared.clock.fetch_add(1, Ordering::SeqCst);
     shared.received.lock().unwrap().push(record);
     answer
 }
@@ -298,6 +325,19 @@ async fn forward(shared: &Shared, parts: &axum::http::request::Parts, body: Vec<
     *response.status_mut() = status;
     *response.headers_mut() = headers;
     response
+}
+
+/// The `<Key>`s of a bulk delete's body (empty for any other body).
+fn deleted_keys(body: &[u8]) -> Vec<String> {
+    let text = String::from_utf8_lossy(body);
+    if !text.contains("<Delete") {
+        return Vec::new();
+    }
+    text.split("<Key>")
+        .skip(1)
+        .filter_map(|rest| rest.split("</Key>").next())
+        .map(String::from)
+        .collect()
 }
 
 /// An answer as S3 words an error.
