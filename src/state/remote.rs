@@ -45,6 +45,9 @@ pub struct Remote {
     pub(super) archived: Mutex<Archived>,
     /// Set when this run's lock lease was lost: no state write is made after it.
     pub(super) lease_lost: Mutex<Option<String>>,
+    /// While this run holds the lock: when its lease ends unless renewed. No state write is
+    /// made after it, even before the renewal that failed has given up.
+    pub(super) lease_until: Mutex<Option<jiff::Timestamp>>,
     /// Store calls made, for the figures and the tests.
     pub calls: std::sync::atomic::AtomicUsize,
 }
@@ -107,6 +110,7 @@ impl Remote {
             etag: Mutex::new(None),
             archived: Mutex::new(Archived::default()),
             lease_lost: Mutex::new(None),
+            lease_until: Mutex::new(None),
             calls: std::sync::atomic::AtomicUsize::new(0),
         }))
     }
@@ -228,6 +232,15 @@ impl Remote {
     pub async fn save(&self, state: &mut State) -> anyhow::Result<()> {
         if let Some(why) = self.lease_lost.lock().expect("not poisoned").clone() {
             bail!("{why}");
+        }
+        if let Some(until) = *self.lease_until.lock().expect("not poisoned")
+            && jiff::Timestamp::now() >= until
+        {
+            bail!(
+                "the state lock's lease at `{}` ended at {} without being renewed; no further write was made",
+                self.describe(),
+                until.strftime("%H:%M:%S UTC")
+            );
         }
         for _ in 0..CAS_ATTEMPTS {
             let seen = self.etag.lock().expect("not poisoned").clone();

@@ -154,6 +154,7 @@ pub async fn acquire(
             }
             Err(err) => return Err(Refused::Fault(remote.fault("take its lock", &err))),
         };
+        *remote.lease_until.lock().expect("not poisoned") = Some(mine.expires_at);
         let etag = Arc::new(std::sync::Mutex::new(etag));
         let renewing = tokio::spawn(renew(Arc::clone(remote), mine.clone(), Arc::clone(&etag)));
         return Ok(RemoteLock {
@@ -183,6 +184,7 @@ async fn renew(remote: Arc<Remote>, mut record: LockRecord, etag: Arc<std::sync:
         let lost = match remote.put_lock(&record, mode).await {
             Ok(new) => {
                 *etag.lock().expect("not poisoned") = new;
+                *remote.lease_until.lock().expect("not poisoned") = Some(record.expires_at);
                 continue;
             }
             Err(object_store::Error::Precondition { .. }) => {
@@ -212,6 +214,7 @@ impl RemoteLock {
     /// Stops renewing and removes the lock, if it is still this run's.
     pub async fn release(self) -> anyhow::Result<()> {
         self.renewing.abort();
+        *self.remote.lease_until.lock().expect("not poisoned") = None;
         let _ = self.etag;
         match self.remote.read_lock().await? {
             Some((record, _)) if record.lock_id == self.record.lock_id => {

@@ -157,3 +157,42 @@ fn state_push_fills_a_store_whose_state_holds_no_record() {
     let pull = run(&world, &["state", "pull"]);
     assert!(pull.stdout().contains("job-pushed"), "{}", pull.stdout());
 }
+
+#[test]
+fn a_lease_not_renewed_in_time_stops_the_calls_even_while_the_renewal_hangs() {
+    let Some(moto) = Moto::start() else { return };
+    let proxy = StoreProxy::in_front_of(&moto.endpoint);
+    // 50 deletions in 25 calls, one at a time, each answered after 300 ms: longer than the
+    // 5 s lease.
+    let world = World::with_options(
+        team(60),
+        SimulatorOptions {
+            latency: std::time::Duration::from_millis(300),
+            ..SimulatorOptions::default()
+        },
+    );
+    config(&world, &proxy.endpoint, 10, 2, 5);
+    one_at_a_time(&world);
+    // Every write of the lock after the first (its renewals) hangs past the lease's end.
+    proxy.add(
+        Rule::on("PUT", ".lock")
+            .when(When::From(2))
+            .fault(Fault::Delay(std::time::Duration::from_secs(30))),
+    );
+    let ended = run(&world, &["apply", "--auto-approve"]);
+    assert_eq!(ended.code(), 3, "stderr:\n{}", ended.stderr());
+    assert!(
+        ended.stderr().contains("ended at") && ended.stderr().contains("without being renewed"),
+        "the ended lease is named:\n{}",
+        ended.stderr()
+    );
+    let accepted = accepted_jobs(&world);
+    assert!(accepted.len() < 25, "the apply stopped: {}", accepted.len());
+    for job in accepted.keys() {
+        assert!(
+            ended.stderr().contains(job),
+            "accepted job {job} is printed"
+        );
+    }
+    assert_none_sent_twice(&world);
+}
