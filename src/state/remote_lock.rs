@@ -187,10 +187,17 @@ async fn renew(remote: Arc<Remote>, mut record: LockRecord, etag: Arc<std::sync:
                 *remote.lease_until.lock().expect("not poisoned") = Some(record.expires_at);
                 continue;
             }
-            Err(object_store::Error::Precondition { .. }) => {
-                "another run took the state lock (this run's lease was taken over or removed)"
-                    .to_string()
-            }
+            Err(object_store::Error::Precondition { .. }) => match remote.read_lock().await {
+                // This renewal was carried out, its answer lost and the retry refused: the
+                // lock holds exactly what it wrote.
+                Ok(Some((stored, new))) if stored == record => {
+                    *etag.lock().expect("not poisoned") = new;
+                    *remote.lease_until.lock().expect("not poisoned") = Some(record.expires_at);
+                    continue;
+                }
+                _ => "another run took the state lock (this run's lease was taken over or removed)"
+                    .to_string(),
+            },
             Err(err) if Timestamp::now() >= previous_end => format!(
                 "the state lock's lease ended without being renewed: {}",
                 printable(&err.to_string())

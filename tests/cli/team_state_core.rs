@@ -196,3 +196,40 @@ fn a_lease_not_renewed_in_time_stops_the_calls_even_while_the_renewal_hangs() {
     }
     assert_none_sent_twice(&world);
 }
+
+#[test]
+fn a_renewal_carried_out_whose_answer_was_lost_keeps_the_lease() {
+    let Some(moto) = Moto::start() else { return };
+    let proxy = StoreProxy::in_front_of(&moto.endpoint);
+    // 30 deletions in 15 calls, one at a time, each answered after 300 ms; a 5 s lease is
+    // renewed every 1.7 s.
+    let world = World::with_options(
+        team(40),
+        SimulatorOptions {
+            latency: std::time::Duration::from_millis(300),
+            ..SimulatorOptions::default()
+        },
+    );
+    config(&world, &proxy.endpoint, 10, 2, 5);
+    one_at_a_time(&world);
+    // The first renewal reaches the store, but its answer is lost: the client's retry finds
+    // the ETag it matched gone.
+    proxy.add(
+        Rule::on("PUT", ".lock")
+            .when(When::Nth(2))
+            .fault(Fault::DropAfter),
+    );
+    let ended = run(&world, &["apply", "--auto-approve"]);
+    assert_eq!(ended.code(), 0, "stderr:\n{}", ended.stderr());
+    assert_eq!(accepted_jobs(&world).len(), 15);
+    assert_eq!(recorded_jobs(&moto, KEY), accepted_jobs(&world));
+    assert!(
+        proxy
+            .requests()
+            .iter()
+            .filter(|r| r.is("PUT", ".lock"))
+            .count()
+            >= 3,
+        "the renewal was retried"
+    );
+}
