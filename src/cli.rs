@@ -75,6 +75,9 @@ pub enum Command {
     Show(ShowArgs),
     /// Release the state lock held by a process that cannot release it itself.
     ForceUnlock(ForceUnlockArgs),
+    /// Move the state between the local file and the configured `[state]` store.
+    #[command(subcommand)]
+    State(StateCommand),
     /// Print the JSON Schema of a file deskprune reads or writes.
     Schema(SchemaArgs),
     /// Print a shell completion script.
@@ -133,12 +136,30 @@ pub struct ShowArgs {
 
 #[derive(Debug, Args)]
 pub struct ForceUnlockArgs {
-    /// The process ID recorded in the lock, as the refused command named it.
-    #[arg(value_name = "PID")]
-    pub pid: u32,
+    /// The process ID recorded in the lock (local state), or the lock ID (`[state] backend =
+    /// "s3"`), as the refused command named it.
+    #[arg(value_name = "PID|LOCK_ID")]
+    pub lock: String,
     /// Don't ask for input for unlock confirmation.
     #[arg(short, long)]
     pub force: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StateCommand {
+    /// Upload the local state file to the configured `[state]` store, which must hold no
+    /// records yet.
+    Push {
+        /// The local state file [default: deskprune.state.json beside the config].
+        #[arg(long, value_name = "FILE")]
+        from: Option<PathBuf>,
+    },
+    /// Print the configured store's state as JSON, or save it to a file.
+    Pull {
+        /// Save it here (atomically) instead of printing it.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Args)]

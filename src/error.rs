@@ -138,9 +138,10 @@ mod tests {
         crate::state::save(&path, &mut crate::state::State::new("p")).unwrap();
         std::fs::write(&path, r#"{"format_version": 2}"#).unwrap();
         let mut state = crate::state::State::new("p");
+        let store = crate::state::Store::Local(path.clone());
         let mut journal = crate::apply::Journal {
             state: &mut state,
-            path: &path,
+            store: &store,
         };
         let err = journal
             .save()

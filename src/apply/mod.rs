@@ -13,16 +13,12 @@ pub use follow::{FollowReport, StillWaiting, follow, refresh};
 pub use intents::{Resolution, resolve};
 pub use submit::{Sending, Stop, SubmitReport, submit};
 
-use std::path::Path;
-
-use anyhow::Context;
-
-use crate::state::State;
+use crate::state::{State, Store};
 
 /// Where the state lives while apply works on it: every change is saved at once.
 pub struct Journal<'a> {
     pub state: &'a mut State,
-    pub path: &'a Path,
+    pub store: &'a Store,
 }
 
 impl Journal<'_> {
@@ -35,16 +31,7 @@ impl Journal<'_> {
     /// dropped before then, the state is as it was: the next save finds the file one serial
     /// ahead and merges it, which loses nothing.
     pub async fn save(&mut self) -> anyhow::Result<()> {
-        let path = self.path.to_path_buf();
-        let mut state = self.state.clone();
-        let (state, saved) = tokio::task::spawn_blocking(move || {
-            let saved = crate::state::save(&path, &mut state);
-            (state, saved)
-        })
-        .await
-        .with_context(|| format!("cannot write state file `{}`", self.path.display()))?;
-        *self.state = state;
-        Ok(saved?)
+        self.store.save(self.state).await
     }
 }
 
@@ -68,9 +55,10 @@ mod tests {
             std::thread::sleep(Duration::from_millis(400));
             drop(folder);
         });
+        let store = Store::Local(path.clone());
         let mut journal = Journal {
             state: &mut state,
-            path: &path,
+            store: &store,
         };
         let ticks = Cell::new(0);
         let ticker = async {

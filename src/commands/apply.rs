@@ -23,7 +23,7 @@ use crate::output::Output;
 use crate::pipeline::{self, Opened, Session};
 use crate::plan::{recheck, stale_diff};
 use crate::progress::Progress;
-use crate::state::{self, State, StateLock};
+use crate::state::{Lock, State, Store};
 
 /// What apply is about to delete, and how it was decided.
 struct Decision {
@@ -44,15 +44,22 @@ pub async fn run(global: &Global, args: &ApplyArgs, output: &Output) -> Result<u
         Some(path) => Some(read_saved(path, &config)?),
         None => None,
     };
-    let state_path = state::state_path_for(&config.path, global.state.as_deref());
-    let lock = lock(&state_path, args, output).await?;
+    let store = super::state::open_store(&config, global, output)?;
+    let lock = lock(&store, args, output).await?;
     // From here on SIGINT and SIGTERM are heard, not fatal: what was sent is recorded first.
     let mut interrupts =
         Interrupts::listen().map_err(|err| anyhow::anyhow!("cannot listen for signals: {err}"))?;
-    let Opened { mut state, session } = pipeline::open(config, &state_path).await?;
+    let opened = pipeline::open(config, &store).await;
+    let Opened { mut state, session } = match opened {
+        Ok(opened) => opened,
+        Err(err) => {
+            let _ = lock.release().await;
+            return Err(err);
+        }
+    };
     let mut journal = Journal {
         state: &mut state,
-        path: &state_path,
+        store: &store,
     };
     let result = tokio::select! {
         decided = decide(&session, &mut journal, saved.as_ref(), output) => match decided {
@@ -61,21 +68,30 @@ pub async fn run(global: &Global, args: &ApplyArgs, output: &Output) -> Result<u
         },
         signal = interrupts.next() => Ok(report::stopped_before_sending(signal, output)),
     };
-    session.close()?;
-    drop(lock);
+    // A remote state moves this run's finished records into its run record; should that
+    // fail, they stay in the head, where the next run finds them.
+    if let Err(err) = store.finish(journal.state).await {
+        output.warning(&format!("{err:#}"));
+    }
+    // The lock goes whatever closing the session says.
+    let closed = session.close();
+    if let Err(err) = lock.release().await {
+        output.warning(&format!("{err:#}"));
+    }
+    closed?;
     result
 }
 
 /// The state's lock, waited for up to `--lock-timeout`; a holder that died is named.
-async fn lock(state_path: &Path, args: &ApplyArgs, output: &Output) -> Result<StateLock, Error> {
+async fn lock(store: &Store, args: &ApplyArgs, output: &Output) -> Result<Lock, Error> {
     let timeout = Duration::from_secs(args.lock_timeout);
-    let lock = pipeline::lock(state_path, "deskprune apply", timeout)
+    let lock = pipeline::lock(store, "deskprune apply", timeout)
         .await
         .map_err(|err| match err {
             Error::Lock(lock) => Error::Lock(lock.waitable_with("--lock-timeout")),
             other => other,
         })?;
-    if let Some(holder) = &lock.taken_over {
+    if let Some(holder) = lock.taken_over() {
         output.warning(&format!(
             "the previous holder of the state lock, {holder}, ended without releasing it; taking over (its recorded jobs are followed below)"
         ));
@@ -282,13 +298,13 @@ async fn execute(
         progress.clear();
         report::report_submission(&submitted, &decision.names, output);
         if let Some(err) = &submitted.save_failed {
-            report::unsaved(&submitted, err, journal.path, output);
+            report::unsaved(&submitted, err, &journal.store.describe(), output);
             output.result(&report::summary(exit::PARTIAL, &submitted, None));
             return Ok(exit::PARTIAL);
         }
         if let Some(signal) = submitted.interrupted {
             let code = signal.exit_code();
-            report::interrupted_sending(signal, journal.path, output);
+            report::interrupted_sending(signal, &journal.store.describe(), output);
             output.result(&report::summary(code, &submitted, None));
             return Ok(code);
         }
@@ -329,7 +345,7 @@ async fn execute(
             // Every job is recorded already; this save only adds what the last poll learned.
             journal.save().await?;
             let code = signal.exit_code();
-            report::interrupted_following(signal, journal.path, output);
+            report::interrupted_following(signal, &journal.store.describe(), output);
             output.result(&report::summary(code, &submitted, None));
             return Ok(code);
         }

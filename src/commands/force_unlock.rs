@@ -11,12 +11,24 @@ use std::path::Path;
 use crate::cli::{ForceUnlockArgs, Global};
 use crate::error::{Error, exit};
 use crate::output::Output;
-use crate::state::{self, StateLock, Unlocking};
+use crate::state::{Remote, StateLock, Store, Unlocking};
 
-pub fn run(global: &Global, args: &ForceUnlockArgs, output: &Output) -> Result<u8, Error> {
+pub async fn run(global: &Global, args: &ForceUnlockArgs, output: &Output) -> Result<u8, Error> {
     let config = super::load_config(global, output)?;
-    let state_path = state::state_path_for(&config.path, global.state.as_deref());
-    let unlocking = StateLock::prepare_force_unlock(&state_path, args.pid)?;
+    let state_path = match super::state::open_store(&config, global, output)? {
+        Store::Local(path) => path,
+        Store::S3(remote) => return remote_unlock(&remote, args, output).await,
+    };
+    let pid = args.lock.parse::<u32>().map_err(|_| {
+        Error::refused(
+            format!(
+                "`{}` is not a process ID: the local state lock is named by the pid of its holder",
+                crate::text::printable(&args.lock)
+            ),
+            "give the pid the refused command named",
+        )
+    })?;
+    let unlocking = StateLock::prepare_force_unlock(&state_path, pid)?;
     if !args.force {
         confirm(&state_path, &unlocking, output)?;
     }
@@ -27,7 +39,61 @@ pub fn run(global: &Global, args: &ForceUnlockArgs, output: &Output) -> Result<u
     Ok(exit::OK)
 }
 
+/// A remote lock: removed only when its recorded lock ID is `args.lock`.
+async fn remote_unlock(
+    remote: &Remote,
+    args: &ForceUnlockArgs,
+    output: &Output,
+) -> Result<u8, Error> {
+    let Some((record, _)) = remote.read_lock().await? else {
+        return Err(crate::state::LockError::NotHeld {
+            state: remote.describe(),
+        }
+        .into());
+    };
+    if record.lock_id != args.lock {
+        return Err(Error::refused(
+            format!(
+                "the state lock of `{}` is held by {}, not by lock ID `{}`; nothing was changed",
+                remote.describe(),
+                record.describe(),
+                crate::text::printable(&args.lock)
+            ),
+            "give the lock ID the refused command named",
+        ));
+    }
+    if !args.force {
+        ask(
+            &format!(
+                "Do you really want to force-unlock?\n  deskprune will remove the lock of `{}`,\n  held by {}.\n  This will allow other deskprune runs to write this state, even though it\n  may still be in use. Only 'yes' will be accepted to confirm.\n\n  Enter a value: ",
+                remote.describe(),
+                record.describe()
+            ),
+            output,
+        )?;
+    }
+    // Read again: a lock taken anew while the question waited is not this one.
+    match remote.read_lock().await? {
+        Some((again, _)) if again.lock_id == record.lock_id => remote.remove_lock().await?,
+        _ => {
+            return Err(crate::state::LockError::Changed {
+                state: remote.describe(),
+            }
+            .into());
+        }
+    }
+    output.note(&format!(
+        "Released the state lock held by {}. If that process is still running, stop it: it no longer holds the lock.",
+        record.describe()
+    ));
+    Ok(exit::OK)
+}
+
 fn confirm(state: &Path, unlocking: &Unlocking, output: &Output) -> Result<(), Error> {
+    ask(&question(state, unlocking), output)
+}
+
+fn ask(question: &str, output: &Output) -> Result<(), Error> {
     if !std::io::stdin().is_terminal() {
         return Err(Error::refused(
             "refusing to force-unlock without confirmation: standard input is not a terminal",
@@ -36,13 +102,7 @@ fn confirm(state: &Path, unlocking: &Unlocking, output: &Output) -> Result<(), E
     }
     let styles = &output.stderr;
     let mut stderr = std::io::stderr();
-    let _ = write!(
-        stderr,
-        "{}{}{:#}",
-        styles.header,
-        question(state, unlocking),
-        styles.header
-    );
+    let _ = write!(stderr, "{}{question}{:#}", styles.header, styles.header);
     let _ = stderr.flush();
     let mut answer = String::new();
     std::io::stdin()

@@ -13,7 +13,6 @@ use crate::output::Output;
 use crate::pipeline::{self, Opened};
 use crate::plan::{Adopted, ById};
 use crate::progress::Progress;
-use crate::state;
 use crate::text::printable;
 
 pub async fn run(global: &Global, args: &ImportArgs, output: &Output) -> Result<u8, Error> {
@@ -33,8 +32,8 @@ pub async fn run(global: &Global, args: &ImportArgs, output: &Output) -> Result<
             "pass `--merge` to add the in-scope desktops not declared yet (no declaration is removed)",
         ));
     }
-    let state_path = state::state_path_for(&config.path, global.state.as_deref());
-    let Opened { state, session } = pipeline::open(config, &state_path).await?;
+    let store = super::state::open_store(&config, global, output)?;
+    let Opened { state, session } = pipeline::open(config, &store).await?;
     let progress = Progress::new(output.progress);
     let adopted = pipeline::adopt_inventory(&session, &state, &progress).await;
     drop(progress);

@@ -8,9 +8,8 @@ use crate::apply::{Journal, refresh, resolve};
 use crate::cli::{Global, JobsArgs};
 use crate::error::{Error, exit};
 use crate::output::Output;
-use crate::pipeline::Session;
 use crate::render::Styles;
-use crate::state::{self, JobRecord, JobStatus, OutcomeStatus, State, StateLock};
+use crate::state::{JobRecord, JobStatus, OutcomeStatus, State};
 use crate::text::printable;
 
 pub async fn run(global: &Global, args: &JobsArgs, output: &Output) -> Result<u8, Error> {
@@ -24,21 +23,29 @@ pub async fn run(global: &Global, args: &JobsArgs, output: &Output) -> Result<u8
         return Ok(exit::OK);
     }
     let config = super::load_config(global, output)?;
-    let state_path = state::state_path_for(&config.path, global.state.as_deref());
+    let store = super::state::open_store(&config, global, output)?;
     if !args.refresh {
-        let state = state::load(&state_path, &config.cloud.project_id)?;
+        let state = store.load(&config.cloud.project_id).await?;
         print_jobs(&state, output)?;
         return Ok(exit::OK);
     }
     // One round of calls, cut at `--timeout` however they fare.
     let bound = Duration::from_secs(args.timeout);
-    let lock = StateLock::acquire(&state_path, "deskprune jobs --refresh", Duration::ZERO)?;
-    let mut state = state::load(&state_path, &config.cloud.project_id)?;
-    let session = Session::open(config, &state_path).await?;
+    let lock = store
+        .lock("deskprune jobs --refresh", Duration::ZERO)
+        .await?;
+    let opened = crate::pipeline::open(config, &store).await;
+    let crate::pipeline::Opened { mut state, session } = match opened {
+        Ok(opened) => opened,
+        Err(err) => {
+            let _ = lock.release().await;
+            return Err(err);
+        }
+    };
     let result = async {
         let mut journal = Journal {
             state: &mut state,
-            path: &state_path,
+            store: &store,
         };
         let concurrency = session.config.client.max_concurrency;
         let resolved = resolve(&session.client, &mut journal, concurrency).await?;
@@ -52,8 +59,15 @@ pub async fn run(global: &Global, args: &JobsArgs, output: &Output) -> Result<u8
         .await
     }
     .await;
-    session.close()?;
-    drop(lock);
+    if let Err(err) = store.finish(&mut state).await {
+        output.warning(&format!("{err:#}"));
+    }
+    // The lock goes whatever closing the session says.
+    let closed = session.close();
+    if let Err(err) = lock.release().await {
+        output.warning(&format!("{err:#}"));
+    }
+    closed?;
     let report = result?;
     if !report.unread.is_empty() {
         let count = report.unread.len();
@@ -78,8 +92,10 @@ fn load_without_config(path: &std::path::Path) -> Result<State, Error> {
             "pass the path of a state file that `deskprune apply` wrote, or `--config` to find it beside its config",
         ));
     }
-    match state::load(path, "") {
-        Err(state::StateError::OtherProject { found, .. }) => Ok(state::load(path, &found)?),
+    match crate::state::load(path, "") {
+        Err(crate::state::StateError::OtherProject { found, .. }) => {
+            Ok(crate::state::load(path, &found)?)
+        }
         other => Ok(other?),
     }
 }

@@ -11,6 +11,7 @@ mod plan;
 mod schema;
 mod show;
 mod simulator;
+mod state;
 mod validate;
 
 use crate::cli::{Cli, Command};
@@ -51,7 +52,8 @@ pub async fn run(cli: Cli, output: &Output) -> Result<u8, Error> {
         Command::Jobs(args) => jobs::run(global, &args, output).await,
         Command::Simulator(args) => simulator::run(&args, output).await,
         Command::Show(args) => show::run(&args, output),
-        Command::ForceUnlock(args) => force_unlock::run(global, &args, output),
+        Command::ForceUnlock(args) => force_unlock::run(global, &args, output).await,
+        Command::State(command) => state::run(global, &command, output).await,
         Command::Schema(args) => schema::run(&args),
         Command::Completions(args) => completions::completions(&args),
         Command::Man => man::man(),

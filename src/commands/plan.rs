@@ -15,7 +15,6 @@ use crate::output::Output;
 use crate::pipeline::{self, Opened, Planned, Session};
 use crate::plan::BudgetCheck;
 use crate::progress::Progress;
-use crate::state;
 use crate::text::{fold, same_word};
 use crate::workspace::ListFilter;
 use crate::workspace::wire::is_usable_id;
@@ -27,8 +26,8 @@ pub async fn run(global: &Global, args: &PlanArgs, output: &Output) -> Result<u8
         Format::Human => super::load_config_for_plan(global)?,
         _ => super::load_config(global, output)?,
     };
-    let state_path = state::state_path_for(&config.path, global.state.as_deref());
-    let Opened { state, session } = pipeline::open(config, &state_path).await?;
+    let store = super::state::open_store(&config, global, output)?;
+    let Opened { state, session } = pipeline::open(config, &store).await?;
     super::warn_open_intents(
         &state,
         "their desktops are kept out of this plan until `deskprune apply` or `deskprune jobs --refresh` looks up what became of them",

@@ -17,6 +17,7 @@ use crate::input_file::InputFileError;
 mod check;
 mod desktops;
 mod list_file;
+mod state;
 mod tables;
 
 use check::Check;
@@ -76,6 +77,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
         delete: check.delete(raw.delete.unwrap_or_default()),
         guard: check.guard(raw.guard.unwrap_or_default()),
         client: check.client(raw.client.unwrap_or_default()),
+        state: check.state(raw.state),
         desktop_tables: raw.desktop.len(),
         desktops: check.desktops(raw.desktop, raw.desktops.unwrap_or_default()),
     };

@@ -39,6 +39,8 @@ pub struct Config {
     pub delete: DeleteOptions,
     pub guard: Guard,
     pub client: ClientSettings,
+    /// Where the state lives (`[state]`).
+    pub state: StateSettings,
     pub desktops: Declarations,
     /// How many desktops were declared as `[[desktop]]` tables (rather than in the
     /// `[desktops]` lists), for [`Config::warnings`].
@@ -129,6 +131,27 @@ pub struct ClientSettings {
     pub timeout: Duration,
     pub max_concurrency: usize,
     pub requests_per_second: f64,
+}
+
+/// Where the state lives.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum StateSettings {
+    /// The state file beside the config (or `--state`).
+    #[default]
+    Local,
+    /// An object in an S3-compatible bucket.
+    S3(S3State),
+}
+
+/// `[state] backend = "s3"`: where the state object is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct S3State {
+    pub bucket: String,
+    pub key: String,
+    /// `scheme://host[:port]`; plain `http` only to loopback.
+    pub endpoint: String,
+    pub region: String,
+    pub lease: Duration,
 }
 
 /// A `[[desktop]]` entry: a desktop that should exist.

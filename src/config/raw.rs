@@ -26,6 +26,7 @@ pub(super) mod defaults {
     pub const TIMEOUT_SECONDS: f64 = 30.0;
     pub const MAX_CONCURRENCY: i64 = 8;
     pub const REQUESTS_PER_SECOND: f64 = 10.0;
+    pub const LEASE_SECONDS: i64 = 60;
 }
 
 /// A deskprune config: the Workspace desktops one project should have. `deskprune apply` deletes
@@ -41,6 +42,8 @@ pub struct RawConfig {
     pub delete: Option<RawDelete>,
     pub guard: Option<RawGuard>,
     pub client: Option<RawClient>,
+    #[schemars(with = "Option<RawState>")]
+    pub state: Option<Spanned<RawState>>,
     /// The desktops that should exist, one `[[desktop]]` entry each.
     #[serde(default)]
     #[schemars(with = "Vec<RawDesktop>")]
@@ -208,6 +211,50 @@ pub struct RawClient {
         extend("default" = defaults::REQUESTS_PER_SECOND)
     )]
     pub requests_per_second: Option<Spanned<f64>>,
+}
+
+/// Where the state (the journal of every job sent, and the lock) lives: beside this file by
+/// default, or in an S3-compatible bucket (OBS, MinIO, S3) shared by every machine that applies.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(rename = "State")]
+pub struct RawState {
+    /// `local` (the default: `deskprune.state.json` beside this file) or `s3`.
+    #[schemars(with = "Option<StateBackend>", extend("default" = "local"))]
+    pub backend: Option<Spanned<String>>,
+    /// The bucket (`s3` only), which must exist.
+    #[schemars(with = "Option<String>", length(min = 3, max = 63))]
+    pub bucket: Option<Spanned<String>>,
+    /// The state object's key in the bucket (`s3` only); the lock, probe and run records are
+    /// stored beside it (`<key>.lock`, `<key>.probe`, `<key>.runs/`).
+    #[schemars(with = "Option<String>", length(min = 1))]
+    pub key: Option<Spanned<String>>,
+    /// The store's address (`s3` only), like `https://obs.cn-north-4.myhuaweicloud.com`: `https`
+    /// to any host, plain `http` only to a loopback host.
+    #[schemars(with = "Option<String>", extend("format" = "uri"))]
+    pub endpoint: Option<Spanned<String>>,
+    /// The store's region (`s3` only), like `cn-north-4`.
+    #[schemars(with = "Option<String>", length(min = 1))]
+    pub region: Option<Spanned<String>>,
+    /// Seconds a lock lasts unless renewed (`s3` only); a run that dies leaves it for this long.
+    #[schemars(
+        with = "Option<i64>",
+        range(min = 5, max = 3600),
+        extend("default" = defaults::LEASE_SECONDS)
+    )]
+    pub lease_seconds: Option<Spanned<i64>>,
+}
+
+/// Where the state lives.
+#[derive(JsonSchema)]
+#[schemars(rename_all = "lowercase")]
+#[allow(
+    dead_code,
+    reason = "only describes the accepted strings to the schema"
+)]
+enum StateBackend {
+    Local,
+    S3,
 }
 
 /// A desktop that should exist, named by exactly one of `name` or `id`.

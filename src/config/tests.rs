@@ -169,6 +169,12 @@ bad_config! {
     endpoint_with_path: MINIMAL.replace("[scope]", "endpoint = \"https://workspace.example.com/v2\"\n\n[scope]");
     endpoint_and_simulator: MINIMAL.replace("[scope]", "endpoint = \"https://workspace.example.com\"\nsimulator = \"inventory.json\"\n\n[scope]");
     bad_login_status: format!("{MINIMAL}\n[guard]\nin_use_login_statuses = [\"CONNECTED\", \"CONECTED\", \"IDLE\"]\n");
+    state_s3_missing_keys: format!("{MINIMAL}\n[state]\nbackend = \"s3\"\nbucket = \"deskprune-state\"\n");
+    state_s3_unknown_key: format!("{MINIMAL}\n[state]\nbackend = \"s3\"\nacl = \"private\"\n");
+    state_s3_http_endpoint: format!("{MINIMAL}\n[state]\nbackend = \"s3\"\nbucket = \"deskprune-state\"\nkey = \"prod/s.json\"\nendpoint = \"http://obs.example.com\"\nregion = \"cn-north-4\"\n");
+    state_local_with_store_keys: format!("{MINIMAL}\n[state]\nbucket = \"deskprune-state\"\nlease_seconds = 2\n");
+    state_bad_backend: format!("{MINIMAL}\n[state]\nbackend = \"obs\"\n");
+    state_bad_bucket_and_key: format!("{MINIMAL}\n[state]\nbackend = \"s3\"\nbucket = \"B1\"\nkey = \"/a//b\"\nendpoint = \"https://obs.example.com\"\nregion = \"cn-north-4\"\nlease_seconds = 4\n");
     several_errors_in_file_order: format!("[cloud]\nregion = \"cn-north-4\"\nproject_id = \"0B6A\"\n\n[scope]\nall = true\nname_prefix = \"eng-\"\n\n[delete]\nbatch_size = 500\n\n[[desktop]]\nname = \"a\"\n[[desktop]]\nname = \"A\"\n");
 }
 

@@ -7,7 +7,6 @@ mod planning;
 mod rails;
 mod session;
 
-use std::path::Path;
 use std::time::Duration;
 
 pub use planning::{Planned, adopt_inventory, plan_desktops, plan_inventory};
@@ -16,7 +15,7 @@ pub use session::Session;
 
 use crate::config::Config;
 use crate::error::Error;
-use crate::state::{self, State, StateLock};
+use crate::state::{Lock, State, Store};
 
 /// A session ready to plan, with its state loaded.
 pub struct Opened {
@@ -26,20 +25,18 @@ pub struct Opened {
 
 /// Loads the state and connects to the API named by `config`, which was validated whole:
 /// nothing is sent before that.
-pub async fn open(config: Config, state_path: &Path) -> Result<Opened, Error> {
-    let state = state::load(state_path, &config.cloud.project_id)?;
-    let session = Session::open(config, state_path).await?;
+pub async fn open(config: Config, store: &Store) -> Result<Opened, Error> {
+    let state = store.load(&config.cloud.project_id).await?;
+    let beside = store.local_path(config.path.parent().unwrap_or(std::path::Path::new("")));
+    let session = Session::open(config, &beside).await?;
     Ok(Opened { state, session })
 }
 
 /// Takes the state's lock for `command`, waiting up to `timeout` while another run holds it:
-/// on a blocking thread, since the wait sleeps between tries.
-pub async fn lock(state_path: &Path, command: &str, timeout: Duration) -> Result<StateLock, Error> {
-    let (path, command) = (state_path.to_path_buf(), command.to_string());
-    let taken = tokio::task::spawn_blocking(move || StateLock::acquire(&path, &command, timeout))
-        .await
-        .map_err(anyhow::Error::from)?;
-    Ok(taken?)
+/// a local one on a blocking thread, since the wait sleeps between tries; a remote one after
+/// probing that its store honours conditional writes.
+pub async fn lock(store: &Store, command: &str, timeout: Duration) -> Result<Lock, Error> {
+    store.lock(command, timeout).await
 }
 
 #[cfg(test)]
@@ -47,6 +44,7 @@ mod tests {
     use std::cell::Cell;
 
     use super::*;
+    use crate::state::StateLock;
 
     /// Another run holds the lock: the wait for it (400 ms here, then refused) leaves the
     /// runtime's one thread free for other tasks (here a ticker).
@@ -62,8 +60,9 @@ mod tests {
                 ticks.set(ticks.get() + 1);
             }
         };
+        let store = Store::Local(path.clone());
         let waited = tokio::select! {
-            waited = lock(&path, "deskprune apply", Duration::from_millis(400)) => waited,
+            waited = lock(&store, "deskprune apply", Duration::from_millis(400)) => waited,
             () = ticker => unreachable!("the ticker never ends"),
         };
         assert!(matches!(waited, Err(Error::Lock(_))), "{waited:?}");

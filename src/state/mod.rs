@@ -5,10 +5,16 @@ mod file;
 mod holder;
 mod lock;
 mod merge;
+mod remote;
+mod remote_lock;
+mod runs;
+mod store;
 
 pub use file::{StateError, load, save, state_path_for};
 pub use holder::Holder;
 pub use lock::{LockError, StateLock, Unlocking};
+pub use remote::Remote;
+pub use store::{Lock, Store};
 
 use std::collections::{BTreeMap, HashSet};
 

@@ -31,5 +31,7 @@ mod review;
 mod saved;
 mod secrets;
 mod state_file;
+mod team_state;
+mod team_state_core;
 mod terminal;
 mod unwritable;

@@ -1,6 +1,8 @@
 //! The test world: a simulator serving on loopback in this process, a temporary folder for
 //! the config and state, and a builder for running the binary in it.
 
+pub mod s3;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
@@ -295,6 +297,12 @@ pub fn read(path: &Path) -> String {
 impl Cmd {
     pub fn env(mut self, key: &str, value: &str) -> Cmd {
         self.command.env(key, value);
+        self
+    }
+
+    /// Runs in `dir` instead of the world's folder (several working folders, one simulator).
+    pub fn current_dir(mut self, dir: &Path) -> Cmd {
+        self.command.current_dir(dir);
         self
     }
 

@@ -3,7 +3,6 @@
 
 use std::collections::HashMap;
 use std::io::Write;
-use std::path::Path;
 use std::time::Duration;
 
 use crate::apply::{FollowReport, Resolution, Stop, SubmitReport};
@@ -255,26 +254,26 @@ pub(super) fn stopping(why: &Stop, in_flight: usize, grace: Duration, output: &O
 }
 
 /// After a signal stopped sending: what is recorded, and how to go on.
-pub(super) fn interrupted_sending(signal: Signal, state: &Path, output: &Output) {
+pub(super) fn interrupted_sending(signal: Signal, state: &str, output: &Output) {
     output.warning(&format!(
         "apply stopped by {}; every answer that arrived is recorded in `{}`. Run `deskprune apply` again to follow the jobs and send the rest",
         signal.name(),
-        state.display()
+        state
     ));
 }
 
 /// After a signal stopped the wait for the jobs.
-pub(super) fn interrupted_following(signal: Signal, state: &Path, output: &Output) {
+pub(super) fn interrupted_following(signal: Signal, state: &str, output: &Output) {
     output.warning(&format!(
         "received {} while following the jobs; every job is recorded in `{}`: `deskprune jobs --refresh` shows how they end, and `deskprune apply` follows them",
         signal.name(),
-        state.display()
+        state
     ));
 }
 
 /// The state file could not be written after sending started: every accepted job ID, with its
 /// desktops, on stderr (even with `--quiet`), as the file may not hold them.
-pub(super) fn unsaved(report: &SubmitReport, err: &str, state: &Path, output: &Output) {
+pub(super) fn unsaved(report: &SubmitReport, err: &str, state: &str, output: &Output) {
     let styles = &output.stderr;
     let mut text = format!(
         "{}error:{:#} the state file could not be written after sending started: {err}\n",
@@ -282,7 +281,7 @@ pub(super) fn unsaved(report: &SubmitReport, err: &str, state: &Path, output: &O
     );
     text.push_str(&format!(
         "  `{}` may not record what the service accepted. Keep this list: each accepted batch-delete's job ID and its desktops.\n",
-        state.display()
+        state
     ));
     text.push_str("  --- accepted batch-deletes\n");
     for (job_id, ids) in &report.jobs {
@@ -303,8 +302,13 @@ pub(super) fn unsaved(report: &SubmitReport, err: &str, state: &Path, output: &O
         }
     }
     text.push_str("  ---\n");
+    let fix = if state.starts_with("s3://") {
+        "check the state store (reachable, writable, its lock not taken by another run)"
+    } else {
+        "make the state file's folder writable (free space, permissions)"
+    };
     text.push_str(&format!(
-        "  {}hint:{:#} make the state file's folder writable (free space, permissions), then run `deskprune jobs --refresh`: it finds the jobs of calls the file holds as sent\n",
+        "  {}hint:{:#} {fix}, then run `deskprune jobs --refresh`: it finds the jobs of calls the state holds as sent\n",
         styles.header, styles.header
     ));
     let _ = std::io::stderr().write_all(text.as_bytes());

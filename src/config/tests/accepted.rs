@@ -79,6 +79,7 @@ id = "1d81c1dc-312b-4621-b778-bac3a1336442"
             max_concurrency: 64,
             requests_per_second: 0.5,
         },
+        state: crate::config::StateSettings::Local,
         desktops: [
             Declaration {
                 selector: Selector::Name("eng-alice-01".into()),
@@ -279,4 +280,24 @@ fn more_than_a_thousand_desktop_tables_suggest_the_lists() {
         names.join(", ")
     ));
     assert_eq!(config.warnings(), Vec::<String>::new());
+}
+
+#[test]
+fn a_state_table_for_s3_names_the_store() {
+    let config = parse_ok(&format!(
+        "{MINIMAL}\n[state]\nbackend = \"s3\"\nbucket = \"deskprune-state\"\nkey = \"prod/deskprune.state.json\"\nendpoint = \"http://127.0.0.1:9000/\"\nregion = \"cn-north-4\"\nlease_seconds = 5\n"
+    ));
+    assert_eq!(
+        config.state,
+        crate::config::StateSettings::S3(crate::config::S3State {
+            bucket: "deskprune-state".into(),
+            key: "prod/deskprune.state.json".into(),
+            endpoint: "http://127.0.0.1:9000".into(),
+            region: "cn-north-4".into(),
+            lease: Duration::from_secs(5),
+        })
+    );
+    let local = parse_ok(&format!("{MINIMAL}\n[state]\nbackend = \"local\"\n"));
+    assert_eq!(local.state, crate::config::StateSettings::Local);
+    assert_eq!(parse_ok(MINIMAL).state, crate::config::StateSettings::Local);
 }
