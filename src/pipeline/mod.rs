@@ -23,10 +23,11 @@ pub struct Opened {
     pub session: Session,
 }
 
-/// Loads the state and connects to the API named by `config`, which was validated whole:
+/// Loads the state (for a remote one, its head only: what keeps desktops out of plans) and
+/// connects to the API named by `config`, which was validated whole:
 /// nothing is sent before that.
 pub async fn open(config: Config, store: &Store) -> Result<Opened, Error> {
-    let state = store.load(&config.cloud.project_id).await?;
+    let state = store.load_head(&config.cloud.project_id).await?;
     let beside = store.local_path(config.path.parent().unwrap_or(std::path::Path::new("")));
     let session = Session::open(config, &beside).await?;
     Ok(Opened { state, session })

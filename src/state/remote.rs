@@ -205,11 +205,38 @@ impl Remote {
         Ok(Some((state, etag)))
     }
 
-    /// The whole state: the head merged with every run record. Remembers the head's ETag, which
-    /// the next write must match.
+    /// The whole state: the head merged with every run record (read 16 at a time), for `jobs`
+    /// and `history`.
     pub async fn load(&self, project_id: &str) -> anyhow::Result<State> {
+        self.load_since(project_id, None).await
+    }
+
+    /// The head merged with the run records of runs started at `since` (a UTC run ID prefix
+    /// such as `20261203T000000Z`) or later; all of them without it.
+    pub async fn load_since(&self, project_id: &str, since: Option<&str>) -> anyhow::Result<State> {
+        let mut state = self.head_of_project(project_id).await?;
+        self.read_runs(&mut state, since).await?;
+        Ok(state)
+    }
+
+    /// The head only: open intents, unfinished jobs and the records of runs not archived yet,
+    /// which is all that keeps desktops out of plans, so `plan` and `apply` read one object
+    /// however long the history. Remembers the head's ETag, which the next write must match.
+    pub async fn load_head(&self, project_id: &str) -> anyhow::Result<State> {
+        let mut state = self.head_of_project(project_id).await?;
+        // Resolving an open intent (left by a run that died mid-call) matches it to a job not
+        // recorded yet: that needs every recorded job ID, ended runs' included. Rare (after a
+        // crash), so the history is read only then.
+        if !state.intents.is_empty() {
+            self.read_runs(&mut state, None).await?;
+        }
+        Ok(state)
+    }
+
+    /// The head, checked to be `project_id`'s (a new state when there is none yet).
+    async fn head_of_project(&self, project_id: &str) -> anyhow::Result<State> {
         let head = self.read_head().await?;
-        let mut state = match head {
+        let state = match head {
             Some((state, etag)) => {
                 *self.etag.lock().expect("not poisoned") = Some(etag);
                 state
@@ -223,7 +250,6 @@ impl Remote {
                 printable(&state.project_id)
             );
         }
-        self.read_runs(&mut state).await?;
         Ok(state)
     }
 

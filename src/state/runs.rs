@@ -116,13 +116,24 @@ pub fn merge_run(state: &mut State, record: RunRecord) {
 }
 
 impl Remote {
-    /// Merges every run record under `<key>.runs/` into `state` (oldest first), and remembers
-    /// what they hold.
-    pub(super) async fn read_runs(&self, state: &mut State) -> anyhow::Result<()> {
+    /// Merges the run records under `<key>.runs/` into `state` (oldest first), and remembers
+    /// what they hold: every one, or with `since` (a run ID prefix such as `20261203T000000Z`)
+    /// those of runs started then or later. Run IDs begin with their UTC start time, so the
+    /// listing is cut by name (S3 `start-after`) and no older record is read.
+    pub(super) async fn read_runs(
+        &self,
+        state: &mut State,
+        since: Option<&str>,
+    ) -> anyhow::Result<()> {
         self.count();
-        let mut listed: Vec<_> = self
-            .store
-            .list(Some(&self.runs))
+        let listing = match since {
+            None => self.store.list(Some(&self.runs)),
+            Some(since) => {
+                let offset = object_store::path::Path::from(format!("{}/{since}", self.runs));
+                self.store.list_with_offset(Some(&self.runs), &offset)
+            }
+        };
+        let mut listed: Vec<_> = listing
             .map_ok(|meta| meta.location)
             .try_collect()
             .await

@@ -46,6 +46,30 @@ impl Store {
         }
     }
 
+    /// What `plan` and `apply` need: every record that keeps desktops out of plans. For a
+    /// remote state that is its head alone (open intents, unfinished jobs, and the records of
+    /// the run not archived yet); ended runs' records are read only by `jobs` and `history`.
+    pub async fn load_head(&self, project_id: &str) -> Result<State, crate::error::Error> {
+        match self {
+            Store::Local(path) => Ok(super::load(path, project_id)?),
+            Store::S3(remote) => Ok(remote.load_head(project_id).await?),
+        }
+    }
+
+    /// The state with its history from `since` (a UTC run ID prefix such as
+    /// `20261203T000000Z`) on: a remote state lists its run records from there by name; the
+    /// local file holds everything, which the caller filters.
+    pub async fn load_since(
+        &self,
+        project_id: &str,
+        since: Option<&str>,
+    ) -> Result<State, crate::error::Error> {
+        match self {
+            Store::Local(path) => Ok(super::load(path, project_id)?),
+            Store::S3(remote) => Ok(remote.load_since(project_id, since).await?),
+        }
+    }
+
     /// Saves the state: a local file on a blocking thread (see `Journal`), a remote head as a
     /// compare-and-swap.
     pub async fn save(&self, state: &mut State) -> anyhow::Result<()> {

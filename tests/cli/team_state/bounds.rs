@@ -194,6 +194,20 @@ fn after_a_thousand_recorded_runs_the_per_chunk_write_stays_under_64_kib() {
         cost.head_writes > 0,
         "the state is written after the chunks"
     );
+    // What keeps desktops out of plans is all in the head: apply reads no run record, and
+    // does not even list them, however long the history.
+    let history_reads: Vec<String> = proxy
+        .requests()
+        .iter()
+        .filter(|request| request.method == "GET" && kind(request) != "head" && kind(request) != "lock")
+        .map(|request| format!("{} {}", request.method, request.path))
+        .collect();
+    assert!(
+        history_reads.is_empty(),
+        "apply read the history ({} reads): {:?}",
+        history_reads.len(),
+        &history_reads[..history_reads.len().min(5)]
+    );
     assert!(
         cost.largest_head_write < WRITE_BOUND,
         "a state write of {} bytes after 1,001 runs",
