@@ -69,6 +69,8 @@ pub enum Command {
     Import(ImportArgs),
     /// List the jobs recorded in the state file.
     Jobs(JobsArgs),
+    /// List every recorded deletion: desktop, outcome, job, time and the run that sent it.
+    History(HistoryArgs),
     /// Serve a simulated Workspace API on loopback, for trying deskprune and for tests.
     Simulator(SimulatorArgs),
     /// Print a saved plan.
@@ -211,6 +213,20 @@ pub struct JobsArgs {
     /// then are shown as last recorded.
     #[arg(long, default_value_t = 30, value_name = "SECONDS", requires = "refresh", value_parser = clap::value_parser!(u64).range(1..=A_YEAR))]
     pub timeout: u64,
+    /// Print the state's jobs, refusals and unconfirmed calls as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    /// Only what was sent at or after this UTC date (`2026-12-03`) or time
+    /// (`2026-12-03T15:30:00Z`).
+    #[arg(long, value_name = "DATE")]
+    pub since: Option<String>,
+    /// Print a JSON array, one object per desktop.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

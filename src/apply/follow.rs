@@ -47,18 +47,15 @@ fn verdict(status: &str) -> Verdict {
 fn sub_job_outcome(sub: &JobDetailInfo) -> Option<DesktopOutcome> {
     let status = sub.status.as_deref().unwrap_or_default();
     match verdict(status) {
-        Verdict::Succeeded => Some(DesktopOutcome {
-            status: OutcomeStatus::Deleted,
-            reason: None,
-        }),
-        Verdict::Failed | Verdict::Complete => Some(DesktopOutcome {
-            status: OutcomeStatus::Failed,
-            reason: Some(reason(
+        Verdict::Succeeded => Some(DesktopOutcome::new(OutcomeStatus::Deleted, None)),
+        Verdict::Failed | Verdict::Complete => Some(DesktopOutcome::new(
+            OutcomeStatus::Failed,
+            Some(reason(
                 sub.error_code.as_deref(),
                 sub.fail_reason.as_deref(),
                 status,
             )),
-        }),
+        )),
         Verdict::Pending => None,
     }
 }
@@ -314,7 +311,13 @@ fn record(job: &mut JobRecord, update: Update) -> bool {
     job.checked_at = Some(Timestamp::now());
     for (desktop_id, outcome) in update.outcomes {
         if job.desktop_ids.contains(&desktop_id) {
-            job.desktops.insert(desktop_id, outcome);
+            // The name and user recorded when it was sent stay.
+            match job.desktops.get_mut(&desktop_id) {
+                Some(known) => known.settle(outcome),
+                None => {
+                    job.desktops.insert(desktop_id, outcome);
+                }
+            }
         }
     }
     let Some(terminal) = update.terminal else {
@@ -322,12 +325,12 @@ fn record(job: &mut JobRecord, update: Update) -> bool {
     };
     // A desktop the job never reported on did not provably go.
     for id in &job.desktop_ids {
-        let outcome = job.desktops.entry(id.clone()).or_insert(DesktopOutcome {
-            status: OutcomeStatus::Pending,
-            reason: None,
-        });
+        let outcome = job
+            .desktops
+            .entry(id.clone())
+            .or_insert(DesktopOutcome::new(OutcomeStatus::Pending, None));
         if outcome.status == OutcomeStatus::Pending {
-            *outcome = terminal.clone();
+            outcome.settle(terminal.clone());
         }
     }
     job.status = job.ended_status();
@@ -359,18 +362,17 @@ async fn poll(client: &Client, job_id: &str, desktops: &[String]) -> Result<Upda
         .collect();
     let terminal = match verdict {
         Verdict::Pending => None,
-        Verdict::Succeeded if sub_jobs.is_empty() => Some(DesktopOutcome {
-            status: OutcomeStatus::Deleted,
-            reason: None,
-        }),
-        Verdict::Succeeded | Verdict::Failed | Verdict::Complete => Some(DesktopOutcome {
-            status: OutcomeStatus::Failed,
-            reason: Some(reason(
+        Verdict::Succeeded if sub_jobs.is_empty() => {
+            Some(DesktopOutcome::new(OutcomeStatus::Deleted, None))
+        }
+        Verdict::Succeeded | Verdict::Failed | Verdict::Complete => Some(DesktopOutcome::new(
+            OutcomeStatus::Failed,
+            Some(reason(
                 job.job_error_code.as_deref(),
                 job.fail_reason.as_deref(),
                 &api_status,
             )),
-        }),
+        )),
     };
     Ok(Update {
         api_status,

@@ -27,7 +27,7 @@ use super::refusal::{is_about_one_desktop, refusal, single_out};
 use crate::config::DeleteOptions;
 use crate::interrupt::{Interrupts, Signal};
 use crate::inventory::read_by_ids;
-use crate::state::{Intent, JobRecord, Refusal, Unconfirmed};
+use crate::state::{Intent, JobRecord, Recording, Refusal, Unconfirmed};
 use crate::workspace::wire::{BatchDeleteResponse, DeleteDesktopsReq};
 use crate::workspace::{ApiError, Client};
 
@@ -101,6 +101,8 @@ pub struct Sending<'a> {
     pub on_sent: &'a (dyn Fn(usize) + Sync),
     /// Hears why sending stops early and how many calls are still in flight.
     pub on_stop: &'a (dyn Fn(&Stop, usize) + Sync),
+    /// Who sends, and each desktop's name and user, kept beside each job for `history`.
+    pub recording: &'a Recording,
 }
 
 type Answer = (Batch, Result<BatchDeleteResponse, ApiError>);
@@ -321,7 +323,8 @@ impl Run<'_, '_, '_> {
                 self.lost(batch, err).await;
             }
             Ok(answer) => {
-                let job = JobRecord::pending(&answer.job_id, &batch.ids, Timestamp::now());
+                let mut job = JobRecord::pending(&answer.job_id, &batch.ids, Timestamp::now());
+                self.sending.recording.describe(&mut job);
                 self.journal.state.jobs.push(job);
                 self.save().await;
                 tracing::info!(job_id = %answer.job_id, desktops = batch.ids.len(), "batch-delete accepted");

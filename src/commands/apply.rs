@@ -23,7 +23,7 @@ use crate::output::Output;
 use crate::pipeline::{self, Opened, Session};
 use crate::plan::{recheck, stale_diff};
 use crate::progress::Progress;
-use crate::state::{Lock, State, Store};
+use crate::state::{Described, Lock, Recording, RunInfo, State, Store};
 
 /// What apply is about to delete, and how it was decided.
 struct Decision {
@@ -31,6 +31,8 @@ struct Decision {
     send: Vec<String>,
     /// Computer names by ID, for messages.
     names: HashMap<String, String>,
+    /// Name and user by ID, kept beside each job for `history`.
+    described: HashMap<String, Described>,
     /// In-scope desktops, for the budget.
     in_scope: usize,
     /// Desktops of calls an earlier run sent whose job could not be looked up.
@@ -135,9 +137,23 @@ async fn decide_now(session: &Session, state: &State, output: &Output) -> Result
             .map(|d| d.desktop_id.clone())
             .collect(),
         names: names(&document),
+        described: described(&document.deletions),
         in_scope: document.summary.in_scope,
         unresolved: Vec::new(),
     })
+}
+
+fn described(deletions: &[DesktopDoc]) -> HashMap<String, Described> {
+    deletions
+        .iter()
+        .map(|d| {
+            let about = Described {
+                computer_name: d.computer_name.clone(),
+                user_name: d.user_name.clone(),
+            };
+            (d.desktop_id.clone(), about)
+        })
+        .collect()
 }
 
 fn names(document: &PlanDocument) -> HashMap<String, String> {
@@ -239,6 +255,7 @@ async fn decide_saved(
             .map(|d: &Entry| d.desktop_id.clone())
             .collect(),
         names: names(saved),
+        described: described(&saved.deletions),
         in_scope: saved.summary.in_scope,
         unresolved: Vec::new(),
     })
@@ -292,6 +309,7 @@ async fn execute(
             grace,
             on_sent: &|sent| progress.sending(sent, total),
             on_stop: &on_stop,
+            recording: &recording(config, journal.store, decision),
         };
         submitted = submit(&sending, &decision.send, journal, interrupts).await?;
         submitted.unresolved.clone_from(&decision.unresolved);
@@ -413,4 +431,26 @@ async fn confirm(
             "type the region and the number of desktops from the plan, separated by a space (the region is in the plan's first line)".to_string()
         },
     ))
+}
+
+/// Who this run is and what each desktop it sends was, for `history`. The config's git commit
+/// is asked of git with a short bound; without one the record simply has none.
+fn recording(config: &crate::config::Config, store: &Store, decision: &Decision) -> Recording {
+    let holder = crate::state::Holder::current("deskprune apply");
+    let dir = config.path.parent().unwrap_or(std::path::Path::new("."));
+    let dir = if dir.as_os_str().is_empty() {
+        std::path::Path::new(".")
+    } else {
+        dir
+    };
+    Recording {
+        run: Some(RunInfo {
+            run_id: store.run_id(),
+            user: holder.user,
+            host: holder.host,
+            config_digest: config.digest.clone(),
+            git_commit: crate::state::git_commit(dir),
+        }),
+        desktops: decision.described.clone(),
+    }
 }

@@ -1,4 +1,5 @@
-//! `deskprune jobs`: the recorded jobs and what became of them; `--refresh` asks the API once
+//! `deskprune jobs`: the recorded jobs and what became of them, the refusals and the
+//! unconfirmed calls (`--json`: the state's records as JSON); `--refresh` asks the API once
 //! more about the unfinished ones.
 
 use std::io::Write;
@@ -19,14 +20,14 @@ pub async fn run(global: &Global, args: &JobsArgs, output: &Output) -> Result<u8
         && !global.config.exists()
     {
         let state = load_without_config(state_path)?;
-        print_jobs(&state, output)?;
+        print_jobs(&state, args.json, output)?;
         return Ok(exit::OK);
     }
     let config = super::load_config(global, output)?;
     let store = super::state::open_store(&config, global, output)?;
     if !args.refresh {
         let state = store.load(&config.cloud.project_id).await?;
-        print_jobs(&state, output)?;
+        print_jobs(&state, args.json, output)?;
         return Ok(exit::OK);
     }
     // One round of calls, cut at `--timeout` however they fare.
@@ -80,12 +81,12 @@ pub async fn run(global: &Global, args: &JobsArgs, output: &Output) -> Result<u8
             if count == 1 { "" } else { "s" }
         ));
     }
-    print_jobs(&state, output)?;
+    print_jobs(&state, args.json, output)?;
     Ok(exit::OK)
 }
 
 /// The state file at `path`, of whichever project it belongs to (there is no config to say).
-fn load_without_config(path: &std::path::Path) -> Result<State, Error> {
+pub(super) fn load_without_config(path: &std::path::Path) -> Result<State, Error> {
     if !path.exists() {
         return Err(Error::refused(
             format!("state file `{}` not found", path.display()),
@@ -100,18 +101,72 @@ fn load_without_config(path: &std::path::Path) -> Result<State, Error> {
     }
 }
 
-fn print_jobs(state: &State, output: &Output) -> Result<(), Error> {
+fn print_jobs(state: &State, json: bool, output: &Output) -> Result<(), Error> {
     super::warn_open_intents(
         state,
         "`deskprune jobs --refresh` looks up what became of them",
         output,
     );
-    if state.jobs.is_empty() {
+    let mut stdout = std::io::stdout().lock();
+    if json {
+        // The state's own records, shaped as in schema/state.schema.json.
+        let doc = serde_json::json!({
+            "jobs": state.jobs,
+            "refused": state.refused,
+            "unconfirmed": state.unconfirmed,
+            "intents": state.intents,
+        });
+        serde_json::to_writer_pretty(&mut stdout, &doc).map_err(anyhow::Error::from)?;
+        writeln!(stdout).map_err(anyhow::Error::from)?;
+        return Ok(());
+    }
+    if state.jobs.is_empty() && state.refused.is_empty() && state.unconfirmed.is_empty() {
         output.note("No jobs recorded.");
         return Ok(());
     }
-    let mut stdout = std::io::stdout().lock();
-    write_jobs(&state.jobs, &output.stdout, &mut stdout).map_err(anyhow::Error::from)?;
+    if !state.jobs.is_empty() {
+        write_jobs(&state.jobs, &output.stdout, &mut stdout).map_err(anyhow::Error::from)?;
+    }
+    write_others(state, &output.stdout, &mut stdout).map_err(anyhow::Error::from)?;
+    Ok(())
+}
+
+/// The refusals and the unconfirmed calls, each under its own heading, when there are any.
+fn write_others(state: &State, styles: &Styles, out: &mut dyn Write) -> std::io::Result<()> {
+    if !state.refused.is_empty() {
+        writeln!(
+            out,
+            "\n{}{:<36}  {:<20}  REFUSED{:#}",
+            styles.header, "DESKTOP", "AT", styles.header
+        )?;
+        for refusal in &state.refused {
+            writeln!(
+                out,
+                "{:<36}  {:<20}  {} {}: {}",
+                printable(&refusal.desktop_id),
+                refusal.at.strftime("%Y-%m-%d %H:%M:%S"),
+                refusal.http_status,
+                printable(&refusal.error_code),
+                printable(&refusal.message)
+            )?;
+        }
+    }
+    if !state.unconfirmed.is_empty() {
+        writeln!(
+            out,
+            "\n{}{:<20}  {:>8}  UNCONFIRMED (answer lost){:#}",
+            styles.header, "AT", "DESKTOPS", styles.header
+        )?;
+        for call in &state.unconfirmed {
+            writeln!(
+                out,
+                "{:<20}  {:>8}  {}",
+                call.at.strftime("%Y-%m-%d %H:%M:%S"),
+                call.desktop_ids.len(),
+                printable(&call.error)
+            )?;
+        }
+    }
     Ok(())
 }
 

@@ -4,6 +4,7 @@
 mod apply;
 mod completions;
 mod force_unlock;
+mod history;
 mod import;
 mod jobs;
 mod man;
@@ -50,6 +51,7 @@ pub async fn run(cli: Cli, output: &Output) -> Result<u8, Error> {
         Command::Apply(args) => apply::run(global, &args, output).await,
         Command::Import(args) => import::run(global, &args, output).await,
         Command::Jobs(args) => jobs::run(global, &args, output).await,
+        Command::History(args) => history::run(global, &args, output).await,
         Command::Simulator(args) => simulator::run(&args, output).await,
         Command::Show(args) => show::run(&args, output),
         Command::ForceUnlock(args) => force_unlock::run(global, &args, output).await,

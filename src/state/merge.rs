@@ -99,8 +99,11 @@ fn merge_job(ours: &mut JobRecord, theirs: JobRecord) {
     for (id, outcome) in theirs.desktops {
         let mine = ours.desktops.entry(id).or_insert_with(|| outcome.clone());
         if rank(outcome.status) > rank(mine.status) {
-            *mine = outcome;
+            mine.settle(outcome);
         }
+    }
+    if ours.run.is_none() {
+        ours.run = theirs.run;
     }
     if theirs.checked_at > ours.checked_at {
         ours.checked_at = theirs.checked_at;

@@ -2,6 +2,7 @@
 //! of them. Versioned JSON, written atomically after every change, guarded by a lock.
 
 mod file;
+mod history;
 mod holder;
 mod lock;
 mod merge;
@@ -11,6 +12,7 @@ mod runs;
 mod store;
 
 pub use file::{StateError, load, save, state_path_for};
+pub use history::{Described, Recording, RunInfo, git_commit, run_id};
 pub use holder::Holder;
 pub use lock::{LockError, StateLock, Unlocking};
 pub use remote::Remote;
@@ -77,6 +79,9 @@ pub struct JobRecord {
     /// What became of each desktop, as far as known.
     #[serde(default)]
     pub desktops: BTreeMap<String, DesktopOutcome>,
+    /// The run that sent it; absent in records written before it was kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run: Option<RunInfo>,
 }
 
 impl JobRecord {
@@ -90,12 +95,15 @@ impl JobRecord {
             status: JobStatus::Pending,
             api_status: None,
             checked_at: None,
+            run: None,
             desktops: desktop_ids
                 .iter()
                 .map(|id| {
                     let outcome = DesktopOutcome {
                         status: OutcomeStatus::Pending,
                         reason: None,
+                        computer_name: None,
+                        user_name: None,
                     };
                     (id.clone(), outcome)
                 })
@@ -136,6 +144,36 @@ pub struct DesktopOutcome {
     pub status: OutcomeStatus,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// The desktop's computer name when it was sent, as the plan showed it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub computer_name: Option<String>,
+    /// Its user when it was sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_name: Option<String>,
+}
+
+impl DesktopOutcome {
+    pub fn new(status: OutcomeStatus, reason: Option<String>) -> DesktopOutcome {
+        DesktopOutcome {
+            status,
+            reason,
+            computer_name: None,
+            user_name: None,
+        }
+    }
+
+    /// Takes `newer`'s status and reason, keeping the name and user recorded when it was sent
+    /// (an outcome learned later does not know them).
+    pub fn settle(&mut self, newer: DesktopOutcome) {
+        self.status = newer.status;
+        self.reason = newer.reason;
+        if newer.computer_name.is_some() {
+            self.computer_name = newer.computer_name;
+        }
+        if newer.user_name.is_some() {
+            self.user_name = newer.user_name;
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]

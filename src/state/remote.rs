@@ -106,7 +106,7 @@ impl Remote {
             lock: path(".lock")?,
             probe: path(".probe")?,
             runs: path(".runs")?,
-            run_id: run_id(),
+            run_id: super::history::run_id(),
             etag: Mutex::new(None),
             archived: Mutex::new(Archived::default()),
             lease_lost: Mutex::new(None),
@@ -355,16 +355,6 @@ fn credentials() -> anyhow::Result<(String, String, Option<String>)> {
             "no credentials for the state store: set `AWS_ACCESS_KEY_ID` and `AWS_SECRET_ACCESS_KEY`, or `HUAWEICLOUD_SDK_AK` and `HUAWEICLOUD_SDK_SK`"
         ),
     }
-}
-
-/// A run ID that sorts by time: `20261203T153000Z-1a2b3c4d`.
-fn run_id() -> String {
-    let uuid = uuid::Uuid::new_v4().simple().to_string();
-    format!(
-        "{}-{}",
-        jiff::Timestamp::now().strftime("%Y%m%dT%H%M%SZ"),
-        &uuid[..8]
-    )
 }
 
 pub(super) fn parse(what: &str, bytes: &[u8]) -> anyhow::Result<State> {

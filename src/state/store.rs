@@ -46,6 +46,14 @@ impl Store {
         }
     }
 
+    /// This run's ID: a remote state's names its run record; a local one is made here.
+    pub fn run_id(&self) -> String {
+        match self {
+            Store::Local(_) => super::run_id(),
+            Store::S3(remote) => remote.run_id.clone(),
+        }
+    }
+
     /// What `plan` and `apply` need: every record that keeps desktops out of plans. For a
     /// remote state that is its head alone (open intents, unfinished jobs, and the records of
     /// the run not archived yet); ended runs' records are read only by `jobs` and `history`.

@@ -13,6 +13,7 @@ mod escaping;
 mod examples;
 mod faults;
 mod friction;
+mod history;
 mod hostile;
 mod import;
 mod inputs;

@@ -199,7 +199,9 @@ fn after_a_thousand_recorded_runs_the_per_chunk_write_stays_under_64_kib() {
     let history_reads: Vec<String> = proxy
         .requests()
         .iter()
-        .filter(|request| request.method == "GET" && kind(request) != "head" && kind(request) != "lock")
+        .filter(|request| {
+            request.method == "GET" && kind(request) != "head" && kind(request) != "lock"
+        })
         .map(|request| format!("{} {}", request.method, request.path))
         .collect();
     assert!(
