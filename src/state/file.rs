@@ -295,6 +295,7 @@ mod tests {
             api_status: None,
             checked_at: None,
             desktops: Default::default(),
+            run: None,
         }
     }
 

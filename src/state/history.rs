@@ -91,3 +91,47 @@ pub fn git_commit(dir: &std::path::Path) -> Option<String> {
     (commit.len() >= 40 && commit.bytes().all(|b| b.is_ascii_hexdigit()))
         .then(|| commit.to_string())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::{JobRecord, OutcomeStatus};
+
+    /// A record written before history was kept still reads, and one without a run or names
+    /// is written exactly as before (no new key).
+    #[test]
+    fn records_without_history_read_and_write_as_before() {
+        let before = serde_json::json!({
+            "job_id": "j-1",
+            "submitted_at": "2025-01-01T00:00:00Z",
+            "desktop_ids": ["d-1"],
+            "status": "succeeded",
+            "desktops": {"d-1": {"status": "deleted"}},
+        });
+        let job: JobRecord = serde_json::from_value(before.clone()).unwrap();
+        assert!(job.run.is_none());
+        assert_eq!(job.desktops["d-1"].status, OutcomeStatus::Deleted);
+        assert_eq!(serde_json::to_value(&job).unwrap(), before);
+    }
+
+    #[test]
+    fn an_outcome_learned_later_keeps_the_name_and_user() {
+        let mut job = JobRecord::pending("j", &["d".to_string()], jiff::Timestamp::now());
+        let mut recording = super::Recording::default();
+        recording.desktops.insert(
+            "d".into(),
+            super::Described {
+                computer_name: "eng-1".into(),
+                user_name: "ann".into(),
+            },
+        );
+        recording.describe(&mut job);
+        let outcome = job.desktops.get_mut("d").unwrap();
+        outcome.settle(super::super::DesktopOutcome::new(
+            OutcomeStatus::Failed,
+            Some("why".into()),
+        ));
+        assert_eq!(outcome.status, OutcomeStatus::Failed);
+        assert_eq!(outcome.computer_name.as_deref(), Some("eng-1"));
+        assert_eq!(outcome.user_name.as_deref(), Some("ann"));
+    }
+}

@@ -133,14 +133,12 @@ mod tests {
                 .iter()
                 .map(|id| (id.to_string(), outcome(OutcomeStatus::Pending)))
                 .collect(),
+            run: None,
         }
     }
 
     fn outcome(status: OutcomeStatus) -> DesktopOutcome {
-        DesktopOutcome {
-            status,
-            reason: None,
-        }
+        DesktopOutcome::new(status, None)
     }
 
     fn refusal(desktop_id: &str) -> Refusal {

@@ -225,10 +225,7 @@ mod tests {
         job.status = status;
         if status != JobStatus::Pending {
             for outcome in job.desktops.values_mut() {
-                *outcome = DesktopOutcome {
-                    status: OutcomeStatus::Deleted,
-                    reason: None,
-                };
+                *outcome = DesktopOutcome::new(OutcomeStatus::Deleted, None);
             }
         }
         job

@@ -99,3 +99,32 @@ fn jobs_json_lists_jobs_refusals_and_unconfirmed_calls() {
     assert!(doc["refused"].is_array(), "{doc:#}");
     assert!(doc["unconfirmed"].is_array(), "{doc:#}");
 }
+
+#[test]
+fn jobs_shows_refused_desktops_not_only_jobs() {
+    let mut inventory = team(6);
+    inventory[4]["simulate"] = serde_json::json!({"delete": "conflict"});
+    let world = World::new(inventory);
+    world.config(KEEP_FOUR);
+    assert_eq!(world.run(&["apply", "--auto-approve"]).code(), 3);
+    let listed = world.run(&["jobs"]);
+    listed.success();
+    let text = listed.stdout();
+    let line = text
+        .lines()
+        .find(|line| line.contains(&id(4)))
+        .unwrap_or_else(|| panic!("the refused desktop is listed: {text}"));
+    assert!(line.contains("409 WKS.00010032"), "{line}");
+    assert!(text.contains("REFUSED"), "{text}");
+    let history = world.run(&["history", "--json"]);
+    history.success();
+    let entries: serde_json::Value = serde_json::from_str(&history.stdout()).unwrap();
+    let refused: Vec<_> = entries
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|entry| entry["outcome"] == "refused")
+        .collect();
+    assert_eq!(refused.len(), 1, "{entries:#}");
+    assert_eq!(refused[0]["desktop_id"], id(4));
+}

@@ -9,6 +9,7 @@ mod ci_examples;
 mod concurrency;
 mod faults;
 mod harness;
+mod history;
 mod secrets;
 mod takeover;
 
