@@ -13,6 +13,9 @@ use crate::render::Styles;
 use crate::state::{JobRecord, JobStatus, OutcomeStatus, State};
 use crate::text::printable;
 
+/// Runs whose records `jobs` shows with the s3 backend (all of them with the local file).
+const RECENT_RUNS: usize = 50;
+
 pub async fn run(global: &Global, args: &JobsArgs, output: &Output) -> Result<u8, Error> {
     // Listing what a state file records needs no config: only `--refresh` calls the API.
     if let Some(state_path) = &global.state
@@ -26,7 +29,10 @@ pub async fn run(global: &Global, args: &JobsArgs, output: &Output) -> Result<u8
     let config = super::load_config(global, output)?;
     let store = super::state::open_store(&config, global, output)?;
     if !args.refresh {
-        let state = store.load(&config.cloud.project_id).await?;
+        // The head's unfinished work and the recent runs; `history` reads them all.
+        let state = store
+            .load_recent(&config.cloud.project_id, RECENT_RUNS)
+            .await?;
         print_jobs(&state, args.json, output)?;
         return Ok(exit::OK);
     }

@@ -219,6 +219,13 @@ impl Remote {
         Ok(state)
     }
 
+    /// The head merged with the run records of the `last` runs, for `jobs`.
+    pub async fn load_recent(&self, project_id: &str, last: usize) -> anyhow::Result<State> {
+        let mut state = self.head_of_project(project_id).await?;
+        self.read_some_runs(&mut state, None, last).await?;
+        Ok(state)
+    }
+
     /// The head only: open intents, unfinished jobs and the records of runs not archived yet,
     /// which is all that keeps desktops out of plans, so `plan` and `apply` read one object
     /// however long the history. Remembers the head's ETag, which the next write must match.

@@ -125,6 +125,16 @@ impl Remote {
         state: &mut State,
         since: Option<&str>,
     ) -> anyhow::Result<()> {
+        self.read_some_runs(state, since, usize::MAX).await
+    }
+
+    /// [`Remote::read_runs`] keeping only the `last` runs (by name: the most recent).
+    pub(super) async fn read_some_runs(
+        &self,
+        state: &mut State,
+        since: Option<&str>,
+        last: usize,
+    ) -> anyhow::Result<()> {
         self.count();
         let listing = match since {
             None => self.store.list(Some(&self.runs)),
@@ -139,6 +149,7 @@ impl Remote {
             .await
             .map_err(|err| self.fault("list its run records", &err))?;
         listed.sort();
+        let listed = listed.split_off(listed.len().saturating_sub(last));
         let records: Vec<anyhow::Result<RunRecord>> = futures_util::stream::iter(listed)
             .map(|location| async move {
                 self.count();

@@ -39,13 +39,6 @@ impl Store {
         }
     }
 
-    pub async fn load(&self, project_id: &str) -> Result<State, crate::error::Error> {
-        match self {
-            Store::Local(path) => Ok(super::load(path, project_id)?),
-            Store::S3(remote) => Ok(remote.load(project_id).await?),
-        }
-    }
-
     /// This run's ID: a remote state's names its run record; a local one is made here.
     pub fn run_id(&self) -> String {
         match self {
@@ -75,6 +68,19 @@ impl Store {
         match self {
             Store::Local(path) => Ok(super::load(path, project_id)?),
             Store::S3(remote) => Ok(remote.load_since(project_id, since).await?),
+        }
+    }
+
+    /// For `jobs`: the unfinished work and the records of the `last` runs (a remote state reads
+    /// only their run records; the local file holds everything).
+    pub async fn load_recent(
+        &self,
+        project_id: &str,
+        last: usize,
+    ) -> Result<State, crate::error::Error> {
+        match self {
+            Store::Local(path) => Ok(super::load(path, project_id)?),
+            Store::S3(remote) => Ok(remote.load_recent(project_id, last).await?),
         }
     }
 

@@ -227,11 +227,31 @@ fn after_a_thousand_recorded_runs_the_per_chunk_write_stays_under_64_kib() {
         "no write of this run grows with history: {largest_write} bytes"
     );
 
-    // The history is still read: the cloned runs' jobs are listed.
+    // `jobs` reads the recent runs' records only; `history` reads them all.
+    proxy.reset_counts();
     let listed = run(&world, &["jobs"]);
     listed.success();
+    let record_reads = proxy
+        .requests()
+        .iter()
+        .filter(|request| request.method == "GET" && kind(request) == "run record")
+        .count();
+    assert!(record_reads <= 50, "`jobs` read {record_reads} run records");
+    let newest = moto.list(&format!("{KEY}.runs/")).last().unwrap().0.clone();
+    let newest: serde_json::Value = serde_json::from_slice(&moto.get(&newest).unwrap()).unwrap();
+    let newest_job = newest["jobs"][0]["job_id"].as_str().unwrap().to_string();
+    assert!(
+        listed.stdout().contains(&newest_job),
+        "`jobs` lists {newest_job}"
+    );
+    let history = run(&world, &["history"]);
+    history.success();
     for job in [&cloned_jobs[0], cloned_jobs.last().unwrap()] {
-        assert!(listed.stdout().contains(job.as_str()), "`jobs` lists {job}");
+        assert!(
+            history.stdout().contains(job.as_str()),
+            "`history` lists {job}"
+        );
     }
+    eprintln!("after 1,002 runs: `jobs` read {record_reads} run records");
     assert_eq!(world.remaining().len(), 10);
 }
