@@ -122,6 +122,19 @@ pub(super) fn backoff(attempt: u32) -> Duration {
 mod tests {
     use super::*;
 
+    #[tokio::test(start_paused = true)]
+    async fn no_call_leaves_while_the_pace_backs_off_after_a_throttle() {
+        let pace = Pace::new(None);
+        let sent_at = pace.wait().await;
+        let throttled_at = Instant::now();
+        pace.answered(sent_at, Some(("APIGW.0308", Some(Duration::from_secs(2)))));
+        assert!(throttled_rate().is_some());
+        // Any call, a batch-delete included (every call waits here), leaves only once the
+        // `Retry-After` has passed.
+        pace.wait().await;
+        assert!(Instant::now() - throttled_at >= Duration::from_secs(2));
+    }
+
     #[test]
     fn backoff_grows_and_stays_capped() {
         for attempt in 0..40 {

@@ -22,6 +22,7 @@ mod odd_desktops;
 mod plan;
 mod process;
 mod rails;
+mod rate;
 mod saved;
 mod secrets;
 mod state_file;

@@ -161,7 +161,7 @@ impl Adaptive {
         .max(MIN_RATE);
         self.set_rate(to);
         if to >= self.logged_rate * LOGGED_RISE {
-            self.logged_rate = to;
+            let from = std::mem::replace(&mut self.logged_rate, to);
             return Some(Change {
                 from,
                 to,
