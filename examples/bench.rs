@@ -5,10 +5,15 @@
 //! then `--help` and `validate` of a 10,000-desktop config.
 //!
 //! ```sh
-//! cargo build --release
+//! cargo build --release --bin deskprune --examples
 //! cargo run --release --example bench -- --desktops 100000 --delete 10000 --latency-ms 25 \
-//!     [--gzip on|off] [--concurrency 8] [--sdk]
+//!     [--gzip on|off] [--concurrency 8] [--sdk] [--rate-limit 20/s]
 //! ```
+//!
+//! The headline runs the default config (no `[client]` table: the adaptive rate, no
+//! ceiling); the tuned config (`max_concurrency`, `requests_per_second = 1000`) runs beside
+//! it on a fresh simulator. With `--rate-limit`, the simulator throttles as the API gateway
+//! does, and each run is set against the ideal (calls ÷ limit) with its share of 429s.
 //!
 //! Peak memory is the child's `VmHWM` read from `/proc/<pid>/status` every 2 ms while it runs
 //! (the kernel keeps the high-water mark, so only growth in the last 2 ms could be missed).
@@ -21,7 +26,9 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use clap::{Parser, ValueEnum};
-use deskprune::simulator::{SeedDesktop, Simulator, SimulatorOptions, Stats, read_inventory};
+use deskprune::simulator::{
+    RateLimit, SeedDesktop, Simulator, SimulatorOptions, Stats, read_inventory,
+};
 use serde_json::json;
 
 const PROJECT: &str = "0b6a4c2d9e8f41a7b3c5d6e7f8091a2b";
@@ -46,9 +53,16 @@ struct Args {
     /// Whether the simulator gzips list answers for clients that accept it.
     #[arg(long, value_enum, default_value_t = Switch::On)]
     gzip: Switch,
-    /// `[client] max_concurrency`.
+    /// `[client] max_concurrency` of the tuned config (the default config's is 8).
     #[arg(long, default_value_t = 8)]
     concurrency: usize,
+    /// The headline's config: the default (no `[client]` table) or the tuned one.
+    #[arg(long, value_enum, default_value_t = Client::Default)]
+    client: Client,
+    /// The API gateway's limit the simulator enforces for deskprune's runs (`20/s`,
+    /// `600/min`; not for the SDK baseline, which fails on its first 429).
+    #[arg(long, value_name = "LIMIT")]
+    rate_limit: Option<RateLimit>,
     /// Also run the official-SDK baseline (`../shared/bench/sdk_baseline.py`) with the python
     /// of `DESKPRUNE_SDK_PYTHON` [default: target/sdk-venv/bin/python].
     #[arg(long)]
@@ -81,6 +95,12 @@ struct Args {
 enum Declare {
     Tables,
     Lists,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Client {
+    Default,
+    Tuned,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -134,50 +154,30 @@ fn main() -> anyhow::Result<()> {
     println!("deskprune: {}", binary.display());
 
     let runtime = tokio::runtime::Runtime::new()?;
-    let server = Server::start(&runtime, &args, inventory.clone())?;
-    write_endpoint(&dir.path().join("deskprune.toml"), &server.endpoint)?;
-
-    let plan = server.phase(|| {
-        run(
-            &binary,
-            dir.path(),
-            &["plan"],
-            "plan",
-            Some(&server.simulator),
-        )
-    })?;
-    let planned = std::fs::read_to_string(dir.path().join("plan.stdout"))?;
-    anyhow::ensure!(
-        plan.child.code == Some(0) && planned.contains(&format!("Plan: {deletions} to delete")),
-        "plan did not plan {deletions} deletions (exit {:?}):\n{}",
-        plan.child.code,
-        std::fs::read_to_string(dir.path().join("plan.stderr"))?
-    );
-    let allow = deletions.to_string();
-    let apply_args = [
-        "apply",
-        "--auto-approve",
-        "--allow-deletions",
-        allow.as_str(),
-        "--no-wait",
-    ];
-    let apply = server.phase(|| {
-        run(
-            &binary,
-            dir.path(),
-            &apply_args,
-            "apply",
-            Some(&server.simulator),
-        )
-    })?;
-    let sent: usize = apply.stats.batch_delete_ids.iter().map(Vec::len).sum();
-    anyhow::ensure!(
-        apply.child.code == Some(0) && sent == deletions,
-        "apply sent {sent} of {deletions} (exit {:?}):\n{}",
-        apply.child.code,
-        std::fs::read_to_string(dir.path().join("apply.stderr"))?
-    );
-    server.stop();
+    let (plan, apply) =
+        plan_and_apply(&runtime, &args, &inventory, &binary, dir.path(), deletions)?;
+    // The other config beside the headline's, on a fresh simulator and in a folder of its
+    // own (the first apply left its desktops deleting).
+    let other = match args.client {
+        Client::Default => Client::Tuned,
+        Client::Tuned => Client::Default,
+    };
+    let other_dir = Folder::new(args.dir.as_deref().map(|dir| dir.join("other")).as_deref())?;
+    write_config_for(
+        &other_dir.path().join("deskprune.toml"),
+        &keep,
+        deletions,
+        &args,
+        other,
+    )?;
+    let (other_plan, other_apply) = plan_and_apply(
+        &runtime,
+        &args,
+        &inventory,
+        &binary,
+        other_dir.path(),
+        deletions,
+    )?;
 
     let sdk = if args.sdk {
         Some(run_sdk(&runtime, &args, inventory, &keep, dir.path())?)
@@ -223,7 +223,118 @@ fn main() -> anyhow::Result<()> {
             validate
         )
     );
+    print!(
+        "{}",
+        side_by_side(
+            &args,
+            &[
+                (args.client, "plan", &plan),
+                (args.client, "apply --no-wait", &apply),
+                (other, "plan", &other_plan),
+                (other, "apply --no-wait", &other_apply),
+            ]
+        )
+    );
     Ok(())
+}
+
+/// `plan`, then `apply --no-wait`, of the config in `dir`, against a fresh simulator.
+fn plan_and_apply(
+    runtime: &tokio::runtime::Runtime,
+    args: &Args,
+    inventory: &[SeedDesktop],
+    binary: &Path,
+    dir: &Path,
+    deletions: usize,
+) -> anyhow::Result<(Phase, Phase)> {
+    let server = Server::start(runtime, args, inventory.to_vec(), args.rate_limit)?;
+    write_endpoint(&dir.join("deskprune.toml"), &server.endpoint)?;
+    let plan = server.phase(|| run(binary, dir, &["plan"], "plan", Some(&server.simulator)))?;
+    let planned = std::fs::read_to_string(dir.join("plan.stdout"))?;
+    anyhow::ensure!(
+        plan.child.code == Some(0) && planned.contains(&format!("Plan: {deletions} to delete")),
+        "plan did not plan {deletions} deletions (exit {:?}):\n{}",
+        plan.child.code,
+        std::fs::read_to_string(dir.join("plan.stderr"))?
+    );
+    let allow = deletions.to_string();
+    let apply_args = [
+        "apply",
+        "--auto-approve",
+        "--allow-deletions",
+        allow.as_str(),
+        "--no-wait",
+    ];
+    let apply = server.phase(|| run(binary, dir, &apply_args, "apply", Some(&server.simulator)))?;
+    let sent: usize = apply.stats.batch_delete_ids.iter().map(Vec::len).sum();
+    anyhow::ensure!(
+        apply.child.code == Some(0) && sent == deletions,
+        "apply sent {sent} of {deletions} (exit {:?}):\n{}",
+        apply.child.code,
+        std::fs::read_to_string(dir.join("apply.stderr"))?
+    );
+    server.stop();
+    Ok((plan, apply))
+}
+
+/// Each run's wall time against its floor, and, under a gateway limit, against the ideal
+/// (the calls the gateway accepted ÷ its limit) with the share of throttled answers.
+fn side_by_side(args: &Args, runs: &[(Client, &str, &Phase)]) -> String {
+    let (c, l) = (args.concurrency, args.latency_ms);
+    let mut out = String::new();
+    let limit = args.rate_limit.map_or_else(
+        || "no gateway limit".to_string(),
+        |limit| format!("gateway limit {}", limit_text(&limit)),
+    );
+    let _ = writeln!(
+        out,
+        "\n### Default and tuned config side by side ({limit})\n"
+    );
+    let _ = writeln!(
+        out,
+        "| config | command | wall | calls (accepted + throttled) | throttled share | wall / floor | ideal (calls ÷ limit) | wall / ideal |"
+    );
+    let _ = writeln!(out, "|---|---|---|---|---|---|---|---|");
+    for (client, command, phase) in runs {
+        let total = phase.calls();
+        let throttled = phase.stats.throttled;
+        let accepted = total - throttled;
+        let (ideal, versus) = match args.rate_limit {
+            Some(limit) => {
+                let per_second = f64::from(limit.calls) / limit.per.as_secs_f64();
+                let ideal = Duration::from_secs_f64(accepted as f64 / per_second);
+                (
+                    ms(ideal),
+                    format!(
+                        "{:.2}×",
+                        phase.child.wall.as_secs_f64() / ideal.as_secs_f64()
+                    ),
+                )
+            }
+            None => ("—".to_string(), "—".to_string()),
+        };
+        let _ = writeln!(
+            out,
+            "| {} | `{command}` | {} | {accepted} + {throttled} | {:.1} % | {} | {ideal} | {versus} |",
+            match client {
+                Client::Default => "default (no `[client]`)",
+                Client::Tuned => "tuned",
+            },
+            ms(phase.child.wall),
+            100.0 * throttled as f64 / total.max(1) as f64,
+            ratio(phase.child.wall, floor_ms(total, c, l)),
+        );
+    }
+    out
+}
+
+fn limit_text(limit: &RateLimit) -> String {
+    let per = if limit.per.as_secs() == 60 {
+        "min"
+    } else {
+        "s"
+    };
+    format!("{}/{per}", limit.calls)
 }
 
 /// Where the files go: a temporary folder, or one the user keeps.
@@ -328,15 +439,32 @@ fn write_inventory(path: &Path, count: usize) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Declares the desktops at `keep` by name; the budget allows exactly `deletions`.
+/// Declares the desktops at `keep` by name; the budget allows exactly `deletions`; the
+/// headline's `[client]`.
 fn write_config(path: &Path, keep: &[usize], deletions: usize, args: &Args) -> anyhow::Result<()> {
+    write_config_for(path, keep, deletions, args, args.client)
+}
+
+/// As [`write_config`], with `client`'s `[client]` table (none for the default).
+fn write_config_for(
+    path: &Path,
+    keep: &[usize],
+    deletions: usize,
+    args: &Args,
+    client: Client,
+) -> anyhow::Result<()> {
     let mut text = format!(
         "[scope]\ntags = {{ team = \"eng\" }}\n\n\
-         [guard]\nmax_deletions = {}\nmax_delete_percent = 100\n\n\
-         [client]\nmax_concurrency = {}\nrequests_per_second = 1000\ntimeout = 60\n\n",
+         [guard]\nmax_deletions = {}\nmax_delete_percent = 100\n\n",
         deletions.max(1),
-        args.concurrency
     );
+    if client == Client::Tuned {
+        writeln!(
+            text,
+            "[client]\nmax_concurrency = {}\nrequests_per_second = 1000\ntimeout = 60\n",
+            args.concurrency
+        )?;
+    }
     match args.declare {
         Declare::Tables => {
             for i in keep {
@@ -377,6 +505,7 @@ impl Server {
         runtime: &tokio::runtime::Runtime,
         args: &Args,
         inventory: Vec<SeedDesktop>,
+        rate_limit: Option<RateLimit>,
     ) -> anyhow::Result<Server> {
         let options = SimulatorOptions {
             project_id: PROJECT.to_string(),
@@ -385,6 +514,7 @@ impl Server {
             job_duration: Duration::from_secs(600),
             latency: Duration::from_millis(args.latency_ms),
             gzip: args.gzip == Switch::On,
+            rate_limits: rate_limit.into_iter().collect(),
             ..SimulatorOptions::default()
         };
         let simulator = Simulator::new(options, inventory);
@@ -432,6 +562,8 @@ fn difference(before: &Stats, after: &Stats) -> Stats {
         body_bytes: after.body_bytes - before.body_bytes,
         sent_bytes: after.sent_bytes - before.sent_bytes,
         gzip_answers: after.gzip_answers - before.gzip_answers,
+        throttled: after.throttled - before.throttled,
+        timeline: Vec::new(),
     }
 }
 
@@ -618,7 +750,7 @@ fn run_sdk(
         writeln!(keep_ids, "{}", desktop_id(i))?;
     }
     std::fs::write(&keep_file, keep_ids)?;
-    let server = Server::start(runtime, args, inventory)?;
+    let server = Server::start(runtime, args, inventory, None)?;
     let mut command = Command::new(&python);
     command
         .arg(&script)
@@ -750,6 +882,12 @@ fn report(
         breakdown(&plan.child),
         breakdown(&apply.child),
         sdk.map(|s| breakdown(&s.child)),
+    );
+    row(
+        "throttled answers (429 APIGW.0308)",
+        plan.stats.throttled.to_string(),
+        apply.stats.throttled.to_string(),
+        sdk.map(|s| s.stats.throttled.to_string()),
     );
     row(
         "calls",
