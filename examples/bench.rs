@@ -738,7 +738,12 @@ fn run_sdk(
     let python = std::env::var_os("DESKPRUNE_SDK_PYTHON")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from("target/sdk-venv/bin/python"));
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/bench/sdk_baseline.py");
+    // `DESKPRUNE_SDK_SCRIPT` for a worktree that is not beside `shared/`.
+    let script = std::env::var_os("DESKPRUNE_SDK_SCRIPT")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/bench/sdk_baseline.py")
+        });
     anyhow::ensure!(
         python.is_file(),
         "no python at `{}`: set DESKPRUNE_SDK_PYTHON to a venv with huaweicloudsdkworkspace==3.1.219",

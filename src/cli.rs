@@ -68,7 +68,7 @@ pub enum Command {
     /// List the jobs recorded in the state file.
     Jobs(JobsArgs),
     /// Serve a simulated Workspace API on loopback, for trying deskprune and for tests.
-    Simulator(SimulatorArgs),
+    Simulator(Box<SimulatorArgs>),
     /// Print a saved plan.
     Show(ShowArgs),
     /// Release the state lock held by a process that cannot release it itself.
