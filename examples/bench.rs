@@ -63,6 +63,10 @@ struct Args {
     /// `600/min`; not for the SDK baseline, which fails on its first 429).
     #[arg(long, value_name = "LIMIT")]
     rate_limit: Option<RateLimit>,
+    /// Start each deskprune run with the gateway's buckets empty (its limit just used up), so
+    /// that calls ÷ limit is the least time it can take.
+    #[arg(long, requires = "rate_limit")]
+    drained: bool,
     /// Also run the official-SDK baseline (`../shared/bench/sdk_baseline.py`) with the python
     /// of `DESKPRUNE_SDK_PYTHON` [default: target/sdk-venv/bin/python].
     #[arg(long)]
@@ -496,6 +500,7 @@ fn write_endpoint(path: &Path, endpoint: &str) -> anyhow::Result<()> {
 /// A simulator serving in `runtime` until stopped.
 struct Server {
     simulator: Simulator,
+    drained: bool,
     endpoint: String,
     stop: tokio::sync::oneshot::Sender<()>,
 }
@@ -506,6 +511,10 @@ impl Server {
         args: &Args,
         inventory: Vec<SeedDesktop>,
         rate_limit: Option<RateLimit>,
+        /// Start each deskprune run with the gateway's buckets empty (its limit just used up), so
+        /// that calls ÷ limit is the least time it can take.
+        #[arg(long, requires = "rate_limit")]
+        drained: bool,
     ) -> anyhow::Result<Server> {
         let options = SimulatorOptions {
             project_id: PROJECT.to_string(),
@@ -526,6 +535,7 @@ impl Server {
         }));
         Ok(Server {
             simulator,
+            drained: args.drained && rate_limit.is_some(),
             endpoint,
             stop,
         })
@@ -533,6 +543,9 @@ impl Server {
 
     /// Runs `work`, with the simulator's counters and this process's CPU time over it.
     fn phase(&self, work: impl FnOnce() -> anyhow::Result<Child>) -> anyhow::Result<Phase> {
+        if self.drained {
+            self.simulator.drain_rate_limits();
+        }
         let before = self.simulator.stats();
         let cpu = own_cpu_seconds();
         let child = work()?;

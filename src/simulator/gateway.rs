@@ -130,6 +130,15 @@ impl Gateway {
         }
     }
 
+    /// Empties every bucket, as if the limits had just been used up (a benchmark's steady
+    /// state: the calls ÷ the limit is then the least time a run can take).
+    pub(super) fn drain(&mut self, now: Instant) {
+        for bucket in &mut self.buckets {
+            bucket.tokens = 0.0;
+            bucket.refilled = now;
+        }
+    }
+
     /// Lets the call through (taking a token from every bucket that covers it), or names the
     /// limit it is over: the message of the `APIGW.0308` answer.
     pub(super) fn admit(&mut self, route: &Route, now: Instant) -> Result<(), String> {
@@ -209,6 +218,19 @@ mod tests {
                 .admit(&delete, much_later)
                 .unwrap_err()
                 .ends_with("limit:1,time:1 minute")
+        );
+        // Drained: the next token comes a second (a minute) ÷ the limit later.
+        gateway.drain(much_later);
+        assert!(gateway.admit(&list, much_later).is_err());
+        assert!(
+            gateway
+                .admit(&list, much_later + Duration::from_millis(499))
+                .is_err()
+        );
+        assert!(
+            gateway
+                .admit(&list, much_later + Duration::from_millis(500))
+                .is_ok()
         );
         // Lifted: everything passes.
         let lifted = t0 + Duration::from_secs(120);
