@@ -511,10 +511,6 @@ impl Server {
         args: &Args,
         inventory: Vec<SeedDesktop>,
         rate_limit: Option<RateLimit>,
-        /// Start each deskprune run with the gateway's buckets empty (its limit just used up), so
-        /// that calls ÷ limit is the least time it can take.
-        #[arg(long, requires = "rate_limit")]
-        drained: bool,
     ) -> anyhow::Result<Server> {
         let options = SimulatorOptions {
             project_id: PROJECT.to_string(),

@@ -1,19 +1,17 @@
 //! The adaptive rate against the simulator's gateway: it finds a limit of 20 calls a second
 //! and stays under it (few 429s once found), and speeds up again once the limit is lifted.
-//! Nothing here is timed: the simulator counts the calls of each second, and `-v` logs each
-//! change of rate.
-
-use std::time::Duration;
+//! Nothing here is timed: the simulator counts the calls of each second, the test lifts the
+//! limit after a number of calls, and `-v` logs each change of rate.
 
 use deskprune::simulator::SimulatorOptions;
 
 use crate::support::*;
 
-/// 30,000 desktops, all to be deleted: 30 list calls and 300 detail calls, 15 s of calls at
+/// 40,000 desktops, all to be deleted: 40 list calls and 400 detail calls, 22 s of calls at
 /// 20 a second.
-const DESKTOPS: usize = 30_000;
-/// The limit lifts this long after the simulator starts.
-const LIMITED_FOR: u64 = 8;
+const DESKTOPS: usize = 40_000;
+/// The limit is lifted once this many calls have arrived.
+const LIFT_AFTER_CALLS: u64 = 150;
 
 #[test]
 fn the_rate_converges_under_a_gateway_limit_and_climbs_again_once_it_is_lifted() {
@@ -21,7 +19,6 @@ fn the_rate_converges_under_a_gateway_limit_and_climbs_again_once_it_is_lifted()
         team(DESKTOPS),
         SimulatorOptions {
             rate_limits: vec!["20/s".parse().unwrap()],
-            rate_limit_for: Some(Duration::from_secs(LIMITED_FOR)),
             ..SimulatorOptions::default()
         },
     );
@@ -29,15 +26,29 @@ fn the_rate_converges_under_a_gateway_limit_and_climbs_again_once_it_is_lifted()
         "[scope]\ntags = { team = \"eng\" }\n\n\
          [guard]\nmax_deletions = 100000\nmax_delete_percent = 100\nallow_empty = true\n",
     );
+    let simulator = world.simulator.clone();
+    // Lifts the limit after a number of calls, and says in which second it did.
+    let lifter = std::thread::spawn(move || {
+        while simulator.calls() < LIFT_AFTER_CALLS {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        simulator.set_rate_limits(&[]);
+        simulator.stats().timeline.len() - 1
+    });
     let run = world.run(&["plan", "-v"]);
     run.success();
+    let lifted_in = lifter.join().unwrap();
     let stats = world.stats();
     let seconds = &stats.timeline;
+    let first = seconds
+        .iter()
+        .position(|second| second.calls > 0)
+        .expect("calls arrived");
     // The first seconds find the limit; after them, under 5 % of the calls are throttled.
-    let limited = &seconds[3.min(seconds.len())..(LIMITED_FOR as usize).min(seconds.len())];
+    let limited = &seconds[(first + 3).min(lifted_in)..lifted_in];
     let calls: u64 = limited.iter().map(|s| s.calls).sum();
     let throttled: u64 = limited.iter().map(|s| s.throttled).sum();
-    assert!(calls >= 60, "{seconds:?}");
+    assert!(calls >= 40, "{seconds:?}");
     assert!(
         throttled * 20 < calls,
         "{throttled} of {calls} calls throttled after the first seconds: {seconds:?}"
@@ -52,9 +63,8 @@ fn the_rate_converges_under_a_gateway_limit_and_climbs_again_once_it_is_lifted()
         stderr[last_cut..].contains("(no throttling)"),
         "no rise after the last cut:\n{stderr}"
     );
-    let after: Vec<u64> = seconds[LIMITED_FOR as usize..]
-        .iter()
-        .map(|s| s.calls)
-        .collect();
-    assert!(after.iter().any(|&calls| calls > 25), "{seconds:?}");
+    assert!(
+        seconds[lifted_in + 1..].iter().any(|s| s.calls > 25),
+        "{seconds:?}"
+    );
 }
