@@ -274,13 +274,22 @@ impl Check<'_> {
             // A ceiling on the adaptive rate; absent, none. One call every 100 seconds at
             // the slowest: slower is no use to anyone.
             requests_per_second: raw.requests_per_second.map(|value| {
-                self.number(
+                let before = self.diagnostics.len();
+                let ceiling = self.number(
                     Some(value),
                     "requests_per_second",
                     Lower::Inclusive(0.01),
                     1000.0,
                     1000.0,
-                )
+                );
+                if self.diagnostics.len() > before
+                    && let Some(diagnostic) = self.diagnostics.pop()
+                {
+                    self.push(diagnostic.help(
+                        "it is only a ceiling on the rate deskprune finds by itself: leave it out for none",
+                    ));
+                }
+                ceiling
             }),
         }
     }
