@@ -2,7 +2,7 @@
 //! declaration. [`run`] is the whole program; `main.rs` only turns its result into the exit
 //! code.
 //!
-//! Public are only the modules the integration tests and the benchmark (`examples/bench.rs`)
+//! Public are only the modules the integration tests and the benchmark (`examples/bench/`)
 //! use: the command line, the simulator, and the config, plan-document, state and workspace
 //! modules whose schemas, loader, lock and signing the contract tests check. The rest is
 //! private, so that the compiler reports what nothing uses.

@@ -196,14 +196,10 @@ impl Adaptive {
             forget_before(&mut self.accepted, now);
             let accepted = self.accepted.len() as f64 / MEASURE_WINDOW.as_secs_f64();
             let used = self.measured(now);
-            let w_max = if accepted > 0.0 {
-                from.min(accepted)
-            } else if used > 0.0 {
-                from.min(used)
-            } else {
-                from
-            }
-            .max(MIN_RATE);
+            // A window of few calls (the first ones) says little: below the starting rate,
+            // only repeated cuts take the rate down, never one thin measurement.
+            let estimate = if accepted > 0.0 { accepted } else { used };
+            let w_max = from.min(estimate.max(START_RATE)).max(MIN_RATE);
             let to = (w_max * BETA).max(MIN_RATE).min(self.ceiling);
             self.phase = Phase::Cubic {
                 w_max,

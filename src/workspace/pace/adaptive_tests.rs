@@ -163,6 +163,15 @@ fn after_a_cut_the_rate_follows_the_cubic_back_to_where_it_was_cut_and_beyond() 
 }
 
 #[test]
+fn a_throttle_of_the_first_call_cuts_from_the_starting_rate_not_from_one_call() {
+    let t0 = Instant::now();
+    let mut controller = Adaptive::new(None, t0);
+    controller.try_acquire(t0).unwrap();
+    let cut = controller.on_throttled(t0 + ms(25), t0, "APIGW.0308", None);
+    assert_eq!(cut.map(|c| c.to), Some(START_RATE * BETA));
+}
+
+#[test]
 fn repeated_throttles_stop_at_the_floor() {
     let t0 = Instant::now();
     let mut controller = Adaptive::new(None, t0);
