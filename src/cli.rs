@@ -70,7 +70,7 @@ pub enum Command {
     /// List the jobs recorded in the state file.
     Jobs(JobsArgs),
     /// Serve a simulated Workspace API on loopback, for trying deskprune and for tests.
-    Simulator(SimulatorArgs),
+    Simulator(Box<SimulatorArgs>),
     /// Print a saved plan.
     Show(ShowArgs),
     /// Release the state lock held by a process that cannot release it itself.
@@ -266,6 +266,18 @@ pub struct SimulatorArgs {
     /// truncate, malformed, oversize[=MIB], refuse=MS, insert=K, remove=K or repeat_job_id.
     #[arg(long = "fault", value_name = "RULE")]
     pub faults: Vec<String>,
+    /// The API gateway's throttling (repeatable): `[ENDPOINT=]N/s` or `[ENDPOINT=]N/min`, a
+    /// bucket of N calls refilled evenly over the second (minute), over every call or over one
+    /// API's (ENDPOINT as for `--fault`), e.g. `20/s`, `list=600/min`; a call over any limit
+    /// is answered 429 with the gateway's `APIGW.0308` body.
+    #[arg(long = "rate-limit", value_name = "LIMIT")]
+    pub rate_limits: Vec<String>,
+    /// Lift the rate limits this many seconds after the simulator starts.
+    #[arg(long, value_name = "SECONDS", requires = "rate_limits", value_parser = clap::value_parser!(u64).range(..=A_YEAR))]
+    pub rate_limit_for: Option<u64>,
+    /// Send `Retry-After: SECONDS` with each throttled answer.
+    #[arg(long, value_name = "SECONDS", requires = "rate_limits", value_parser = clap::value_parser!(u64).range(..=3600))]
+    pub throttle_retry_after: Option<u64>,
     /// Never gzip answers (by default list answers are gzipped when the request accepts it).
     #[arg(long)]
     pub no_gzip: bool,

@@ -2,7 +2,7 @@
 //! declaration. [`run`] is the whole program; `main.rs` only turns its result into the exit
 //! code.
 //!
-//! Public is only what the integration tests and the benchmark (`examples/bench.rs`) use: the
+//! Public is only what the integration tests and the benchmark (`examples/bench/`) use: the
 //! command line, the simulator, and, re-exported below, the config loader, the three schemas,
 //! the state lock and the request signer that the contract tests check. Every module is
 //! otherwise private, so that the compiler reports what nothing uses.

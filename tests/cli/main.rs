@@ -27,6 +27,7 @@ mod plan;
 mod process;
 mod progress;
 mod rails;
+mod rate;
 mod review;
 mod saved;
 mod secrets;
