@@ -45,11 +45,8 @@ struct Decision {
 pub async fn run(global: &Global, args: &ApplyArgs, output: &Output) -> Result<u8, Error> {
     let reporter = Reporter::new(output, args.json);
     let result = apply(global, args, &reporter).await;
-    // With `--json` the stream ends with a summary whatever happened; the error itself is
-    // said on stderr by the caller too.
-    if let Err(err) = &result {
-        reporter.failed(err);
-    }
+    // With `--json` the stream ends with a summary whatever happened.
+    reporter.close(&result);
     result
 }
 

@@ -3,11 +3,12 @@
 //! end their stream with a summary.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::io::{BufRead, BufReader};
 
 use serde_json::Value;
 
 use crate::intents::{created_jobs, recorded_jobs, world_with};
-use crate::process::Running;
+use crate::process::{Running, WAIT_CAP};
 use crate::support::*;
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
@@ -230,4 +231,43 @@ fn a_stopped_apply_ends_its_stream_with_a_summary() {
         10,
         "the not sent"
     );
+}
+
+/// Events are written as they happen: while the jobs are still followed (the simulator holds
+/// every job poll for a minute), the plan and every chunk are on stdout already.
+#[test]
+fn events_are_written_as_they_happen() {
+    let world = world_with(&["show_job:from=1:latency=60000"]);
+    let mut child = world
+        .command(&["apply", "--auto-approve", "--json"])
+        .spawn_piped();
+    let stdout = child.stdout.take().unwrap();
+    let (send, lines) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            if send.send(line.unwrap()).is_err() {
+                break;
+            }
+        }
+    });
+    let mut seen: Vec<String> = Vec::new();
+    while seen
+        .iter()
+        .filter(|line| line.contains("\"chunk_submitted\""))
+        .count()
+        < 3
+    {
+        match lines.recv_timeout(WAIT_CAP) {
+            Ok(line) => seen.push(line),
+            Err(_) => break,
+        }
+    }
+    let still_running = child.try_wait().unwrap().is_none();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(still_running, "the run ended before its chunks were read");
+    let events = events(&seen.join("\n"));
+    assert_eq!(events[0]["type"], "plan");
+    assert_eq!(of_type(&events, "chunk_submitted").len(), 3);
+    assert!(of_type(&events, "summary").is_empty());
 }

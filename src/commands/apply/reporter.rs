@@ -4,6 +4,7 @@
 //! only decides where it goes.
 
 use std::collections::HashMap;
+use std::sync::{Mutex, PoisonError};
 
 use super::events::{Counts, EventKind, Events, JobEnd, Outcome, RunResult};
 use super::report::{self, Say};
@@ -18,6 +19,9 @@ use crate::state::{JobRecord, JobStatus, OutcomeStatus};
 pub(super) struct Reporter<'a> {
     pub output: &'a Output,
     events: Option<Events>,
+    /// The `summary` event, held until the run has released the state and its lock, so
+    /// that the warnings of those steps come before it and it is the last line.
+    summary: Mutex<Option<EventKind>>,
 }
 
 impl Say for Reporter<'_> {
@@ -38,6 +42,7 @@ impl<'a> Reporter<'a> {
         Reporter {
             output,
             events: json.then(|| Events::new(Box::new(std::io::stdout()))),
+            summary: Mutex::new(None),
         }
     }
 
@@ -188,34 +193,46 @@ impl<'a> Reporter<'a> {
             exit::PARTIAL => RunResult::Incomplete,
             _ => RunResult::Error,
         };
-        self.emit(|| EventKind::Summary {
+        let summary = EventKind::Summary {
             exit_code: code,
             result,
             message,
             counts,
-        });
+        };
+        *self.summary.lock().unwrap_or_else(PoisonError::into_inner) = Some(summary);
+    }
+
+    /// Ends the stream: an error ends it with an `error` event and a summary of its own,
+    /// else the summary held since the run's end is written. The error itself is said on
+    /// stderr by the caller.
+    pub fn close(&self, result: &Result<u8, Error>) {
+        let Some(events) = &self.events else {
+            return;
+        };
+        if let Err(err) = result {
+            events.emit(EventKind::Error {
+                message: err.to_string(),
+                hint: err.hint(),
+            });
+            self.summary(
+                exit::ERROR,
+                format!("Apply failed: {err}"),
+                Counts::default(),
+            );
+        }
+        let summary = self
+            .summary
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        if let Some(summary) = summary {
+            events.emit(summary);
+        }
     }
 
     /// Ended before any summary: a stop before sending (`code`), nothing sent.
     pub fn stopped(&self, code: u8) {
         let line = report::summary(code, &SubmitReport::default(), None);
         self.summary(code, line, Counts::default());
-    }
-
-    /// An error ended the run: said on stderr by the caller; here the `error` event and the
-    /// summary that closes the stream.
-    pub fn failed(&self, err: &Error) {
-        if self.events.is_none() {
-            return;
-        }
-        self.emit(|| EventKind::Error {
-            message: err.to_string(),
-            hint: err.hint(),
-        });
-        self.summary(
-            exit::ERROR,
-            format!("Apply failed: {err}"),
-            Counts::default(),
-        );
     }
 }
