@@ -271,3 +271,26 @@ fn events_are_written_as_they_happen() {
     assert_eq!(of_type(&events, "chunk_submitted").len(), 3);
     assert!(of_type(&events, "summary").is_empty());
 }
+
+/// A saved plan applied with `--json`: the `plan` event is the saved document as saved, and
+/// the run ends complete.
+#[test]
+fn a_saved_plan_is_the_plan_event() {
+    let world = World::new(team(3));
+    world.config(
+        "[scope]\nall = true\n\n[guard]\nmax_deletions = 10\nmax_delete_percent = 100\n\n\
+         [[desktop]]\nname = \"eng-0000\"\n",
+    );
+    world.run(&["plan", "--out", "plan.json"]).success();
+    let saved: Value =
+        serde_json::from_str(&std::fs::read_to_string(world.path("plan.json")).unwrap()).unwrap();
+    let run = world.run(&["apply", "plan.json", "--auto-approve", "--json"]);
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    let events = events(&run.stdout());
+    assert_eq!(events[0]["plan"], saved);
+    let summary = events.last().unwrap();
+    assert_eq!(summary["result"], "complete");
+    assert_eq!(summary["counts"]["deleted"], 2);
+    assert_eq!(submitted_jobs(&events), recorded_jobs(&world));
+    assert_eq!(of_type(&events, "job_ended").len(), 1);
+}
