@@ -32,7 +32,8 @@ pub enum EventKind {
     /// The plan apply is about to carry out (a saved plan as it was saved): the same document
     /// as `deskprune plan --json`.
     Plan { plan: Box<PlanDocument> },
-    /// A batch-delete was accepted and its job ID recorded in the state.
+    /// A batch-delete was accepted; its job ID is in the state (should writing the state
+    /// fail, stderr lists every accepted job and the run ends `incomplete`).
     ChunkSubmitted {
         job_id: String,
         desktop_ids: Vec<String>,
