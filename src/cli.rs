@@ -189,6 +189,10 @@ pub struct ApplyArgs {
     /// Longest time to wait for the state lock, in seconds (at most a year).
     #[arg(long, default_value_t = 0, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(..=A_YEAR))]
     pub lock_timeout: u64,
+    /// Write the run as JSON lines on stdout, one event per line, as it happens (schema:
+    /// `deskprune schema apply-events`); needs `--auto-approve`, as nothing is asked.
+    #[arg(long, requires = "auto_approve")]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -317,6 +321,8 @@ pub enum SchemaFile {
     Config,
     Plan,
     State,
+    /// One line of `apply --json`.
+    ApplyEvents,
 }
 
 #[cfg(test)]

@@ -35,6 +35,7 @@ pub use workspace::sign;
 
 /// The JSON Schemas of the three files deskprune reads and writes, as committed in `schema/`.
 pub mod schema {
+    pub use crate::commands::apply_events_schema as apply_events;
     pub use crate::config::schema as config;
     pub use crate::document::schema as plan;
     pub use crate::state::schema as state;

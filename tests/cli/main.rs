@@ -5,6 +5,7 @@ mod support;
 
 mod api;
 mod apply;
+mod apply_json;
 mod bad_answers;
 mod calls;
 mod contract;
