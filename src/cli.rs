@@ -72,7 +72,7 @@ pub enum Command {
     /// List every recorded deletion: desktop, outcome, job, time and the run that sent it.
     History(HistoryArgs),
     /// Serve a simulated Workspace API on loopback, for trying deskprune and for tests.
-    Simulator(SimulatorArgs),
+    Simulator(Box<SimulatorArgs>),
     /// Print a saved plan.
     Show(ShowArgs),
     /// Release the state lock held by a process that cannot release it itself.
@@ -191,6 +191,10 @@ pub struct ApplyArgs {
     /// Longest time to wait for the state lock, in seconds (at most a year).
     #[arg(long, default_value_t = 0, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(..=A_YEAR))]
     pub lock_timeout: u64,
+    /// Write the run as JSON lines on stdout, one event per line, as it happens (schema:
+    /// `deskprune schema apply-events`); needs `--auto-approve`, as nothing is asked.
+    #[arg(long, requires = "auto_approve")]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -282,6 +286,18 @@ pub struct SimulatorArgs {
     /// truncate, malformed, oversize[=MIB], refuse=MS, insert=K, remove=K or repeat_job_id.
     #[arg(long = "fault", value_name = "RULE")]
     pub faults: Vec<String>,
+    /// The API gateway's throttling (repeatable): `[ENDPOINT=]N/s` or `[ENDPOINT=]N/min`, a
+    /// bucket of N calls refilled evenly over the second (minute), over every call or over one
+    /// API's (ENDPOINT as for `--fault`), e.g. `20/s`, `list=600/min`; a call over any limit
+    /// is answered 429 with the gateway's `APIGW.0308` body.
+    #[arg(long = "rate-limit", value_name = "LIMIT")]
+    pub rate_limits: Vec<String>,
+    /// Lift the rate limits this many seconds after the simulator starts.
+    #[arg(long, value_name = "SECONDS", requires = "rate_limits", value_parser = clap::value_parser!(u64).range(..=A_YEAR))]
+    pub rate_limit_for: Option<u64>,
+    /// Send `Retry-After: SECONDS` with each throttled answer.
+    #[arg(long, value_name = "SECONDS", requires = "rate_limits", value_parser = clap::value_parser!(u64).range(..=3600))]
+    pub throttle_retry_after: Option<u64>,
     /// Never gzip answers (by default list answers are gzipped when the request accepts it).
     #[arg(long)]
     pub no_gzip: bool,
@@ -321,6 +337,8 @@ pub enum SchemaFile {
     Config,
     Plan,
     State,
+    /// One line of `apply --json`.
+    ApplyEvents,
 }
 
 #[cfg(test)]

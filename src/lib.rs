@@ -2,7 +2,7 @@
 //! declaration. [`run`] is the whole program; `main.rs` only turns its result into the exit
 //! code.
 //!
-//! Public is only what the integration tests and the benchmark (`examples/bench.rs`) use: the
+//! Public is only what the integration tests and the benchmark (`examples/bench/`) use: the
 //! command line, the simulator, and, re-exported below, the config loader, the three schemas,
 //! the state lock and the request signer that the contract tests check. Every module is
 //! otherwise private, so that the compiler reports what nothing uses.
@@ -35,6 +35,7 @@ pub use workspace::sign;
 
 /// The JSON Schemas of the three files deskprune reads and writes, as committed in `schema/`.
 pub mod schema {
+    pub use crate::commands::apply_events_schema as apply_events;
     pub use crate::config::schema as config;
     pub use crate::document::schema as plan;
     pub use crate::state::schema as state;

@@ -21,9 +21,13 @@ impl Progress {
         }
     }
 
-    fn say(&self, message: String) {
+    fn say(&self, mut message: String) {
         if !self.enabled {
             return;
+        }
+        // A slow run explains itself: the API's gateway is holding it back.
+        if let Some(rate) = crate::workspace::throttled_rate() {
+            message.push_str(&format!(" · throttled by the API, {rate:.1} calls/s"));
         }
         let mut bar = self.bar.lock().unwrap_or_else(|e| e.into_inner());
         bar.get_or_insert_with(|| {

@@ -141,6 +141,7 @@ pub async fn follow(
     concurrency: usize,
     timeout: Duration,
     on_poll: &(dyn Fn(usize, usize) + Sync),
+    on_ended: &(dyn Fn(&JobRecord) + Sync),
     still: Option<StillWaiting<'_>>,
 ) -> anyhow::Result<FollowReport> {
     let started = Instant::now();
@@ -159,6 +160,7 @@ pub async fn follow(
             concurrency,
             deadline,
             &mut report,
+            on_ended,
         )
         .await?;
         on_poll(job_ids.len() - still_open, job_ids.len());
@@ -207,6 +209,7 @@ pub async fn refresh(
         concurrency,
         Instant::now() + bound.min(LONGEST_WAIT),
         &mut report,
+        &|_| {},
     )
     .await?;
     outcomes(journal, &pending, &mut report);
@@ -247,6 +250,7 @@ async fn round(
     concurrency: usize,
     until: Instant,
     report: &mut FollowReport,
+    on_ended: &(dyn Fn(&JobRecord) + Sync),
 ) -> anyhow::Result<usize> {
     let open: Vec<(String, Vec<String>)> = journal
         .state
@@ -268,6 +272,7 @@ async fn round(
                 unread.retain(|id| *id != job_id);
                 let job = journal.state.job_mut(&job_id).expect("the job was polled");
                 if record(job, update) {
+                    on_ended(job);
                     still_open -= 1;
                 }
             }

@@ -97,8 +97,9 @@ pub struct Sending<'a> {
     pub concurrency: usize,
     /// How long the calls in flight are waited for once sending stops early.
     pub grace: Duration,
-    /// Hears the number of desktops submitted so far.
-    pub on_sent: &'a (dyn Fn(usize) + Sync),
+    /// Hears of each accepted call once its job is recorded: the number of desktops
+    /// submitted so far, the job ID and the call's desktops.
+    pub on_sent: &'a (dyn Fn(usize, &str, &[String]) + Sync),
     /// Hears why sending stops early and how many calls are still in flight.
     pub on_stop: &'a (dyn Fn(&Stop, usize) + Sync),
     /// Who sends, and each desktop's name and user, kept beside each job for `history`.
@@ -328,8 +329,12 @@ impl Run<'_, '_, '_> {
                 self.journal.state.jobs.push(job);
                 self.save().await;
                 tracing::info!(job_id = %answer.job_id, desktops = batch.ids.len(), "batch-delete accepted");
+                (self.sending.on_sent)(
+                    self.report.submitted() + batch.ids.len(),
+                    &answer.job_id,
+                    &batch.ids,
+                );
                 self.report.jobs.push((answer.job_id, batch.ids));
-                (self.sending.on_sent)(self.report.submitted());
             }
             Err(err) if is_about_one_desktop(&err) => self.refused(batch, &err).await,
             Err(err) if err.provably_not_carried_out() || err.is_client_refusal() => {

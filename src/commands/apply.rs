@@ -7,9 +7,14 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::path::Path;
 use std::time::Duration;
 
+mod events;
 mod report;
+mod reporter;
 
+pub use events::schema as events_schema;
+use report::Say;
 pub(super) use report::resolution as report_resolution;
+use reporter::Reporter;
 
 use crate::apply::{Journal, Sending, StillWaiting, Stop, SubmitReport, follow, resolve, submit};
 use crate::cli::{ApplyArgs, Global};
@@ -23,7 +28,7 @@ use crate::output::Output;
 use crate::pipeline::{self, Opened, Session};
 use crate::plan::{recheck, stale_diff};
 use crate::progress::Progress;
-use crate::state::{Described, Lock, Recording, RunInfo, State, Store};
+use crate::state::{Described, JobRecord, Lock, Recording, RunInfo, State, Store};
 
 /// What apply is about to delete, and how it was decided.
 struct Decision {
@@ -40,14 +45,22 @@ struct Decision {
 }
 
 pub async fn run(global: &Global, args: &ApplyArgs, output: &Output) -> Result<u8, Error> {
+    let reporter = Reporter::new(output, args.json);
+    let result = apply(global, args, &reporter).await;
+    // With `--json` the stream ends with a summary whatever happened.
+    reporter.close(&result);
+    result
+}
+
+async fn apply(global: &Global, args: &ApplyArgs, reporter: &Reporter<'_>) -> Result<u8, Error> {
     let config = super::load_config_for_plan(global)?;
     // A saved plan is checked against the config before anything else.
     let saved = match &args.plan {
         Some(path) => Some(read_saved(path, &config)?),
         None => None,
     };
-    let store = super::state::open_store(&config, global, output)?;
-    let lock = lock(&store, args, output).await?;
+    let store = super::state::open_store(&config, global, reporter.output)?;
+    let lock = lock(&store, args, reporter).await?;
     // From here on SIGINT and SIGTERM are heard, not fatal: what was sent is recorded first.
     let mut interrupts =
         Interrupts::listen().map_err(|err| anyhow::anyhow!("cannot listen for signals: {err}"))?;
@@ -64,28 +77,28 @@ pub async fn run(global: &Global, args: &ApplyArgs, output: &Output) -> Result<u
         store: &store,
     };
     let result = tokio::select! {
-        decided = decide(&session, &mut journal, saved.as_ref(), output) => match decided {
-            Ok(decided) => execute(&session, &decided, args, output, &mut journal, &mut interrupts).await,
+        decided = decide(&session, &mut journal, saved.as_ref(), reporter) => match decided {
+            Ok(decided) => execute(&session, &decided, args, reporter, &mut journal, &mut interrupts).await,
             Err(err) => Err(err),
         },
-        signal = interrupts.next() => Ok(report::stopped_before_sending(signal, output)),
+        signal = interrupts.next() => Ok(stopped_before_sending(signal, reporter)),
     };
     // A remote state moves this run's finished records into its run record; should that
     // fail, they stay in the head, where the next run finds them.
     if let Err(err) = store.finish(journal.state).await {
-        output.warning(&format!("{err:#}"));
+        reporter.warning(&format!("{err:#}"));
     }
     // The lock goes whatever closing the session says.
     let closed = session.close();
     if let Err(err) = lock.release().await {
-        output.warning(&format!("{err:#}"));
+        reporter.warning(&format!("{err:#}"));
     }
     closed?;
     result
 }
 
 /// The state's lock, waited for up to `--lock-timeout`; a holder that died is named.
-async fn lock(store: &Store, args: &ApplyArgs, output: &Output) -> Result<Lock, Error> {
+async fn lock(store: &Store, args: &ApplyArgs, reporter: &Reporter<'_>) -> Result<Lock, Error> {
     let timeout = Duration::from_secs(args.lock_timeout);
     let lock = pipeline::lock(store, "deskprune apply", timeout)
         .await
@@ -94,7 +107,7 @@ async fn lock(store: &Store, args: &ApplyArgs, output: &Output) -> Result<Lock, 
             other => other,
         })?;
     if let Some(holder) = lock.taken_over() {
-        output.warning(&format!(
+        reporter.warning(&format!(
             "the previous holder of the state lock, {holder}, ended without releasing it; taking over (its recorded jobs are followed below)"
         ));
     }
@@ -107,14 +120,14 @@ async fn decide(
     session: &Session,
     journal: &mut Journal<'_>,
     saved: Option<&PlanDocument>,
-    output: &Output,
+    reporter: &Reporter<'_>,
 ) -> Result<Decision, Error> {
     let concurrency = session.config.client.max_concurrency;
     let resolved = resolve(&session.client, journal, concurrency).await?;
-    report_resolution(&resolved, output);
+    report_resolution(&resolved, reporter);
     let mut decision = match saved {
-        None => decide_now(session, journal.state, output).await?,
-        Some(saved) => decide_saved(session, journal.state, saved, output).await?,
+        None => decide_now(session, journal.state, reporter).await?,
+        Some(saved) => decide_saved(session, journal.state, saved, reporter).await?,
     };
     decision.unresolved = journal
         .state
@@ -126,10 +139,15 @@ async fn decide(
 }
 
 /// Plans now and shows the plan.
-async fn decide_now(session: &Session, state: &State, output: &Output) -> Result<Decision, Error> {
-    let planned = pipeline::plan_inventory(session, state, &Progress::new(output.progress)).await?;
+async fn decide_now(
+    session: &Session,
+    state: &State,
+    reporter: &Reporter<'_>,
+) -> Result<Decision, Error> {
+    let planned =
+        pipeline::plan_inventory(session, state, &Progress::new(reporter.output.progress)).await?;
     let (document, kept) = super::plan::document(session, planned).await;
-    super::plan::print(&document, &kept, crate::cli::Format::Human, output)?;
+    reporter.plan(&document, &kept)?;
     Ok(Decision {
         send: document
             .deletions
@@ -206,7 +224,7 @@ async fn decide_saved(
     session: &Session,
     state: &State,
     saved: &PlanDocument,
-    output: &Output,
+    reporter: &Reporter<'_>,
 ) -> Result<Decision, Error> {
     let read_at = jiff::Timestamp::now();
     let ids: Vec<String> = saved
@@ -235,15 +253,15 @@ async fn decide_saved(
             "make a new plan with `deskprune plan --out FILE`, review it, and apply that",
         ));
     }
-    super::plan::print(saved, &[], crate::cli::Format::Human, output)?;
+    reporter.plan(saved, &[])?;
     for gone in &checked.disappeared {
-        output.note(&format!(
+        reporter.note(&format!(
             "`{}` ({}) no longer exists; nothing to do for it.",
             gone.computer_name, gone.desktop_id
         ));
     }
     for (held, why) in &checked.held {
-        output.warning(&format!(
+        reporter.warning(&format!(
             "`{}` ({}) is {why}; not sent this time",
             held.computer_name, held.desktop_id
         ));
@@ -269,7 +287,7 @@ async fn execute(
     session: &Session,
     decision: &Decision,
     args: &ApplyArgs,
-    output: &Output,
+    reporter: &Reporter<'_>,
     journal: &mut Journal<'_>,
     interrupts: &mut Interrupts,
 ) -> Result<u8, Error> {
@@ -291,39 +309,42 @@ async fn execute(
             args.allow_deletions,
         )?;
         if !args.auto_approve
-            && let Some(signal) = confirm(config, decision.send.len(), output, interrupts).await?
+            && let Some(signal) = confirm(config, decision.send.len(), reporter, interrupts).await?
         {
-            return Ok(report::stopped_before_sending(signal, output));
+            return Ok(stopped_before_sending(signal, reporter));
         }
-        let progress = Progress::new(output.progress);
+        let progress = Progress::new(reporter.output.progress);
         let total = decision.send.len();
         let grace = config.client.timeout.min(MAX_GRACE);
         let on_stop = |why: &Stop, in_flight: usize| {
             progress.clear();
-            report::stopping(why, in_flight, grace, output);
+            report::stopping(why, in_flight, grace, reporter);
         };
         let sending = Sending {
             client: &session.client,
             options: &config.delete,
             concurrency: config.client.max_concurrency,
             grace,
-            on_sent: &|sent| progress.sending(sent, total),
+            on_sent: &|sent, job_id, ids| {
+                reporter.chunk_submitted(job_id, ids);
+                progress.sending(sent, total);
+            },
             on_stop: &on_stop,
             recording: &recording(config, journal.store, decision),
         };
         submitted = submit(&sending, &decision.send, journal, interrupts).await?;
         submitted.unresolved.clone_from(&decision.unresolved);
         progress.clear();
-        report::report_submission(&submitted, &decision.names, output);
+        reporter.submission(&submitted, &decision.names);
         if let Some(err) = &submitted.save_failed {
-            report::unsaved(&submitted, err, &journal.store.describe(), output);
-            output.result(&report::summary(exit::PARTIAL, &submitted, None));
+            report::unsaved(&submitted, err, &journal.store.describe(), reporter.output);
+            reporter.finish(exit::PARTIAL, &submitted, None);
             return Ok(exit::PARTIAL);
         }
         if let Some(signal) = submitted.interrupted {
             let code = signal.exit_code();
-            report::interrupted_sending(signal, &journal.store.describe(), output);
-            output.result(&report::summary(code, &submitted, None));
+            report::interrupted_sending(signal, &journal.store.describe(), reporter);
+            reporter.finish(code, &submitted, None);
             return Ok(code);
         }
     }
@@ -331,30 +352,32 @@ async fn execute(
     let waiting = journal.state.pending_jobs().count();
     if waiting == 0 || args.no_wait {
         if waiting > 0 {
-            output.note(&format!(
+            reporter.note(&format!(
                 "Not waiting for {waiting} job{}; `deskprune jobs --refresh` shows how they end.",
                 report::plural(waiting)
             ));
         }
         let code = report::exit_code(&submitted, None);
-        output.result(&report::summary(code, &submitted, None));
+        reporter.finish(code, &submitted, None);
         return Ok(code);
     }
-    output.note(&format!(
+    reporter.note(&format!(
         "Waiting for {waiting} job{}…",
         report::plural(waiting)
     ));
-    let progress = Progress::new(output.progress);
+    let progress = Progress::new(reporter.output.progress);
     let on_poll = |done, total| progress.waiting(done, total);
+    let on_ended = |job: &JobRecord| reporter.job_ended(job, &decision.names);
     // Without a progress line, a line now and then says the run is not hung.
-    let say = |line: &str| output.note(line);
+    let say = |line: &str| reporter.note(line);
     let following = follow(
         &session.client,
         journal,
         config.client.max_concurrency,
         Duration::from_secs(args.timeout),
         &on_poll,
-        (!output.progress).then(|| StillWaiting::new(&say)),
+        &on_ended,
+        (!reporter.output.progress).then(|| StillWaiting::new(&say)),
     );
     let followed = tokio::select! {
         followed = following => followed?,
@@ -363,16 +386,23 @@ async fn execute(
             // Every job is recorded already; this save only adds what the last poll learned.
             journal.save().await?;
             let code = signal.exit_code();
-            report::interrupted_following(signal, &journal.store.describe(), output);
-            output.result(&report::summary(code, &submitted, None));
+            report::interrupted_following(signal, &journal.store.describe(), reporter);
+            reporter.finish(code, &submitted, None);
             return Ok(code);
         }
     };
     progress.clear();
-    report::report_jobs(&followed, &decision.names, output);
+    reporter.jobs(&followed, &decision.names);
     let code = report::exit_code(&submitted, Some(&followed));
-    output.result(&report::summary(code, &submitted, Some(&followed)));
+    reporter.finish(code, &submitted, Some(&followed));
     Ok(code)
+}
+
+/// A signal before the first call: said, and the stream closed. Returns the exit code.
+fn stopped_before_sending(signal: Signal, reporter: &Reporter<'_>) -> u8 {
+    let code = report::stopped_before_sending(signal, reporter);
+    reporter.stopped(code);
+    code
 }
 
 /// Asks on the terminal: `yes` for one desktop; for more, the region and the number. The
@@ -380,7 +410,7 @@ async fn execute(
 async fn confirm(
     config: &crate::config::Config,
     count: usize,
-    output: &Output,
+    reporter: &Reporter<'_>,
     interrupts: &mut Interrupts,
 ) -> Result<Option<Signal>, Error> {
     if !std::io::stdin().is_terminal() {
@@ -403,7 +433,7 @@ async fn confirm(
             format!("{region} {count}"),
         )
     };
-    let styles = &output.stderr;
+    let styles = &reporter.output.stderr;
     let mut stderr = std::io::stderr();
     let _ = write!(stderr, "\n{}{question}{:#}", styles.header, styles.header);
     let _ = stderr.flush();

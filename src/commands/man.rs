@@ -118,7 +118,7 @@ fn sections() -> Vec<(&'static str, Vec<Paragraph>)> {
         (
             "CONFIGURATION",
             vec![
-                Text("The config file (deskprune.toml in the current folder, or -c/--config PATH) is TOML. [cloud] names the region and project (and, for tests, an endpoint on loopback or an in-process simulator); [scope] says which desktops the file manages (tags, enterprise_project_id, name_prefix, or all = true); the desktops to keep are declared one per [[desktop]] table (name or id), or as lists in one [desktops] table (names, ids). [delete], [guard] (protection tag, deletion budget, in-use login states) and [client] (retries, time-outs, concurrency, rate) are optional. Unknown keys are errors; every error names file:line:col. deskprune validate checks a file offline; deskprune schema config prints its JSON Schema; the README's config reference shows every key.".into()),
+                Text("The config file (deskprune.toml in the current folder, or -c/--config PATH) is TOML. [cloud] names the region and project (and, for tests, an endpoint on loopback or an in-process simulator); [scope] says which desktops the file manages (tags, enterprise_project_id, name_prefix, or all = true); the desktops to keep are declared one per [[desktop]] table (name or id), or as lists in one [desktops] table (names, ids). [delete], [guard] (protection tag, deletion budget, in-use login states) and [client] (retries, time-outs, concurrency, rate) are optional; [state] keeps the state and its lock in an S3-compatible bucket (OBS) instead of beside the config. Unknown keys are errors; every error names file:line:col. deskprune validate checks a file offline; deskprune schema config prints its JSON Schema; the README's config reference shows every key.".into()),
                 Text("To try a config against deskprune simulator, set [cloud] endpoint to the address it prints and export the key pair it was given, or set [cloud] simulator = \"inventory.json\" to run it inside deskprune.".into()),
             ],
         ),
@@ -130,6 +130,7 @@ fn sections() -> Vec<(&'static str, Vec<Paragraph>)> {
                 item(&format!("{}, {}, {}", AK_VARS[1], SK_VARS[1], SECURITY_TOKEN_VARS[1]), "The same, as the Terraform provider names them (used when the above are unset)."),
                 item(AUTH_TOKEN_VAR, "An IAM token, sent as X-Auth-Token (used when no key pair is set)."),
                 item("DESKPRUNE_CONFIG, DESKPRUNE_STATE", "The config and state file, when --config and --state are not given."),
+                item("AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN", "The key pair (and token) for a [state] store (backend = \"s3\"); when unset, the Huawei pair above signs for it."),
                 item("NO_COLOR", "No colours (as --color never)."),
                 item("DESKPRUNE_SIMULATOR_SK, DESKPRUNE_SIMULATOR_TOKEN", "The simulator's --sk and --token, kept off the command line."),
             ],
@@ -141,6 +142,7 @@ fn sections() -> Vec<(&'static str, Vec<Paragraph>)> {
                 item("deskprune.state.json", "The state file, beside the config (or --state PATH): every job submitted, refusal and unconfirmed call, written atomically before each call and after each answer."),
                 item("deskprune.state.json.backup", "The state file's previous version."),
                 item("deskprune.state.json.lock", "The state lock: one apply (or jobs --refresh) at a time; force-unlock releases a dead holder's."),
+                item("<key>, <key>.lock, <key>.runs/, <key>.probe", "With [state] backend = \"s3\": the state's in-flight work, the lease lock, one record per finished run, and the probe of conditional writes, in the bucket."),
                 item("deskprune.state.simulator.json", "The in-process simulator's desktops and jobs, with [cloud] simulator."),
             ],
         ),

@@ -15,6 +15,8 @@ mod simulator;
 mod state;
 mod validate;
 
+pub use apply::events_schema as apply_events_schema;
+
 use crate::cli::{Cli, Command};
 use crate::config::Config;
 use crate::error::Error;

@@ -1,5 +1,5 @@
-//! `deskprune schema`: the JSON Schemas of the files deskprune reads and writes, for editors
-//! and for checking files in CI. The copies in `schema/` are these, checked by a test.
+//! `deskprune schema`: the JSON Schemas of the files deskprune reads and writes, and of the
+//! lines `apply --json` writes, for editors and for checking files in CI. The copies in `schema/` are these, checked by a test.
 
 use std::io::Write;
 
@@ -11,6 +11,7 @@ pub fn schema_of(file: SchemaFile) -> serde_json::Value {
         SchemaFile::Config => crate::config::schema(),
         SchemaFile::Plan => crate::document::schema(),
         SchemaFile::State => crate::state::schema(),
+        SchemaFile::ApplyEvents => super::apply::events_schema(),
     }
 }
 

@@ -7,7 +7,7 @@ use anyhow::Context;
 use crate::cli::SimulatorArgs;
 use crate::error::{Error, exit};
 use crate::output::Output;
-use crate::simulator::{FaultRule, Simulator, SimulatorOptions, read_inventory};
+use crate::simulator::{FaultRule, RateLimit, Simulator, SimulatorOptions, read_inventory};
 
 pub async fn run(args: &SimulatorArgs, output: &Output) -> Result<u8, Error> {
     if !args.listen.ip().is_loopback() {
@@ -64,6 +64,18 @@ fn options(args: &SimulatorArgs) -> Result<SimulatorOptions, Error> {
             })
         })
         .collect::<Result<Vec<_>, Error>>()?;
+    let rate_limits = args
+        .rate_limits
+        .iter()
+        .map(|text| {
+            text.parse::<RateLimit>().map_err(|err| {
+                Error::refused(
+                    format!("`--rate-limit {text}`: {}", err.problem),
+                    "a rate limit is [ENDPOINT=]N/s or [ENDPOINT=]N/min, e.g. `20/s` or `list=600/min`",
+                )
+            })
+        })
+        .collect::<Result<Vec<_>, Error>>()?;
     Ok(SimulatorOptions {
         project_id: args.project_id.clone(),
         access_key: args.ak.clone(),
@@ -75,6 +87,9 @@ fn options(args: &SimulatorArgs) -> Result<SimulatorOptions, Error> {
         latency: Duration::from_millis(args.latency_ms),
         faults,
         gzip: !args.no_gzip,
+        rate_limits,
+        rate_limit_for: args.rate_limit_for.map(Duration::from_secs),
+        throttle_retry_after: args.throttle_retry_after,
     })
 }
 

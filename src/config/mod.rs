@@ -130,7 +130,8 @@ pub struct ClientSettings {
     /// Per request.
     pub timeout: Duration,
     pub max_concurrency: usize,
-    pub requests_per_second: f64,
+    /// A ceiling on the adaptive rate, in calls a second; `None`: no ceiling.
+    pub requests_per_second: Option<f64>,
 }
 
 /// Where the state lives.

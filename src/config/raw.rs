@@ -25,7 +25,6 @@ pub(super) mod defaults {
     pub const MAX_RETRIES: i64 = 5;
     pub const TIMEOUT_SECONDS: f64 = 30.0;
     pub const MAX_CONCURRENCY: i64 = 8;
-    pub const REQUESTS_PER_SECOND: f64 = 10.0;
     pub const LEASE_SECONDS: i64 = 60;
 }
 
@@ -203,13 +202,10 @@ pub struct RawClient {
         extend("default" = defaults::MAX_CONCURRENCY)
     )]
     pub max_concurrency: Option<Spanned<i64>>,
-    /// Requests started per second, from 0.01 to 1000: at most this many in any one second
-    /// (for less than 1, one request every 1/N seconds).
-    #[schemars(
-        with = "Option<f64>",
-        range(min = 0.01, max = 1000),
-        extend("default" = defaults::REQUESTS_PER_SECOND)
-    )]
+    /// A ceiling on requests started per second, from 0.01 to 1000. deskprune finds the
+    /// API's rate by itself (it starts modest, speeds up while calls are not throttled and
+    /// slows down when they are); this only caps it. Absent: no ceiling.
+    #[schemars(with = "Option<f64>", range(min = 0.01, max = 1000))]
     pub requests_per_second: Option<Spanned<f64>>,
 }
 

@@ -24,7 +24,7 @@ use super::fault::{DropPoint, Endpoint, FaultAction, FaultRule, Trigger};
 /// The size of `oversize` without a value: more than the client's 64 MiB cap.
 pub const DEFAULT_OVERSIZE_MIB: u64 = 80;
 
-const ENDPOINTS: [(&str, Endpoint); 6] = [
+pub(super) const ENDPOINTS: [(&str, Endpoint); 6] = [
     ("list", Endpoint::List),
     ("detail", Endpoint::Detail),
     ("batch_delete", Endpoint::BatchDelete),

@@ -10,6 +10,7 @@ mod detail;
 mod fault;
 mod fault_grammar;
 mod filter;
+mod gateway;
 mod gzip;
 mod injected;
 mod job_queries;
@@ -29,8 +30,9 @@ mod tests;
 
 pub use fault::{DropPoint, Endpoint, FaultAction, FaultRule, Trigger};
 pub use fault_grammar::{DEFAULT_OVERSIZE_MIB, FaultSyntaxError};
+pub use gateway::{RateLimit, RateLimitSyntaxError};
 pub use options::SimulatorOptions;
 pub use seed::{DeleteFault, SeedDesktop, Simulate, read_inventory};
 pub use server::Simulator;
 pub use snapshot::Snapshot;
-pub use stats::Stats;
+pub use stats::{Second, Stats};

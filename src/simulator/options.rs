@@ -6,6 +6,7 @@ use std::time::Duration;
 use jiff::{SignedDuration, Timestamp};
 
 use super::fault::FaultRule;
+use super::gateway::RateLimit;
 
 /// Deliberately not `Debug`: it holds the secret key and tokens, which must never reach a log.
 #[derive(Clone)]
@@ -29,6 +30,12 @@ pub struct SimulatorOptions {
     pub faults: Vec<FaultRule>,
     /// Whether list answers are gzipped for requests that accept it.
     pub gzip: bool,
+    /// The gateway's throttling: over these, a call is answered `429` `APIGW.0308`.
+    pub rate_limits: Vec<RateLimit>,
+    /// The rate limits lift this long after the simulator was made.
+    pub rate_limit_for: Option<Duration>,
+    /// The `Retry-After` (seconds) of a throttled answer; none when absent.
+    pub throttle_retry_after: Option<u64>,
 }
 
 impl Default for SimulatorOptions {
@@ -44,6 +51,9 @@ impl Default for SimulatorOptions {
             latency: Duration::ZERO,
             faults: Vec::new(),
             gzip: true,
+            rate_limits: Vec::new(),
+            rate_limit_for: None,
+            throttle_retry_after: None,
         }
     }
 }

@@ -19,6 +19,7 @@ use super::batch_delete::batch_delete;
 use super::connection::{Peer, Switchboard, Switched};
 use super::fault::{Endpoint, FaultAction, Faults, Injection};
 use super::filter::ListKind;
+use super::gateway::{Gateway, RateLimit, THROTTLED};
 use super::job_queries::{list_sub_jobs, show_job};
 use super::list::list_desktops;
 use super::options::SimulatorOptions;
@@ -41,6 +42,8 @@ pub struct Simulator {
 
 struct Inner {
     options: SimulatorOptions,
+    gateway: Mutex<Gateway>,
+    started: tokio::time::Instant,
     state: Mutex<State>,
     faults: Faults,
     switchboard: Arc<Switchboard>,
@@ -59,6 +62,8 @@ impl Simulator {
         Simulator {
             inner: Arc::new(Inner {
                 faults: Faults::new(options.faults.clone()),
+                gateway: Mutex::new(Gateway::new(&options.rate_limits, options.rate_limit_for)),
+                started: tokio::time::Instant::now(),
                 options,
                 state: Mutex::new(state),
                 switchboard: Arc::default(),
@@ -111,6 +116,77 @@ impl Simulator {
         let mut state = self.lock();
         state.settle(self.inner.options.now());
         state.snapshot()
+    }
+
+    /// Replaces the gateway's rate limits (none: lifted), from now on, with full buckets.
+    pub fn set_rate_limits(&self, limits: &[RateLimit]) {
+        *self
+            .inner
+            .gateway
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Gateway::new(limits, None);
+    }
+
+    /// Empties the gateway's buckets: from now on calls pass at the limits' rate alone.
+    pub fn drain_rate_limits(&self) {
+        self.inner
+            .gateway
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .drain(tokio::time::Instant::now());
+    }
+
+    /// Whether the gateway lets `route`'s call through now (counting it in the timeline);
+    /// if not, the message of its `APIGW.0308` answer.
+    fn admit(&self, route: &Route) -> Result<(), String> {
+        let now = tokio::time::Instant::now();
+        let admitted = self
+            .inner
+            .gateway
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .admit(route, now);
+        let second = now.saturating_duration_since(self.inner.started).as_secs();
+        let mut state = self.lock();
+        state.stats.arrived(
+            usize::try_from(second).unwrap_or(usize::MAX),
+            admitted.is_err(),
+        );
+        if admitted.is_err() {
+            state.stats.count(route);
+            state.stats.throttled += 1;
+            state.stats.rejected += 1;
+        }
+        admitted
+    }
+
+    /// The gateway's `429` `APIGW.0308`, `latency` after the call arrived.
+    async fn throttle(&self, message: String, request_id: &str) -> Response {
+        let answer_at = tokio::time::Instant::now() + self.inner.options.latency;
+        let failure = Failure::Gateway {
+            status: StatusCode::TOO_MANY_REQUESTS,
+            code: THROTTLED,
+            message,
+        };
+        let rendered = render(Err(failure), request_id);
+        {
+            let mut state = self.lock();
+            state.stats.body_bytes += rendered.body.len() as u64;
+            state.stats.sent_bytes += rendered.body.len() as u64;
+        }
+        let mut answer = response(
+            rendered.status,
+            rendered.content_type,
+            Body::from(rendered.body),
+            request_id,
+        );
+        if let Some(seconds) = self.inner.options.throttle_retry_after {
+            answer
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        wait_until(answer_at).await;
+        answer
     }
 
     /// A panic while holding the lock cannot leave the state half-changed in a way later
@@ -234,6 +310,12 @@ async fn handle(
     let body = read_body(body).await;
     let options = &simulator.inner.options;
     let route = Route::resolve(&parts.method, parts.uri.path(), &options.project_id);
+    // The gateway throttles before anything else sees the call.
+    if let Some(route) = &route
+        && let Err(message) = simulator.admit(route)
+    {
+        return simulator.throttle(message, &request_id).await;
+    }
     let injection = route
         .as_ref()
         .map(|route| simulator.inner.faults.inject(route))

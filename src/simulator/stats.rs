@@ -28,6 +28,20 @@ pub struct Stats {
     pub sent_bytes: u64,
     /// Answers sent gzipped.
     pub gzip_answers: u64,
+    /// Calls the gateway's rate limits answered `429` `APIGW.0308` (counted in their
+    /// operation's counter and in `rejected` too).
+    pub throttled: u64,
+    /// Calls to the five operations and those throttled, in each second since the simulator
+    /// was made (the first entry is its first second).
+    pub timeline: Vec<Second>,
+}
+
+/// One second of the [`Stats::timeline`].
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq)]
+#[serde(default)]
+pub struct Second {
+    pub calls: u64,
+    pub throttled: u64,
 }
 
 impl Stats {
@@ -50,6 +64,18 @@ impl Stats {
             Endpoint::SubJobs => self.list_sub_jobs,
             Endpoint::Any => self.calls(),
         }
+    }
+
+    /// A call arrived in second `second` (from the simulator's start); `throttled`: the
+    /// gateway refused it.
+    pub(super) fn arrived(&mut self, second: usize, throttled: bool) {
+        // Bounded: a simulator left running for a day keeps a day of seconds, 1.4 MB.
+        let second = second.min(24 * 3600);
+        if self.timeline.len() <= second {
+            self.timeline.resize(second + 1, Second::default());
+        }
+        self.timeline[second].calls += 1;
+        self.timeline[second].throttled += u64::from(throttled);
     }
 
     pub(super) fn count(&mut self, route: &Route) {

@@ -14,7 +14,7 @@ use super::answer::{
 };
 use super::credentials::Auth;
 use super::error::{ApiError, TransportKind};
-use super::pace::{RateLimiter, backoff, parse_retry_after};
+use super::pace::{Pace, backoff, parse_retry_after};
 use super::sign::{self, Signable};
 use crate::text::printable;
 
@@ -39,7 +39,8 @@ pub struct ClientOptions {
     pub timeout: Duration,
     /// Resends of a call that provably did not reach the service.
     pub max_retries: u32,
-    pub requests_per_second: f64,
+    /// The most calls a second, whatever the adaptive rate finds (`None`: no ceiling).
+    pub requests_per_second: Option<f64>,
     /// Calls in flight at once.
     pub max_concurrency: usize,
 }
@@ -58,7 +59,8 @@ struct Inner {
     project_id: String,
     auth: Auth,
     max_retries: u32,
-    limiter: RateLimiter,
+    /// The adaptive rate, shared by reads and writes.
+    pace: Pace,
     permits: Semaphore,
     /// Places to unpack and decode large answers off the runtime: one per core, so that
     /// the pages in flight wait packed (50 kB), not unpacked (1 MB) and half decoded.
@@ -108,7 +110,7 @@ impl Client {
                 project_id: project_id.to_string(),
                 auth,
                 max_retries: options.max_retries,
-                limiter: RateLimiter::new(options.requests_per_second),
+                pace: Pace::new(options.requests_per_second),
                 permits: Semaphore::new(options.max_concurrency),
                 decoders: Semaphore::new(
                     std::thread::available_parallelism().map_or(1, usize::from),
@@ -200,7 +202,7 @@ impl Client {
         })
     }
 
-    /// One attempt: wait for a rate slot and a permit, sign, send, read the whole body. A
+    /// One attempt: wait for a permit and for the adaptive rate, sign, send, read the whole body. A
     /// successful answer is returned as it came (perhaps gzipped), to be unpacked as it is
     /// decoded.
     async fn attempt(
@@ -213,7 +215,7 @@ impl Client {
             .acquire()
             .await
             .expect("the semaphore is never closed");
-        inner.limiter.wait().await;
+        let sent_at = inner.pace.wait().await;
         let path = format!("/v2/{}/{}", inner.project_id, call.path);
         let query = sign::canonical_query(&call.query);
         let mut url = inner.base.clone();
@@ -248,6 +250,9 @@ impl Client {
             .await
             .map_err(|err| (transport(err), None))?;
         let status = response.status();
+        if status != StatusCode::TOO_MANY_REQUESTS {
+            inner.pace.answered(sent_at, None);
+        }
         let request_id = header(&response, "x-request-id");
         let gzipped = header(&response, "content-encoding")
             .is_some_and(|coding| coding.trim().eq_ignore_ascii_case("gzip"));
@@ -292,6 +297,13 @@ impl Client {
             Ok(body) => refusal(&call.name, status, &body, request_id),
             Err(detail) => malformed(&call.name, status, detail),
         };
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            let code = match &refused {
+                ApiError::Refused { code, .. } => code.as_str(),
+                _ => "",
+            };
+            inner.pace.answered(sent_at, Some((code, retry_after)));
+        }
         Err((refused, retry_after))
     }
 
@@ -372,7 +384,7 @@ mod tests {
                 max_retries: 0,
                 timeout: Duration::from_secs(1),
                 max_concurrency: 1,
-                requests_per_second: 1.0,
+                requests_per_second: Some(1.0),
             },
         )
         .unwrap();

@@ -259,7 +259,7 @@ impl ApiError {
                 "the desktop's current state forbids deleting it now (it may be busy or already being deleted); run again later"
             }
             (429, _) => {
-                "the API throttled the calls: lower `[client] requests_per_second` or `[client] max_concurrency`, and run again"
+                "the API kept throttling the calls through every retry: set `[client] requests_per_second` below the limit its message names, or lower `[client] max_concurrency`, and run again"
             }
             (404, "APIGW.0101") => {
                 "the API does not exist at this address: check `[cloud] region`, `[cloud] endpoint` and `[cloud] project_id`"

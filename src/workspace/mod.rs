@@ -14,6 +14,7 @@ pub use calls::ListFilter;
 pub use client::{Client, ClientOptions};
 pub use credentials::{Auth, Secret};
 pub use error::ApiError;
+pub use pace::throttled_rate;
 
 #[cfg(test)]
 mod proptests;

@@ -1,68 +1,98 @@
-//! How fast calls go: the client-side rate limit, the backoff between attempts, and how long
-//! a `Retry-After` may make one wait.
+//! How fast calls go: the adaptive client-side rate (`adaptive`: found, not configured; the
+//! config's `requests_per_second` only caps it), the backoff between attempts, and how long a
+//! `Retry-After` may make one wait.
 
-use std::collections::VecDeque;
+mod adaptive;
+
+use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use tokio::sync::Mutex;
 use tokio::time::Instant;
+
+use adaptive::{Adaptive, THROTTLED_FOR};
 
 const FIRST_BACKOFF: Duration = Duration::from_millis(500);
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 /// A `Retry-After` longer than this is clamped: a scheduled run must end.
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
-/// The most calls that leave at once (the config allows 1,000 a second).
-const MAX_BURST: f64 = 1000.0;
-/// The longest wait between two calls the rate limit makes: one call an hour.
-const MAX_WINDOW: Duration = Duration::from_secs(3600);
+/// The gateway's code for throttling, logged when a 429 carries no code of its own.
+const THROTTLED: &str = "429";
 
-/// Calls at most `per_second` a second: at most `burst` (the whole part of `per_second`, at
-/// least 1) in any window of `burst / per_second` seconds, so for 10 a second, at most 10 in
-/// any one second. Calls need not be spread evenly: when a round of answers comes in at once,
-/// the next round leaves at once, unless the window is full.
+/// The pace of every call one client sends, reads and writes alike: the adaptive
+/// controller (`adaptive`) behind a lock, on tokio's clock (so paused-clock tests move it).
 #[derive(Debug)]
-pub(super) struct RateLimiter {
-    burst: usize,
-    window: Duration,
-    /// When each of the last `burst` calls left (or will leave), oldest first.
-    slots: Mutex<VecDeque<Instant>>,
+pub(super) struct Pace {
+    controller: Mutex<Adaptive>,
 }
 
-impl RateLimiter {
-    pub(super) fn new(per_second: f64) -> RateLimiter {
-        // A NaN is taken as 1 a second; `clamp` would keep it.
-        let per_second = if per_second.is_nan() { 1.0 } else { per_second };
-        let burst = per_second.floor().clamp(1.0, MAX_BURST);
-        RateLimiter {
-            burst: burst as usize,
-            // Checked: a rate too small to be a duration (or not a number) is one call per
-            // `MAX_WINDOW`, never a panic nor an instant past the end of time.
-            window: Duration::try_from_secs_f64(burst / per_second)
-                .unwrap_or(MAX_WINDOW)
-                .min(MAX_WINDOW),
-            slots: Mutex::new(VecDeque::with_capacity(burst as usize)),
+impl Pace {
+    /// `ceiling`: the most calls a second, whatever the gateway allows (`None`: no ceiling).
+    pub(super) fn new(ceiling: Option<f64>) -> Pace {
+        Pace {
+            controller: Mutex::new(Adaptive::new(ceiling, now())),
         }
     }
 
-    /// Waits for this call's slot.
-    pub(super) async fn wait(&self) {
-        let slot = {
-            let mut slots = self.slots.lock().await;
-            let now = Instant::now();
-            let slot = if slots.len() < self.burst {
-                now
-            } else {
-                let oldest = slots.pop_front().expect("the window is full");
-                (oldest + self.window).max(now)
+    /// Waits until a call may leave (never while the controller backs off after a throttle),
+    /// and returns when it left, to be given back with its answer.
+    pub(super) async fn wait(&self) -> std::time::Instant {
+        loop {
+            let next = {
+                let mut controller = self.lock();
+                let now = now();
+                match controller.try_acquire(now) {
+                    Ok(()) => return now,
+                    Err(at) => at,
+                }
             };
-            slots.push_back(slot);
-            slot
-        };
-        // A timer would round even a slot that is due now up to its next tick.
-        if slot > Instant::now() {
-            tokio::time::sleep_until(slot).await;
+            tokio::time::sleep_until(Instant::from_std(next)).await;
         }
     }
+
+    /// An answer to a call that left at `sent_at`: a 429 cuts the rate (and holds every call
+    /// for its `Retry-After`), anything else lets it grow.
+    pub(super) fn answered(
+        &self,
+        sent_at: std::time::Instant,
+        throttled: Option<(&str, Option<Duration>)>,
+    ) {
+        let mut controller = self.lock();
+        let now = now();
+        let change = match throttled {
+            Some((code, retry_after)) => {
+                let code = if code.is_empty() { THROTTLED } else { code };
+                let change = controller.on_throttled(now, sent_at, code, retry_after);
+                *LAST_THROTTLE.lock().unwrap_or_else(PoisonError::into_inner) =
+                    Some((now, controller.rate()));
+                change
+            }
+            None => controller.on_success(now, sent_at),
+        };
+        if let Some(change) = change {
+            tracing::info!("{change}");
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Adaptive> {
+        self.controller
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// The last throttle any client of this process met, and the rate it cut to: the progress
+/// line reads it (one process, one user: a global is the simplest line to it).
+static LAST_THROTTLE: Mutex<Option<(std::time::Instant, f64)>> = Mutex::new(None);
+
+/// The rate deskprune was cut to, when the API throttled it in the last few seconds.
+pub fn throttled_rate() -> Option<f64> {
+    let last = *LAST_THROTTLE.lock().unwrap_or_else(PoisonError::into_inner);
+    let (at, rate) = last?;
+    (now().saturating_duration_since(at) < THROTTLED_FOR).then_some(rate)
+}
+
+fn now() -> std::time::Instant {
+    Instant::now().into_std()
 }
 
 /// Delta-seconds or an HTTP date, clamped; a date in the past means "now".
@@ -92,37 +122,17 @@ pub(super) fn backoff(attempt: u32) -> Duration {
 mod tests {
     use super::*;
 
-    /// The limiter's slots for `calls` calls made at once, in milliseconds from the first.
-    async fn slots(per_second: f64, calls: usize) -> Vec<u128> {
-        let limiter = RateLimiter::new(per_second);
-        let start = Instant::now();
-        let mut slots = Vec::new();
-        for _ in 0..calls {
-            limiter.wait().await;
-            slots.push((Instant::now() - start).as_millis());
-        }
-        slots
-    }
-
     #[tokio::test(start_paused = true)]
-    async fn any_rate_makes_a_limit_without_panicking() {
-        for per_second in [1e-20, f64::MIN_POSITIVE, 0.0, -1.0, f64::NAN, f64::INFINITY] {
-            let limiter = RateLimiter::new(per_second);
-            assert!(limiter.window <= MAX_WINDOW, "{per_second}");
-            limiter.wait().await;
-            limiter.wait().await;
-        }
-        assert_eq!(slots(1e-20, 2).await, [0, 3_600_000]);
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn the_rate_limit_lets_a_second_s_calls_go_at_once_and_no_more() {
-        assert_eq!(slots(3.0, 7).await, [0, 0, 0, 1000, 1000, 1000, 2000]);
-        assert_eq!(slots(0.5, 3).await, [0, 2000, 4000]);
-        assert_eq!(slots(2.5, 5).await, [0, 0, 800, 800, 1600]);
-        let fast = slots(1000.0, 1001).await;
-        assert!(fast[..1000].iter().all(|&at| at == 0));
-        assert_eq!(fast[1000], 1000);
+    async fn no_call_leaves_while_the_pace_backs_off_after_a_throttle() {
+        let pace = Pace::new(None);
+        let sent_at = pace.wait().await;
+        let throttled_at = Instant::now();
+        pace.answered(sent_at, Some(("APIGW.0308", Some(Duration::from_secs(2)))));
+        assert!(throttled_rate().is_some());
+        // Any call, a batch-delete included (every call waits here), leaves only once the
+        // `Retry-After` has passed.
+        pace.wait().await;
+        assert!(Instant::now() - throttled_at >= Duration::from_secs(2));
     }
 
     #[test]

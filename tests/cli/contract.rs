@@ -79,6 +79,7 @@ fn committed_schemas_match_the_code() {
         ("config", deskprune::schema::config()),
         ("plan", deskprune::schema::plan()),
         ("state", deskprune::schema::state()),
+        ("apply-events", deskprune::schema::apply_events()),
     ] {
         assert_eq!(
             committed(name),

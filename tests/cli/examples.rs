@@ -8,8 +8,11 @@
 //! its `args`). A script is read line by line (`\` continues one), split into words by `shlex`,
 //! and cut at the words `;`, `;;`, `&&`, `||`, `|` and at the first redirection: enough for the
 //! examples, not a shell (operators must stand apart as words, as they do in the examples). A
-//! variable is passed through as its literal text, so a value clap parses as a number or a
-//! choice must be written out in the example. Each script is also checked with `bash -n`.
+//! word that is one variable stands for `1`; any other variable is passed through as its
+//! literal text. Each script is also checked with `bash -n`.
+//!
+//! The recipes' gates are checked too: only the job that applies, behind a person's approval,
+//! sees the key pair that can delete, and it applies the saved plan the approver read.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -194,6 +197,15 @@ fn the_shell_reader_finds_commands_in_ci_scripts() {
 
 /// Checks one command line against the CLI definition, and against what CI allows.
 fn check(argv: &[String]) -> Result<(), String> {
+    // A word that is one shell variable (`$N`, `${N}`) is a value the CI fills in: it stands as
+    // `1` here, which every option that takes a value (a count, seconds, a path) accepts.
+    let argv = argv.iter().map(|word| {
+        let variable = word.strip_prefix('$').is_some_and(|name| {
+            let name = name.trim_start_matches('{').trim_end_matches('}');
+            !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        });
+        if variable { "1" } else { word.as_str() }
+    });
     match Cli::try_parse_from(argv) {
         Ok(cli) => match cli.command {
             Command::Apply(args) if !args.auto_approve => Err(
@@ -404,4 +416,67 @@ fn is_assignment(word: &str) -> bool {
             && !name.starts_with(|c: char| c.is_ascii_digit())
             && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
     })
+}
+
+fn yaml(name: &str) -> saphyr::Yaml<'static> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("examples/ci")
+        .join(name);
+    // Leaked: the parsed document borrows its text, and a test process is short.
+    let text: &'static str = Box::leak(std::fs::read_to_string(path).unwrap().into_boxed_str());
+    saphyr::Yaml::load_from_str(text).unwrap().remove(0)
+}
+
+/// The text of a YAML node, as it would be written (for looking into a job).
+fn text_of(node: &saphyr::Yaml) -> String {
+    let mut out = String::new();
+    saphyr::YamlEmitter::new(&mut out).dump(node).unwrap();
+    out
+}
+
+#[test]
+fn github_applies_only_the_approved_plan_with_the_only_delete_capable_pair() {
+    let workflow = yaml("github-actions.yml");
+    let jobs = &workflow["jobs"];
+    let apply = &jobs["apply"];
+    assert_eq!(
+        apply["environment"].as_str(),
+        Some("deskprune-production"),
+        "the apply job must wait for the environment's reviewers"
+    );
+    assert_eq!(apply["needs"].as_str(), Some("plan-main"));
+    let apply_text = text_of(apply);
+    assert!(apply_text.contains("deskprune apply plan.json --auto-approve"));
+    assert!(apply_text.contains("secrets.HUAWEICLOUD_SDK_AK"));
+    assert!(
+        text_of(&workflow["env"]).find("secrets.").is_none(),
+        "no secret at the workflow's top level: every job would see it"
+    );
+    for read_only in ["plan", "drift", "plan-main"] {
+        let job = text_of(&jobs[read_only]);
+        assert!(job.contains("secrets.DESKPRUNE_READ_AK"), "{read_only}");
+        assert!(!job.contains("secrets.HUAWEICLOUD_SDK"), "{read_only}");
+        assert!(!job.contains("deskprune apply"), "{read_only}");
+    }
+    // The pull request's plan is one comment, found again by the plan's marker line.
+    assert!(text_of(&jobs["plan"]).contains("head -n 1 plan.md"));
+    assert!(
+        text_of(&workflow["on"]["workflow_dispatch"]).contains("allow_deletions"),
+        "a first large cleanup needs --allow-deletions N"
+    );
+}
+
+#[test]
+fn gitlab_applies_by_hand_only_when_the_config_changed() {
+    let pipeline = yaml("gitlab-ci.yml");
+    let apply = &pipeline["apply"];
+    let rules = text_of(&apply["rules"]);
+    assert!(rules.contains("when: manual"), "{rules}");
+    assert!(rules.contains("deskprune.toml"), "{rules}");
+    assert!(text_of(apply).contains("deskprune apply plan.json --auto-approve"));
+    for read_only in ["plan", "drift", "plan-main"] {
+        let job = text_of(&pipeline[read_only]);
+        assert!(job.contains("DESKPRUNE_READ_AK"), "{read_only}");
+        assert!(!job.contains("deskprune apply"), "{read_only}");
+    }
 }

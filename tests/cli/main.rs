@@ -5,6 +5,7 @@ mod support;
 
 mod api;
 mod apply;
+mod apply_json;
 mod bad_answers;
 mod calls;
 mod contract;
@@ -28,6 +29,7 @@ mod plan;
 mod process;
 mod progress;
 mod rails;
+mod rate;
 mod review;
 mod saved;
 mod secrets;

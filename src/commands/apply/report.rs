@@ -11,6 +11,22 @@ use crate::interrupt::Signal;
 use crate::output::Output;
 use crate::workspace::ApiError;
 
+/// Where a report's lines go: the terminal's streams, or with `apply --json` those and events.
+pub(in crate::commands) trait Say {
+    fn warning(&self, message: &str);
+    fn note(&self, message: &str);
+}
+
+impl Say for Output {
+    fn warning(&self, message: &str) {
+        Output::warning(self, message);
+    }
+
+    fn note(&self, message: &str) {
+        Output::note(self, message);
+    }
+}
+
 pub(super) fn plural(count: usize) -> &'static str {
     if count == 1 { "" } else { "s" }
 }
@@ -38,7 +54,7 @@ pub(super) fn label(names: &HashMap<String, String>, id: &str) -> String {
 pub(super) fn report_submission(
     report: &SubmitReport,
     names: &HashMap<String, String>,
-    output: &Output,
+    output: &impl Say,
 ) {
     let jobs = report.jobs.len();
     output.note(&format!(
@@ -114,7 +130,11 @@ pub(super) fn report_submission(
     }
 }
 
-pub(super) fn report_jobs(report: &FollowReport, names: &HashMap<String, String>, output: &Output) {
+pub(super) fn report_jobs(
+    report: &FollowReport,
+    names: &HashMap<String, String>,
+    output: &impl Say,
+) {
     for (id, reason) in &report.failed {
         output.warning(&format!(
             "desktop {} was not deleted: {reason}",
@@ -173,7 +193,7 @@ pub(super) fn summary(
 }
 
 /// What resolving the calls an earlier run sent without recording their answer found.
-pub(in crate::commands) fn resolution(resolution: &Resolution, output: &Output) {
+pub(in crate::commands) fn resolution(resolution: &Resolution, output: &impl Say) {
     for (job_id, ids) in &resolution.found {
         output.note(&format!(
             "An earlier run sent a batch-delete of {} desktop{} and stopped before recording its answer; found the job it created, {job_id}, and recorded it.",
@@ -213,7 +233,7 @@ pub(in crate::commands) fn resolution(resolution: &Resolution, output: &Output) 
 }
 
 /// A signal before the first call: nothing to save. Returns the exit code.
-pub(super) fn stopped_before_sending(signal: Signal, output: &Output) -> u8 {
+pub(super) fn stopped_before_sending(signal: Signal, output: &impl Say) -> u8 {
     output.warning(&format!(
         "received {} before anything was sent; nothing was sent, nothing was deleted",
         signal.name()
@@ -222,7 +242,7 @@ pub(super) fn stopped_before_sending(signal: Signal, output: &Output) -> u8 {
 }
 
 /// Said the moment sending stops early, while the calls in flight are waited for.
-pub(super) fn stopping(why: &Stop, in_flight: usize, grace: Duration, output: &Output) {
+pub(super) fn stopping(why: &Stop, in_flight: usize, grace: Duration, output: &impl Say) {
     let waiting = match in_flight {
         0 => String::new(),
         n => format!(
@@ -254,7 +274,7 @@ pub(super) fn stopping(why: &Stop, in_flight: usize, grace: Duration, output: &O
 }
 
 /// After a signal stopped sending: what is recorded, and how to go on.
-pub(super) fn interrupted_sending(signal: Signal, state: &str, output: &Output) {
+pub(super) fn interrupted_sending(signal: Signal, state: &str, output: &impl Say) {
     output.warning(&format!(
         "apply stopped by {}; every answer that arrived is recorded in `{}`. Run `deskprune apply` again to follow the jobs and send the rest",
         signal.name(),
@@ -263,7 +283,7 @@ pub(super) fn interrupted_sending(signal: Signal, state: &str, output: &Output) 
 }
 
 /// After a signal stopped the wait for the jobs.
-pub(super) fn interrupted_following(signal: Signal, state: &str, output: &Output) {
+pub(super) fn interrupted_following(signal: Signal, state: &str, output: &impl Say) {
     output.warning(&format!(
         "received {} while following the jobs; every job is recorded in `{}`: `deskprune jobs --refresh` shows how they end, and `deskprune apply` follows them",
         signal.name(),

@@ -271,15 +271,26 @@ impl Check<'_> {
                 defaults::MAX_CONCURRENCY,
                 None,
             ),
-            // One call every 100 seconds at the slowest: the rate limiter's window is
-            // 1 / rate, and slower is no use to anyone (1e-20 overflowed it).
-            requests_per_second: self.number(
-                raw.requests_per_second,
-                "requests_per_second",
-                Lower::Inclusive(0.01),
-                1000.0,
-                defaults::REQUESTS_PER_SECOND,
-            ),
+            // A ceiling on the adaptive rate; absent, none. One call every 100 seconds at
+            // the slowest: slower is no use to anyone.
+            requests_per_second: raw.requests_per_second.map(|value| {
+                let before = self.diagnostics.len();
+                let ceiling = self.number(
+                    Some(value),
+                    "requests_per_second",
+                    Lower::Inclusive(0.01),
+                    1000.0,
+                    1000.0,
+                );
+                if self.diagnostics.len() > before
+                    && let Some(diagnostic) = self.diagnostics.pop()
+                {
+                    self.push(diagnostic.help(
+                        "it is only a ceiling on the rate deskprune finds by itself: leave it out for none",
+                    ));
+                }
+                ceiling
+            }),
         }
     }
 }

@@ -77,7 +77,7 @@ id = "1d81c1dc-312b-4621-b778-bac3a1336442"
             max_retries: 0,
             timeout: Duration::from_millis(2500),
             max_concurrency: 64,
-            requests_per_second: 0.5,
+            requests_per_second: Some(0.5),
         },
         state: crate::config::StateSettings::Local,
         desktops: [
@@ -126,7 +126,7 @@ fn defaults_fill_absent_tables_and_keys() {
             max_retries: 5,
             timeout: Duration::from_secs(30),
             max_concurrency: 8,
-            requests_per_second: 10.0,
+            requests_per_second: None,
         }
     );
     assert!(config.desktops.is_empty());
@@ -148,7 +148,7 @@ fn integers_are_accepted_where_numbers_are() {
     let config = parse_ok(&text);
     assert_eq!(config.guard.max_delete_percent, 100.0);
     assert_eq!(config.client.timeout, Duration::from_secs(600));
-    assert_eq!(config.client.requests_per_second, 1000.0);
+    assert_eq!(config.client.requests_per_second, Some(1000.0));
 }
 
 #[test]

@@ -3,6 +3,7 @@
 mod auth;
 mod deleting;
 mod faults;
+mod gateway;
 mod harness;
 mod jobs;
 mod listing;
