@@ -15,6 +15,7 @@ mod takeover;
 
 use std::collections::BTreeMap;
 
+use deskprune::simulator::SimulatorOptions;
 use serde_json::Value;
 
 use crate::support::s3::*;
@@ -48,6 +49,29 @@ pub fn config_key(
         text.push_str(&format!("[[desktop]]\nname = \"eng-{i:04}\"\n"));
     }
     world.config(&text);
+}
+
+/// `n` desktops of team `eng` on a simulator that answers each call after `latency_ms` ms.
+pub fn slow_team(n: usize, latency_ms: u64) -> World {
+    World::with_options(
+        team(n),
+        SimulatorOptions {
+            latency: std::time::Duration::from_millis(latency_ms),
+            ..SimulatorOptions::default()
+        },
+    )
+}
+
+/// `world`'s config (written by [`config`]) with one call in flight at a time.
+pub fn one_at_a_time(world: &World) {
+    std::fs::write(
+        world.path("deskprune.toml"),
+        read(&world.path("deskprune.toml")).replace(
+            "max_retries = 2\n",
+            "max_retries = 2\nmax_concurrency = 1\n",
+        ),
+    )
+    .unwrap();
 }
 
 /// `args` in `world` with the store's credentials (AWS variables).

@@ -2,24 +2,10 @@
 //! lost while apply works stops it like an unwritable state; `force-unlock LOCK_ID` removes
 //! only the remote lock it names; `--state` overrides the configured store, saying so.
 
-use deskprune::simulator::SimulatorOptions;
-
 use crate::process::Running;
 use crate::support::s3::*;
 use crate::support::*;
 use crate::team_state::*;
-
-/// `world`'s config with one call in flight at a time.
-fn one_at_a_time(world: &World) {
-    std::fs::write(
-        world.path("deskprune.toml"),
-        read(&world.path("deskprune.toml")).replace(
-            "max_retries = 2\n",
-            "max_retries = 2\nmax_concurrency = 1\n",
-        ),
-    )
-    .unwrap();
-}
 
 #[test]
 fn a_lease_lost_while_applying_stops_the_calls_and_prints_every_accepted_job() {
@@ -27,13 +13,7 @@ fn a_lease_lost_while_applying_stops_the_calls_and_prints_every_accepted_job() {
     let proxy = StoreProxy::in_front_of(&moto.endpoint);
     // 40 deletions in 20 calls, one at a time, each answered after 200 ms; a 5 s lease is
     // renewed every 1.7 s.
-    let world = World::with_options(
-        team(50),
-        SimulatorOptions {
-            latency: std::time::Duration::from_millis(200),
-            ..SimulatorOptions::default()
-        },
-    );
+    let world = slow_team(50, 200);
     config(&world, &proxy.endpoint, 10, 2, 5);
     one_at_a_time(&world);
 
@@ -164,13 +144,7 @@ fn a_lease_not_renewed_in_time_stops_the_calls_even_while_the_renewal_hangs() {
     let proxy = StoreProxy::in_front_of(&moto.endpoint);
     // 50 deletions in 25 calls, one at a time, each answered after 300 ms: longer than the
     // 5 s lease.
-    let world = World::with_options(
-        team(60),
-        SimulatorOptions {
-            latency: std::time::Duration::from_millis(300),
-            ..SimulatorOptions::default()
-        },
-    );
+    let world = slow_team(60, 300);
     config(&world, &proxy.endpoint, 10, 2, 5);
     one_at_a_time(&world);
     // Every write of the lock after the first (its renewals) hangs past the lease's end.
@@ -203,13 +177,7 @@ fn a_renewal_carried_out_whose_answer_was_lost_keeps_the_lease() {
     let proxy = StoreProxy::in_front_of(&moto.endpoint);
     // 30 deletions in 15 calls, one at a time, each answered after 300 ms; a 5 s lease is
     // renewed every 1.7 s.
-    let world = World::with_options(
-        team(40),
-        SimulatorOptions {
-            latency: std::time::Duration::from_millis(300),
-            ..SimulatorOptions::default()
-        },
-    );
+    let world = slow_team(40, 300);
     config(&world, &proxy.endpoint, 10, 2, 5);
     one_at_a_time(&world);
     // The first renewal reaches the store, but its answer is lost: the client's retry finds

@@ -2,8 +2,6 @@
 //! one at a time hold it, the others fail naming the holder or wait and then find nothing to
 //! do; every accepted job is in the shared state and no desktop is submitted twice.
 
-use deskprune::simulator::SimulatorOptions;
-
 use crate::process::Running;
 use crate::support::s3::*;
 use crate::support::*;
@@ -39,13 +37,7 @@ fn four_applies_at_once_hold_the_lock_one_at_a_time_and_share_one_journal() {
     let proxy = StoreProxy::in_front_of(&moto.endpoint);
     // 32 deletions in 8 calls, each answered after 20 ms: long enough for the others to
     // find the lock held.
-    let world = World::with_options(
-        team(40),
-        SimulatorOptions {
-            latency: std::time::Duration::from_millis(20),
-            ..SimulatorOptions::default()
-        },
-    );
+    let world = slow_team(40, 20);
     let folders: Vec<tempfile::TempDir> = (0..4).map(|_| tempfile::tempdir().unwrap()).collect();
     config(&world, &proxy.endpoint, 8, 4, 60);
     let text = read(&world.path("deskprune.toml"));

@@ -3,8 +3,6 @@
 //! connection on the lock or the first state write stops apply before any deletion; one that
 //! fails mid-apply stops apply starting calls, with every accepted job ID on stderr (exit 3).
 
-use deskprune::simulator::SimulatorOptions;
-
 use crate::process::Running;
 use crate::support::s3::*;
 use crate::support::*;
@@ -155,22 +153,9 @@ fn a_state_write_failing_mid_apply_stops_the_calls_and_prints_every_accepted_job
     let Some(moto) = Moto::start() else { return };
     let proxy = StoreProxy::in_front_of(&moto.endpoint);
     // 40 deletions in 20 calls, one at a time, each answered after 20 ms.
-    let world = World::with_options(
-        team(50),
-        SimulatorOptions {
-            latency: std::time::Duration::from_millis(20),
-            ..SimulatorOptions::default()
-        },
-    );
+    let world = slow_team(50, 20);
     config(&world, &proxy.endpoint, 10, 2, 60);
-    std::fs::write(
-        world.path("deskprune.toml"),
-        read(&world.path("deskprune.toml")).replace(
-            "max_retries = 2\n",
-            "max_retries = 2\nmax_concurrency = 1\n",
-        ),
-    )
-    .unwrap();
+    one_at_a_time(&world);
 
     let mut apply = Running::start(command(&world, &["apply", "--auto-approve"]));
     // The kill point: the third batch-delete carried out; from then on the state key's

@@ -5,8 +5,6 @@
 
 use std::os::unix::process::ExitStatusExt;
 
-use deskprune::simulator::SimulatorOptions;
-
 use crate::process::Running;
 use crate::support::s3::*;
 use crate::support::*;
@@ -16,22 +14,9 @@ use super::*;
 /// 110 desktops, 10 declared: 100 deletions in 10 calls, one at a time, each answered after
 /// 20 ms; the lease is `lease` s.
 fn world(moto: &Moto, lease: u64) -> World {
-    let world = World::with_options(
-        team(110),
-        SimulatorOptions {
-            latency: std::time::Duration::from_millis(20),
-            ..SimulatorOptions::default()
-        },
-    );
+    let world = slow_team(110, 20);
     config(&world, &moto.endpoint, 10, 10, lease);
-    std::fs::write(
-        world.path("deskprune.toml"),
-        read(&world.path("deskprune.toml")).replace(
-            "max_retries = 2\n",
-            "max_retries = 2\nmax_concurrency = 1\n",
-        ),
-    )
-    .unwrap();
+    one_at_a_time(&world);
     world
 }
 
