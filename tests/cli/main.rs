@@ -35,6 +35,5 @@ mod saved;
 mod secrets;
 mod state_file;
 mod team_state;
-mod team_state_core;
 mod terminal;
 mod unwritable;

@@ -10,6 +10,7 @@ mod concurrency;
 mod faults;
 mod harness;
 mod history;
+mod lease;
 mod secrets;
 mod takeover;
 

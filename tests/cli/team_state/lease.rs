@@ -1,11 +1,11 @@
-//! Team state, the source side's own scenarios (the shared ones are in `team_state`): a lease
-//! lost while apply works stops it like an unwritable state; `force-unlock LOCK_ID` removes
-//! only the remote lock it names; `--state` overrides the configured store, saying so.
+//! A lease lost while apply works stops it like an unwritable state; `force-unlock LOCK_ID`
+//! removes only the remote lock it names; `--state` overrides the configured store, saying so.
 
 use crate::process::Running;
 use crate::support::s3::*;
 use crate::support::*;
-use crate::team_state::*;
+
+use super::*;
 
 #[test]
 fn a_lease_lost_while_applying_stops_the_calls_and_prints_every_accepted_job() {
