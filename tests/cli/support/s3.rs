@@ -350,6 +350,17 @@ impl Bucket {
     pub fn keys(&self) -> Vec<String> {
         self.list("").into_iter().map(|(key, _)| key).collect()
     }
+
+    /// Every key in the bucket with its body.
+    pub fn contents(&self) -> Vec<(String, Option<Vec<u8>>)> {
+        self.keys()
+            .into_iter()
+            .map(|key| {
+                let body = self.get(&key);
+                (key, body)
+            })
+            .collect()
+    }
 }
 
 impl Drop for Moto {

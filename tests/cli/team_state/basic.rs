@@ -91,14 +91,7 @@ fn state_push_uploads_a_local_state_once_and_refuses_a_non_empty_remote_one() {
     let plan = run(&world, &["plan", "--detailed-exitcode"]);
     assert_eq!(plan.code(), 0, "{}", plan.stderr());
 
-    let before: Vec<(String, Option<Vec<u8>>)> = moto
-        .keys()
-        .into_iter()
-        .map(|key| {
-            let body = moto.get(&key);
-            (key, body)
-        })
-        .collect();
+    let before = moto.contents();
     let again = run(&world, &["state", "push", "--from", "local.json"]);
     assert_eq!(
         again.code(),
@@ -111,14 +104,7 @@ fn state_push_uploads_a_local_state_once_and_refuses_a_non_empty_remote_one() {
         "the refusal names the key:\n{}",
         again.stderr()
     );
-    let after: Vec<(String, Option<Vec<u8>>)> = moto
-        .keys()
-        .into_iter()
-        .map(|key| {
-            let body = moto.get(&key);
-            (key, body)
-        })
-        .collect();
+    let after = moto.contents();
     assert!(
         before == after,
         "the refused push changed nothing in the bucket"
