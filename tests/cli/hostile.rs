@@ -30,6 +30,7 @@ use serde_json::Value;
 
 use deskprune::simulator::SimulatorOptions;
 
+use crate::support::serve::{Served, forwarding_client};
 use crate::support::*;
 
 /// Path ends that pick a hook: `/v2/{project_id}` and then these.
@@ -120,44 +121,21 @@ impl Builder {
     }
 
     pub fn start(self) -> Hostile {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        // reqwest is built without a default TLS provider; an Err only means one is installed.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let http = reqwest::Client::builder()
-            .no_proxy()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap();
         let shared = Arc::new(Shared {
             upstream: self.upstream,
             hooks: self.hooks,
             received: Mutex::default(),
-            http,
+            http: forwarding_client(),
         });
-        let listener = runtime
-            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-            .unwrap();
-        let endpoint = format!("http://{}", listener.local_addr().unwrap());
-        let (shutdown, stop) = tokio::sync::oneshot::channel::<()>();
-        let app = axum::Router::new()
-            .fallback(handle)
-            .with_state(shared.clone());
-        runtime.spawn(async move {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(async {
-                    let _ = stop.await;
-                })
-                .await
-        });
+        let served = Served::start(
+            axum::Router::new()
+                .fallback(handle)
+                .with_state(shared.clone()),
+        );
         Hostile {
-            endpoint,
+            endpoint: served.endpoint.clone(),
             shared,
-            _runtime: runtime,
-            _shutdown: shutdown,
+            _served: served,
         }
     }
 }
@@ -166,8 +144,7 @@ impl Builder {
 pub struct Hostile {
     pub endpoint: String,
     shared: Arc<Shared>,
-    _runtime: tokio::runtime::Runtime,
-    _shutdown: tokio::sync::oneshot::Sender<()>,
+    _served: Served,
 }
 
 impl Hostile {

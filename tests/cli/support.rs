@@ -2,6 +2,7 @@
 //! the config and state, and a builder for running the binary in it.
 
 pub mod s3;
+pub mod serve;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};

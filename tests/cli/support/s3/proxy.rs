@@ -19,6 +19,8 @@ use axum::extract::{Request, State};
 use axum::http::{StatusCode, header};
 use axum::response::Response;
 
+use crate::support::serve::{Served, forwarding_client};
+
 /// A request as the proxy received it, and what it answered.
 #[derive(Debug, Clone)]
 pub struct StoreRequest {
@@ -144,53 +146,29 @@ pub struct StoreProxy {
     /// `http://127.0.0.1:PORT`: the endpoint to give deskprune.
     pub endpoint: String,
     shared: Arc<Shared>,
-    _runtime: tokio::runtime::Runtime,
-    _shutdown: tokio::sync::oneshot::Sender<()>,
+    _served: Served,
 }
 
 impl StoreProxy {
     /// A pass-through proxy to `upstream` (`http://127.0.0.1:PORT`).
     pub fn in_front_of(upstream: &str) -> StoreProxy {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        // reqwest is built without a default TLS provider; an Err only means one is installed.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let http = reqwest::Client::builder()
-            .no_proxy()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap();
         let shared = Arc::new(Shared {
             upstream: upstream.to_string(),
             strip: AtomicBool::new(false),
             clock: AtomicUsize::new(0),
             rules: Mutex::default(),
             received: Mutex::default(),
-            http,
+            http: forwarding_client(),
         });
-        let listener = runtime
-            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-            .unwrap();
-        let endpoint = format!("http://{}", listener.local_addr().unwrap());
-        let (shutdown, stop) = tokio::sync::oneshot::channel::<()>();
-        let app = axum::Router::new()
-            .fallback(handle)
-            .with_state(shared.clone());
-        runtime.spawn(async move {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(async {
-                    let _ = stop.await;
-                })
-                .await
-        });
+        let served = Served::start(
+            axum::Router::new()
+                .fallback(handle)
+                .with_state(shared.clone()),
+        );
         StoreProxy {
-            endpoint,
+            endpoint: served.endpoint.clone(),
             shared,
-            _runtime: runtime,
-            _shutdown: shutdown,
+            _served: served,
         }
     }
 
