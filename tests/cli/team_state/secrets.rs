@@ -1,6 +1,8 @@
 //! The store's secret key (AWS or, in its place, the Huawei pair) and session token never
-//! appear in output, in the bucket or in files, on success, on failure and with `-vv`.
+//! appear in output, in the bucket or in files, on success, on failure and with `-vv`; a store
+//! that answers with a redirect gets no request sent where it points.
 
+use crate::hostile::{ANY, Hostile, Reply, redirect};
 use crate::support::s3::*;
 use crate::support::*;
 
@@ -87,4 +89,35 @@ fn no_secret_key_or_token_appears_in_output_objects_or_files() {
     }
     proxy.clear();
     assert_nothing_stored_shows_a_secret(&moto, &world);
+}
+
+/// Every request is redirected to a server that records what reaches it: a client following
+/// the redirect would sign for, and send its write to, that other host.
+#[test]
+fn a_store_that_redirects_sends_nothing_where_it_points() {
+    for status in [301, 302, 307, 308] {
+        let elsewhere = Hostile::alone().start();
+        let location = format!("{}/bucket/{KEY}", elsewhere.endpoint);
+        let store = Hostile::alone()
+            .on(ANY, move |_, _| Reply::Own(redirect(status, &location)))
+            .start();
+        let world = World::new(team(12));
+        config(&world, &store.endpoint, 6, 2, 60);
+        let apply = run(&world, &["apply", "--auto-approve"]);
+        assert_ne!(apply.code(), 0, "{status}: {}", apply.stderr());
+        assert!(
+            !store.received().is_empty(),
+            "{status}: the store was asked"
+        );
+        assert_eq!(
+            elsewhere.received().len(),
+            0,
+            "{status}: a request (with the store's credentials) followed the redirect"
+        );
+        assert_eq!(
+            world.stats().batch_delete,
+            0,
+            "{status}: nothing is deleted"
+        );
+    }
 }
