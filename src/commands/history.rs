@@ -155,8 +155,10 @@ fn write_human(entries: &[Entry], out: &mut dyn Write) -> std::io::Result<()> {
         let who = entry.run.as_ref().map_or_else(
             || "-".to_string(),
             |run| {
+                // Its first 12 characters: the state is read from a file or a bucket, so the
+                // commit need not be the ASCII hex git wrote.
                 let commit = run.git_commit.as_deref().map_or(String::new(), |commit| {
-                    format!(" @{}", &commit[..commit.len().min(12)])
+                    format!(" @{}", commit.chars().take(12).collect::<String>())
                 });
                 format!("{}@{} run {}{commit}", run.user, run.host, run.run_id)
             },
@@ -174,4 +176,36 @@ fn write_human(entries: &[Entry], out: &mut dyn Write) -> std::io::Result<()> {
         )?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A state whose run record names a commit that is not ASCII (edited, or written by
+    /// something else) is shown, not a panic.
+    #[test]
+    fn a_commit_that_is_not_ascii_is_shortened_by_characters() {
+        let entry = Entry {
+            at: Timestamp::UNIX_EPOCH,
+            submitted_at: Timestamp::UNIX_EPOCH,
+            desktop_id: "d-1".into(),
+            computer_name: None,
+            user_name: None,
+            job_id: None,
+            outcome: "deleted",
+            reason: None,
+            run: Some(RunInfo {
+                run_id: "r".into(),
+                user: "u".into(),
+                host: "h".into(),
+                config_digest: String::new(),
+                git_commit: Some("01234567890\u{e9}\u{e9}".into()),
+            }),
+        };
+        let mut out = Vec::new();
+        write_human(&[entry], &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.contains("u@h run r @01234567890\u{e9}\n"), "{text}");
+    }
 }

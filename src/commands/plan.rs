@@ -61,11 +61,17 @@ pub(super) async fn document(session: &Session, planned: Planned) -> (PlanDocume
 /// so a file of thousands of missing names does not cost thousands of calls.
 const MAX_NAMES_LOOKED_UP: usize = 100;
 
+/// How many declared IDs that match nothing are looked up outside the scope, 100 a call: a
+/// fleet-wide list beside a narrow scope would otherwise cost a call per 100 of its IDs on
+/// every plan and apply.
+const MAX_IDS_LOOKED_UP: usize = 1_000;
+
 /// For each of `missing` (declarations that match no desktop read), whether it matches a
 /// desktop outside the scope: the list's filter (tags, enterprise project) kept those off the
 /// wire, so the planner could not tell "outside the scope" from "not found". Looked up by ID
-/// (100 a call) and by name (one call each, the first [`MAX_NAMES_LOOKED_UP`]); a lookup that
-/// fails leaves its declarations "not found", as the plan itself is unchanged.
+/// (100 a call, the first [`MAX_IDS_LOOKED_UP`]) and by name (one call each, the first
+/// [`MAX_NAMES_LOOKED_UP`]); a lookup that fails leaves its declarations "not found", as the
+/// plan itself is unchanged.
 async fn outside_scope(session: &Session, missing: &[Declaration]) -> Vec<bool> {
     let mut outside = vec![false; missing.len()];
     let scope = &session.config.scope;
@@ -82,6 +88,7 @@ async fn outside_scope(session: &Session, missing: &[Declaration]) -> Vec<bool> 
             Selector::Id(id) if is_usable_id(id) => Some(id.clone()),
             _ => None,
         })
+        .take(MAX_IDS_LOOKED_UP)
         .collect();
     let concurrency = session.config.client.max_concurrency;
     let found_ids: HashSet<String> =

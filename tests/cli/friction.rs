@@ -359,6 +359,36 @@ fn a_401_names_the_variables_the_credentials_came_from_never_their_values() {
     assert!(!stderr.contains(token), "{stderr}");
 }
 
+/// A fleet-wide list beside a narrow scope (the usual case: the asset system's export, one
+/// team's tag) leaves thousands of declarations missing from the scope: looking them up
+/// outside it costs a bounded number of calls, not one per hundred IDs however many.
+#[test]
+fn looking_declarations_up_outside_the_scope_costs_bounded_calls() {
+    let world = World::new(team(3));
+    let scope = "[scope]\ntags = { team = \"eng\" }\n\n[desktops]\nnames = [\"eng-0000\", \"eng-0001\", \"eng-0002\"]\n";
+    world.config(scope);
+    world.run(&["plan"]).success();
+    let read = world.stats().list_desktops;
+    let ids: String = (0..5_000)
+        .map(|i| format!("{}\n", id(500_000 + i)))
+        .collect();
+    std::fs::write(world.path("ids.txt"), ids).unwrap();
+    let names: String = (0..1_000).map(|i| format!("gone-{i:04}\n")).collect();
+    std::fs::write(world.path("names.txt"), names).unwrap();
+    world.config(&format!(
+        "{scope}ids_file = \"ids.txt\"\nnames_file = \"names.txt\"\n"
+    ));
+    let run = world.run(&["plan", "--json"]);
+    run.success();
+    let document: serde_json::Value = serde_json::from_str(&run.stdout()).unwrap();
+    assert_eq!(document["missing"].as_array().unwrap().len(), 6_000);
+    let calls = world.stats().list_desktops - 2 * read;
+    assert!(
+        calls <= 10 + 100,
+        "{calls} calls to look up 5,000 IDs and 1,000 names outside the scope"
+    );
+}
+
 #[test]
 fn apply_shows_a_declaration_outside_the_scope_as_plan_does() {
     let mut inventory = team(3);

@@ -181,6 +181,51 @@ fn a_saved_plan_that_is_no_regular_file_or_too_large_is_refused_at_once() {
 }
 
 /// Values a conversion cannot hold are refused where they enter, never a panic (exit 101).
+/// A `names_file` that would hang the read (a FIFO, behind a link), never end, be too large,
+/// or not be UTF-8 (a name read lossily would match nothing, and its desktop be deleted) is
+/// refused where the config names it, before anything is listed.
+#[test]
+fn a_list_file_that_is_no_regular_utf8_file_or_too_large_is_refused_at_once() {
+    let world = World::new(team(3));
+    fifo(&world, "fifo.txt");
+    std::os::unix::fs::symlink("fifo.txt", world.path("linked.txt")).unwrap();
+    let large = large_file(&world, "large.txt", 40 << 20);
+    // `dév-0001` saved as Latin-1: not UTF-8 at byte 10.
+    std::fs::write(world.path("latin1.txt"), b"eng-0000\nd\xe9v-0001\n").unwrap();
+    let cases = [
+        ("/dev/zero", "list file `/dev/zero` is not a regular file"),
+        ("linked.txt", "list file `linked.txt` is not a regular file"),
+        (&large, "list file `large.txt` is larger than 32 MiB"),
+        (
+            "latin1.txt",
+            "list file `latin1.txt` is not UTF-8 text (at byte 10)",
+        ),
+    ];
+    for (file, expected) in cases {
+        world.config(&format!(
+            "[scope]\nall = true\n\n[desktops]\nnames_file = \"{file}\"\n"
+        ));
+        for command in ["validate", "plan", "apply"] {
+            let args = ["--auto-approve"];
+            let args = if command == "apply" { &args[..] } else { &[] };
+            let run = run_within(
+                &world,
+                &[&[command], args].concat(),
+                Duration::from_secs(10),
+            );
+            assert_eq!(run.code(), 1, "{file} {command}: {}", run.stderr());
+            let stderr = run.stderr();
+            assert!(stderr.contains(expected), "{file} {command}: {stderr}");
+            assert!(
+                stderr.contains("`names_file` names it here"),
+                "{file}: {stderr}"
+            );
+        }
+    }
+    assert_eq!(world.stats().list_desktops, 0);
+    assert_eq!(world.stats().batch_delete, 0);
+}
+
 #[test]
 fn values_too_large_for_a_clock_are_refused_not_a_panic() {
     let world = World::new(team(1));
