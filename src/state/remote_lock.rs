@@ -62,24 +62,15 @@ pub enum Refused {
 impl Remote {
     /// The lock object as stored, with its ETag.
     pub async fn read_lock(&self) -> anyhow::Result<Option<(LockRecord, String)>> {
-        self.count();
-        let got = match self.store.get(&self.lock).await {
-            Ok(got) => got,
-            Err(object_store::Error::NotFound { .. }) => return Ok(None),
-            Err(err) => return Err(self.fault("read its lock", &err)),
-        };
-        let etag = got.meta.e_tag.clone().unwrap_or_default();
-        let bytes = got
-            .bytes()
-            .await
-            .map_err(|err| self.fault("read its lock", &err))?;
-        let record = serde_json::from_slice(&bytes).map_err(|err| {
-            anyhow::anyhow!(
-                "the lock object of `{}` is malformed ({err}); remove it with `deskprune force-unlock` once no run holds it",
-                self.describe()
-            )
-        })?;
-        Ok(Some((record, etag)))
+        self.get_bounded(&self.lock, "the lock object", super::lock::RECORD_LIMIT, |bytes| {
+            serde_json::from_slice(bytes).map_err(|err| {
+                anyhow::anyhow!(
+                    "the lock object of `{}` is malformed ({err}); remove it with `deskprune force-unlock` once no run holds it",
+                    self.describe()
+                )
+            })
+        })
+        .await
     }
 
     async fn put_lock(

@@ -8,7 +8,7 @@ use std::collections::HashSet;
 
 use anyhow::{Context, bail};
 use futures_util::{StreamExt, TryStreamExt};
-use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload};
+use object_store::{ObjectStore, PutMode, PutOptions, PutPayload};
 use serde::{Deserialize, Serialize};
 
 use super::remote::Remote;
@@ -152,23 +152,31 @@ impl Remote {
         let listed = listed.split_off(listed.len().saturating_sub(last));
         let records: Vec<anyhow::Result<RunRecord>> = futures_util::stream::iter(listed)
             .map(|location| async move {
-                self.count();
-                let got = self
-                    .store
-                    .get(&location)
-                    .await
-                    .map_err(|err| self.fault("read a run record", &err))?;
-                let bytes = got
-                    .bytes()
-                    .await
-                    .map_err(|err| self.fault("read a run record", &err))?;
-                serde_json::from_slice::<RunRecord>(&bytes).with_context(|| {
-                    format!(
-                        "the run record `{}` of `{}` is malformed",
-                        printable(location.as_ref()),
-                        self.describe()
+                let parse = |bytes: &[u8]| {
+                    serde_json::from_slice::<RunRecord>(bytes).with_context(|| {
+                        format!(
+                            "the run record `{}` of `{}` is malformed",
+                            printable(location.as_ref()),
+                            self.describe()
+                        )
+                    })
+                };
+                match self
+                    .get_bounded(
+                        &location,
+                        "a run record",
+                        super::remote::OBJECT_LIMIT,
+                        parse,
                     )
-                })
+                    .await?
+                {
+                    Some((record, _)) => Ok(record),
+                    None => bail!(
+                        "the state store `{}` could not read a run record: `{}` is gone",
+                        self.describe(),
+                        printable(location.as_ref())
+                    ),
+                }
             })
             .buffered(READ_CONCURRENCY)
             .collect()
