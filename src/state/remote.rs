@@ -391,17 +391,16 @@ pub(super) fn parse(what: &str, bytes: &[u8]) -> anyhow::Result<State> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use std::time::Duration;
 
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
     use super::*;
 
-    /// A bucket object claiming 1 GiB (the head, the lock) is refused from its headers: its
-    /// body is never read, so a hostile or mistaken object cannot fill memory.
-    #[tokio::test]
-    async fn an_object_larger_than_the_limit_is_refused_unread() {
+    /// A client of a store on loopback that answers every request with `response` (then
+    /// holds the connection open: a client waiting for more waits there).
+    pub(in crate::state) async fn answering(response: &'static [u8]) -> Arc<Remote> {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let settings = S3State {
             bucket: "deskprune-state".into(),
@@ -415,21 +414,25 @@ mod tests {
             std::env::set_var("AWS_ACCESS_KEY_ID", "AKIDTEST");
             std::env::set_var("AWS_SECRET_ACCESS_KEY", "not-a-real-secret");
         }
-        let remote = Remote::connect(&settings).unwrap();
         tokio::spawn(async move {
             loop {
                 let (mut socket, _) = listener.accept().await.unwrap();
                 tokio::spawn(async move {
                     let mut buffer = [0u8; 4096];
                     let _ = socket.read(&mut buffer).await;
-                    let _ = socket
-                        .write_all(b"HTTP/1.1 200 OK\r\nETag: \"e1\"\r\nLast-Modified: Thu, 03 Dec 2026 15:00:00 GMT\r\nContent-Length: 1073741824\r\n\r\n{")
-                        .await;
-                    // Held open: a client reading the body would wait here.
+                    let _ = socket.write_all(response).await;
                     tokio::time::sleep(Duration::from_secs(30)).await;
                 });
             }
         });
+        Remote::connect(&settings).unwrap()
+    }
+
+    /// A bucket object claiming 1 GiB (the head, the lock) is refused from its headers: its
+    /// body is never read, so a hostile or mistaken object cannot fill memory.
+    #[tokio::test]
+    async fn an_object_larger_than_the_limit_is_refused_unread() {
+        let remote = answering(b"HTTP/1.1 200 OK\r\nETag: \"e1\"\r\nLast-Modified: Thu, 03 Dec 2026 15:00:00 GMT\r\nContent-Length: 1073741824\r\n\r\n{").await;
         let five = Duration::from_secs(5);
         let err = tokio::time::timeout(five, remote.read_lock())
             .await

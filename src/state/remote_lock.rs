@@ -65,7 +65,8 @@ impl Remote {
         self.get_bounded(&self.lock, "the lock object", super::lock::RECORD_LIMIT, |bytes| {
             serde_json::from_slice(bytes).map_err(|err| {
                 anyhow::anyhow!(
-                    "the lock object of `{}` is malformed ({err}); remove it with `deskprune force-unlock` once no run holds it",
+                    "the lock object `{}` of `{}` is malformed ({err}); once no run holds it, delete that object from the bucket (`deskprune force-unlock` needs the lock ID a record names)",
+                    printable(self.lock.as_ref()),
                     self.describe()
                 )
             })
@@ -237,6 +238,21 @@ impl Drop for RemoteLock {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A lock object that is not a lock record cannot be removed by `force-unlock` (which
+    /// reads its lock ID): the message says to delete the object itself, and names it.
+    #[tokio::test]
+    async fn a_malformed_lock_names_the_object_to_delete_not_force_unlock() {
+        let remote = crate::state::remote::tests::answering(b"HTTP/1.1 200 OK\r\nETag: \"e1\"\r\nLast-Modified: Thu, 03 Dec 2026 15:00:00 GMT\r\nContent-Length: 8\r\nConnection: close\r\n\r\nnot json").await;
+        let err = remote.read_lock().await.unwrap_err().to_string();
+        assert!(err.contains("is malformed"), "{err}");
+        assert!(err.contains("prod/deskprune.state.json.lock"), "{err}");
+        assert!(err.contains("delete that object"), "{err}");
+        assert!(
+            !err.contains("remove it with `deskprune force-unlock`"),
+            "{err}"
+        );
+    }
 
     #[test]
     fn a_lease_expires_after_its_end_only() {
