@@ -313,7 +313,7 @@ fn same_file(a: &std::fs::Metadata, b: &std::fs::Metadata) -> bool {
 }
 
 /// The most a holder record takes, with room to spare: a larger lock file holds no record.
-const RECORD_LIMIT: u64 = 64 << 10;
+pub(super) const RECORD_LIMIT: u64 = 64 << 10;
 
 fn read_holder(file: &mut File) -> Option<Holder> {
     let mut bytes = Vec::new();

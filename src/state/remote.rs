@@ -27,7 +27,7 @@ const CAS_ATTEMPTS: usize = 5;
 
 /// The most one object of the store is read: the head holds in-flight work only, and a run
 /// record one run's jobs.
-const OBJECT_LIMIT: u64 = 64 << 20;
+pub(super) const OBJECT_LIMIT: u64 = 64 << 20;
 
 /// Where the state lives in the bucket, and what this run last saw of it.
 pub struct Remote {
@@ -181,18 +181,27 @@ impl Remote {
         )
     }
 
-    /// The head as stored, with its ETag; `None` when there is none.
-    pub(super) async fn read_head(&self) -> anyhow::Result<Option<(State, String)>> {
+    /// The object at `location` parsed by `parse`, with its ETag; `None` when there is none.
+    /// One larger than `limit` is refused before its body is read: an object of the bucket,
+    /// mistaken or hostile, cannot fill this run's memory.
+    pub(super) async fn get_bounded<T>(
+        &self,
+        location: &ObjectPath,
+        what: &str,
+        limit: u64,
+        parse: impl FnOnce(&[u8]) -> anyhow::Result<T>,
+    ) -> anyhow::Result<Option<(T, String)>> {
         self.count();
-        let got = match self.store.get(&self.head).await {
+        let got = match self.store.get(location).await {
             Ok(got) => got,
             Err(object_store::Error::NotFound { .. }) => return Ok(None),
-            Err(err) => return Err(self.fault("be read", &err)),
+            Err(err) => return Err(self.fault(&format!("read {what}"), &err)),
         };
         let etag = got.meta.e_tag.clone().unwrap_or_default();
-        if got.meta.size > OBJECT_LIMIT {
+        if got.meta.size > limit {
             bail!(
-                "the state object `{}` is {} bytes, more than deskprune reads",
+                "{what} `{}` of `{}` is {} bytes, more than deskprune reads ({limit})",
+                printable(location.as_ref()),
                 self.describe(),
                 got.meta.size
             );
@@ -200,9 +209,16 @@ impl Remote {
         let bytes = got
             .bytes()
             .await
-            .map_err(|err| self.fault("be read", &err))?;
-        let state = parse(&self.describe(), &bytes)?;
-        Ok(Some((state, etag)))
+            .map_err(|err| self.fault(&format!("read {what}"), &err))?;
+        Ok(Some((parse(&bytes)?, etag)))
+    }
+
+    /// The head as stored, with its ETag; `None` when there is none.
+    pub(super) async fn read_head(&self) -> anyhow::Result<Option<(State, String)>> {
+        self.get_bounded(&self.head, "the state object", OBJECT_LIMIT, |bytes| {
+            parse(&self.describe(), bytes)
+        })
+        .await
     }
 
     /// The whole state: the head merged with every run record (read 16 at a time), for `jobs`
@@ -375,12 +391,62 @@ pub(super) fn parse(what: &str, bytes: &[u8]) -> anyhow::Result<State> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use std::time::Duration;
 
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
     use super::*;
+
+    /// A client of a store on loopback that answers every request with `response` (then
+    /// holds the connection open: a client waiting for more waits there).
+    pub(in crate::state) async fn answering(response: &'static [u8]) -> Arc<Remote> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let settings = S3State {
+            bucket: "deskprune-state".into(),
+            key: "prod/deskprune.state.json".into(),
+            endpoint: format!("http://{}", listener.local_addr().unwrap()),
+            region: "cn-north-4".into(),
+            lease: Duration::from_secs(60),
+        };
+        // SAFETY: no other test of this binary reads these variables.
+        unsafe {
+            std::env::set_var("AWS_ACCESS_KEY_ID", "AKIDTEST");
+            std::env::set_var("AWS_SECRET_ACCESS_KEY", "not-a-real-secret");
+        }
+        tokio::spawn(async move {
+            loop {
+                let (mut socket, _) = listener.accept().await.unwrap();
+                tokio::spawn(async move {
+                    let mut buffer = [0u8; 4096];
+                    let _ = socket.read(&mut buffer).await;
+                    let _ = socket.write_all(response).await;
+                    tokio::time::sleep(Duration::from_secs(30)).await;
+                });
+            }
+        });
+        Remote::connect(&settings).unwrap()
+    }
+
+    /// A bucket object claiming 1 GiB (the head, the lock) is refused from its headers: its
+    /// body is never read, so a hostile or mistaken object cannot fill memory.
+    #[tokio::test]
+    async fn an_object_larger_than_the_limit_is_refused_unread() {
+        let remote = answering(b"HTTP/1.1 200 OK\r\nETag: \"e1\"\r\nLast-Modified: Thu, 03 Dec 2026 15:00:00 GMT\r\nContent-Length: 1073741824\r\n\r\n{").await;
+        let five = Duration::from_secs(5);
+        let err = tokio::time::timeout(five, remote.read_lock())
+            .await
+            .expect("refused without reading the body")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("more than deskprune reads"), "{err}");
+        let err = tokio::time::timeout(five, remote.load_head("p"))
+            .await
+            .expect("refused without reading the body")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("more than deskprune reads"), "{err}");
+    }
 
     /// OBS accepts V4 signatures only over an unsigned (or streaming) payload: every request
     /// says `x-amz-content-sha256: UNSIGNED-PAYLOAD`. A listener on loopback reads what the

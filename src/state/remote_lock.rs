@@ -62,24 +62,16 @@ pub enum Refused {
 impl Remote {
     /// The lock object as stored, with its ETag.
     pub async fn read_lock(&self) -> anyhow::Result<Option<(LockRecord, String)>> {
-        self.count();
-        let got = match self.store.get(&self.lock).await {
-            Ok(got) => got,
-            Err(object_store::Error::NotFound { .. }) => return Ok(None),
-            Err(err) => return Err(self.fault("read its lock", &err)),
-        };
-        let etag = got.meta.e_tag.clone().unwrap_or_default();
-        let bytes = got
-            .bytes()
-            .await
-            .map_err(|err| self.fault("read its lock", &err))?;
-        let record = serde_json::from_slice(&bytes).map_err(|err| {
-            anyhow::anyhow!(
-                "the lock object of `{}` is malformed ({err}); remove it with `deskprune force-unlock` once no run holds it",
-                self.describe()
-            )
-        })?;
-        Ok(Some((record, etag)))
+        self.get_bounded(&self.lock, "the lock object", super::lock::RECORD_LIMIT, |bytes| {
+            serde_json::from_slice(bytes).map_err(|err| {
+                anyhow::anyhow!(
+                    "the lock object `{}` of `{}` is malformed ({err}); once no run holds it, delete that object from the bucket (`deskprune force-unlock` needs the lock ID a record names)",
+                    printable(self.lock.as_ref()),
+                    self.describe()
+                )
+            })
+        })
+        .await
     }
 
     async fn put_lock(
@@ -246,6 +238,21 @@ impl Drop for RemoteLock {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A lock object that is not a lock record cannot be removed by `force-unlock` (which
+    /// reads its lock ID): the message says to delete the object itself, and names it.
+    #[tokio::test]
+    async fn a_malformed_lock_names_the_object_to_delete_not_force_unlock() {
+        let remote = crate::state::remote::tests::answering(b"HTTP/1.1 200 OK\r\nETag: \"e1\"\r\nLast-Modified: Thu, 03 Dec 2026 15:00:00 GMT\r\nContent-Length: 8\r\nConnection: close\r\n\r\nnot json").await;
+        let err = remote.read_lock().await.unwrap_err().to_string();
+        assert!(err.contains("is malformed"), "{err}");
+        assert!(err.contains("prod/deskprune.state.json.lock"), "{err}");
+        assert!(err.contains("delete that object"), "{err}");
+        assert!(
+            !err.contains("remove it with `deskprune force-unlock`"),
+            "{err}"
+        );
+    }
 
     #[test]
     fn a_lease_expires_after_its_end_only() {

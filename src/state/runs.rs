@@ -8,7 +8,7 @@ use std::collections::HashSet;
 
 use anyhow::{Context, bail};
 use futures_util::{StreamExt, TryStreamExt};
-use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload};
+use object_store::{ObjectStore, PutMode, PutOptions, PutPayload};
 use serde::{Deserialize, Serialize};
 
 use super::remote::Remote;
@@ -100,6 +100,18 @@ pub fn finished(state: &State, archived: &Archived, run_id: &str) -> RunRecord {
     }
 }
 
+/// A run record as stored at `what`, of this format version only (as the head).
+fn parse(what: &str, bytes: &[u8]) -> anyhow::Result<RunRecord> {
+    crate::format_version::check(
+        crate::format_version::Versioned::StateFile,
+        std::path::Path::new(what),
+        bytes,
+        super::FORMAT_VERSION,
+    )?;
+    serde_json::from_slice(bytes)
+        .with_context(|| format!("the run record `{}` is malformed", printable(what)))
+}
+
 /// Merges a run record into `state`.
 pub fn merge_run(state: &mut State, record: RunRecord) {
     let theirs = State {
@@ -152,23 +164,24 @@ impl Remote {
         let listed = listed.split_off(listed.len().saturating_sub(last));
         let records: Vec<anyhow::Result<RunRecord>> = futures_util::stream::iter(listed)
             .map(|location| async move {
-                self.count();
-                let got = self
-                    .store
-                    .get(&location)
-                    .await
-                    .map_err(|err| self.fault("read a run record", &err))?;
-                let bytes = got
-                    .bytes()
-                    .await
-                    .map_err(|err| self.fault("read a run record", &err))?;
-                serde_json::from_slice::<RunRecord>(&bytes).with_context(|| {
-                    format!(
-                        "the run record `{}` of `{}` is malformed",
-                        printable(location.as_ref()),
-                        self.describe()
+                let what = format!("{}/{}", self.describe(), location.as_ref());
+                let parse = |bytes: &[u8]| parse(&what, bytes);
+                match self
+                    .get_bounded(
+                        &location,
+                        "a run record",
+                        super::remote::OBJECT_LIMIT,
+                        parse,
                     )
-                })
+                    .await?
+                {
+                    Some((record, _)) => Ok(record),
+                    None => bail!(
+                        "the state store `{}` could not read a run record: `{}` is gone",
+                        self.describe(),
+                        printable(location.as_ref())
+                    ),
+                }
             })
             .buffered(READ_CONCURRENCY)
             .collect()
@@ -297,6 +310,24 @@ mod tests {
         let kept: Vec<&str> = head.jobs.iter().map(|j| j.job_id.as_str()).collect();
         assert_eq!(kept, ["running"]);
         assert_eq!(head.intents.len(), 1);
+    }
+
+    /// A run record of a newer format is refused, as a head of one is: its records may
+    /// mean what this version cannot tell.
+    #[test]
+    fn a_run_record_of_another_format_version_is_refused() {
+        let mut state = State::new("p");
+        state.jobs.push(job("ended", JobStatus::Succeeded));
+        let mut record = finished(&state, &Archived::default(), "r1");
+        let json = serde_json::to_vec(&record).unwrap();
+        assert_eq!(parse("s3://b/k.runs/r1.json", &json).unwrap(), record);
+        record.format_version = crate::state::FORMAT_VERSION + 1;
+        let json = serde_json::to_vec(&record).unwrap();
+        let err = parse("s3://b/k.runs/r1.json", &json)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("r1.json"), "{err}");
+        assert!(err.contains("format_version"), "{err}");
     }
 
     /// Reading is the head merged with the runs: nothing is lost, and a job both hold (a head
