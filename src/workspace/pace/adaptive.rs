@@ -157,8 +157,8 @@ impl Adaptive {
                 curve.min((DEMAND_HEADROOM * self.measured(now)).max(from))
             }
         }
-        .min(self.ceiling)
-        .max(MIN_RATE);
+        .max(MIN_RATE)
+        .min(self.ceiling);
         self.set_rate(to);
         if to >= self.logged_rate * LOGGED_RISE {
             let from = std::mem::replace(&mut self.logged_rate, to);
