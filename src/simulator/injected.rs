@@ -8,12 +8,11 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
 use futures_util::stream;
 
+use super::gateway::THROTTLED;
 use super::jobs::Job;
 use super::reply::{CONFLICT, Failure, INVALID, NOT_FOUND, Rendered, render, response};
 use crate::workspace::wire::BatchDeleteResponse;
 
-/// The gateway's throttling code, as in the reference's sample 429.
-const THROTTLED: &str = "APIGW.0308";
 /// The service's internal error (`failed to read database information` in the error table).
 const INTERNAL: &str = "WKS.00000003";
 /// How long a cut answer waits after its first half, so that half is on the wire first.

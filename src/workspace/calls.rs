@@ -188,3 +188,31 @@ impl Client {
         .await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_declared_name_goes_out_as_one_parameter_whatever_it_holds() {
+        for name in ["a&limit=1", "pc=01&desktop_id=x", "Zoë 01/ü+%", "&", "="] {
+            let mut query = vec![("limit".to_string(), "100".to_string())];
+            ListFilter {
+                computer_name: Some(name.to_string()),
+                ..ListFilter::default()
+            }
+            .push_into(&mut query);
+            // What the client sends, as the gateway (and the simulator) reads it back.
+            let mut received = sign::parse_query(&sign::canonical_query(&query));
+            received.sort();
+            assert_eq!(
+                received,
+                [
+                    ("computer_name".to_string(), name.to_string()),
+                    ("limit".to_string(), "100".to_string()),
+                ],
+                "{name:?}"
+            );
+        }
+    }
+}

@@ -182,6 +182,11 @@ impl Client {
     /// answer may echo the token it was sent), then every character a terminal would obey
     /// escaped.
     pub(super) fn clean(&self, err: ApiError) -> ApiError {
+        err.clean_answer_text(|text| self.clean_text(text))
+    }
+
+    /// One text of an answer made safe to show (see [`Client::clean`]).
+    fn clean_text(&self, text: &str) -> String {
         let secrets: Vec<&str> = match &self.inner.auth {
             Auth::Token(token) => vec![token.expose()],
             Auth::AccessKey {
@@ -193,13 +198,11 @@ impl Client {
                 .map(|secret| secret.expose())
                 .collect(),
         };
-        err.clean_answer_text(|text| {
-            let mut text = text.to_string();
-            for secret in secrets.iter().filter(|secret| !secret.is_empty()) {
-                text = text.replace(secret, "[redacted]");
-            }
-            printable(&text).into_owned()
-        })
+        let mut text = text.to_string();
+        for secret in secrets.iter().filter(|secret| !secret.is_empty()) {
+            text = text.replace(secret, "[redacted]");
+        }
+        printable(&text).into_owned()
     }
 
     /// One attempt: wait for a permit and for the adaptive rate, sign, send, read the whole body. A
@@ -298,11 +301,12 @@ impl Client {
             Err(detail) => malformed(&call.name, status, detail),
         };
         if status == StatusCode::TOO_MANY_REQUESTS {
+            // Logged with the rate's change: cleaned as the error will be.
             let code = match &refused {
-                ApiError::Refused { code, .. } => code.as_str(),
-                _ => "",
+                ApiError::Refused { code, .. } => self.clean_text(code),
+                _ => String::new(),
             };
-            inner.pace.answered(sent_at, Some((code, retry_after)));
+            inner.pace.answered(sent_at, Some((&code, retry_after)));
         }
         Err((refused, retry_after))
     }
@@ -399,5 +403,75 @@ mod tests {
             client.clean(echoed).to_string(),
             "c was refused: HTTP 401 APIGW.0301\\u{1b}[2K: bad key [redacted] with [redacted] (request id [redacted])"
         );
+    }
+
+    /// The `-v` log of a rate cut names the throttled answer's code: cleaned as its error is,
+    /// never a secret it echoed nor a sequence a terminal would obey.
+    #[tokio::test]
+    async fn the_rate_log_of_a_hostile_throttle_is_clean() {
+        use std::io::Write;
+        use std::sync::{Arc, Mutex};
+
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+        use super::super::calls::ListFilter;
+        use super::super::credentials::Secret;
+
+        #[derive(Clone, Default)]
+        struct Log(Arc<Mutex<Vec<u8>>>);
+        impl Write for Log {
+            fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+                self.0.lock().unwrap().extend_from_slice(bytes);
+                Ok(bytes.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let log = Log::default();
+        let writer = log.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::INFO)
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .finish();
+        let _default = tracing::subscriber::set_default(subscriber);
+
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let server = tokio::spawn(async move {
+            let (mut stream, _) = listener.accept().await.unwrap();
+            let mut request = vec![0; 4096];
+            let _ = stream.read(&mut request).await.unwrap();
+            let body =
+                r#"{"error_code":"APIGW.0308\u001b]0;owned\u0007 tok-0123456789","error_msg":"m"}"#;
+            let answer = format!(
+                "HTTP/1.1 429 Too Many Requests\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            stream.write_all(answer.as_bytes()).await.unwrap();
+        });
+        let client = Client::new(
+            &format!("http://{address}"),
+            "p",
+            Auth::Token(Secret::new("tok-0123456789")),
+            &ClientOptions {
+                max_retries: 0,
+                timeout: Duration::from_secs(5),
+                max_concurrency: 1,
+                requests_per_second: None,
+            },
+        )
+        .unwrap();
+        let err = client
+            .list_desktops(0, 1, &ListFilter::default())
+            .await
+            .unwrap_err();
+        server.await.unwrap();
+        assert_eq!(err.status(), Some(429));
+        let log = String::from_utf8(log.0.lock().unwrap().clone()).unwrap();
+        assert!(log.contains("(throttled: APIGW.0308"), "{log}");
+        assert!(!log.contains('\u{1b}') && !log.contains('\u{7}'), "{log}");
+        assert!(!log.contains("tok-0123456789"), "{log}");
     }
 }

@@ -61,13 +61,7 @@ impl Auth {
     /// Reads credentials through `lookup` (the environment, in production). An access key pair
     /// wins over a token; empty values count as unset.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Auth, CredentialsError> {
-        let first = |names: &[&'static str]| {
-            names.iter().find_map(|name| {
-                lookup(name)
-                    .filter(|value| !value.trim().is_empty())
-                    .map(|value| (*name, value))
-            })
-        };
+        let first = |names: &[&'static str]| first_set(&lookup, names);
         match (first(&AK_VARS), first(&SK_VARS)) {
             (Some((_, access_key)), Some((_, secret_key))) => Ok(Auth::AccessKey {
                 access_key: access_key.trim().to_string(),
@@ -92,16 +86,16 @@ impl Auth {
     /// Where the credentials `lookup` gives came from, for a message about their refusal:
     /// the variables' names, never a value.
     pub fn source(lookup: impl Fn(&str) -> Option<String>) -> Option<String> {
-        let set = |name: &&&str| lookup(name).is_some_and(|value| !value.trim().is_empty());
+        let name = |names: &[&'static str]| first_set(&lookup, names).map(|(name, _)| name);
         Some(match Auth::from_lookup(&lookup).ok()? {
             Auth::AccessKey { security_token, .. } => format!(
                 "the access key pair from `{}` and `{}`{}",
-                AK_VARS.iter().find(set)?,
-                SK_VARS.iter().find(set)?,
+                name(&AK_VARS)?,
+                name(&SK_VARS)?,
                 match security_token {
                     Some(_) => format!(
                         " with the security token from `{}`",
-                        SECURITY_TOKEN_VARS.iter().find(set)?
+                        name(&SECURITY_TOKEN_VARS)?
                     ),
                     None => String::new(),
                 }
@@ -113,6 +107,20 @@ impl Auth {
     pub fn from_env() -> Result<Auth, CredentialsError> {
         Auth::from_lookup(|name| std::env::var(name).ok())
     }
+}
+
+/// The first of `names` that `lookup` gives a value for (empty values count as unset), and
+/// that value: the one reading of the variables, for the credentials and for where they came
+/// from.
+fn first_set(
+    lookup: impl Fn(&str) -> Option<String>,
+    names: &[&'static str],
+) -> Option<(&'static str, String)> {
+    names.iter().find_map(|name| {
+        lookup(name)
+            .filter(|value| !value.trim().is_empty())
+            .map(|value| (*name, value))
+    })
 }
 
 #[cfg(test)]
@@ -168,6 +176,34 @@ mod tests {
                 absent: "HW_SECRET_KEY"
             })
         );
+    }
+
+    #[test]
+    fn the_source_names_the_variables_the_credentials_came_from() {
+        let source = |vars: &[(&str, &str)]| {
+            Auth::source(|name| {
+                vars.iter()
+                    .find(|(key, _)| *key == name)
+                    .map(|(_, value)| value.to_string())
+            })
+        };
+        assert_eq!(
+            source(&[
+                ("HUAWEICLOUD_SDK_AK", " "),
+                ("HW_ACCESS_KEY", "ak"),
+                ("HUAWEICLOUD_SDK_SK", "sk"),
+                ("HW_SECURITY_TOKEN", "st"),
+            ])
+            .as_deref(),
+            Some(
+                "the access key pair from `HW_ACCESS_KEY` and `HUAWEICLOUD_SDK_SK` with the security token from `HW_SECURITY_TOKEN`"
+            )
+        );
+        assert_eq!(
+            source(&[("HW_AUTH_TOKEN", "tok")]).as_deref(),
+            Some("the IAM token from `HW_AUTH_TOKEN`")
+        );
+        assert_eq!(source(&[("HW_ACCESS_KEY", "ak")]), None);
     }
 
     #[test]

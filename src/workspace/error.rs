@@ -98,84 +98,41 @@ impl ApiError {
     /// The error with every text that came from the answer (code, message, request ID,
     /// detail, location) passed through `clean`: the client escapes what a terminal would obey
     /// and removes its own secrets, should an answer echo them.
-    pub(crate) fn clean_answer_text(self, clean: impl Fn(&str) -> String) -> ApiError {
-        match self {
+    pub(crate) fn clean_answer_text(mut self, clean: impl Fn(&str) -> String) -> ApiError {
+        let clean = |text: &mut String| *text = clean(text);
+        match &mut self {
             ApiError::Refused {
-                call,
-                status,
                 code,
                 message,
                 request_id,
-            } => ApiError::Refused {
-                call,
-                status,
-                code: clean(&code),
-                message: clean(&message),
-                request_id: request_id.as_deref().map(&clean),
-            },
-            ApiError::Transport { call, kind, detail } => ApiError::Transport {
-                call,
-                kind,
-                detail: clean(&detail),
-            },
-            ApiError::Redirected {
-                call,
-                status,
-                location,
-            } => ApiError::Redirected {
-                call,
-                status,
-                location: location.as_deref().map(&clean),
-            },
-            ApiError::Malformed {
-                call,
-                status,
-                detail,
-            } => ApiError::Malformed {
-                call,
-                status,
-                detail: clean(&detail),
-            },
+                ..
+            } => {
+                clean(code);
+                clean(message);
+                request_id.iter_mut().for_each(clean);
+            }
+            ApiError::Transport { detail, .. } | ApiError::Malformed { detail, .. } => {
+                clean(detail);
+            }
+            ApiError::Redirected { location, .. } => location.iter_mut().for_each(clean),
         }
+        self
     }
 
     /// The final error of a call sent `attempts` times, saying so when it was sent more than
     /// once: "failed" after retries reads differently from "failed" at once.
-    pub(crate) fn after_attempts(self, attempts: u32) -> ApiError {
-        if attempts <= 1 {
-            return self;
+    pub(crate) fn after_attempts(mut self, attempts: u32) -> ApiError {
+        if attempts > 1 {
+            match &mut self {
+                ApiError::Refused { message: text, .. }
+                | ApiError::Transport { detail: text, .. }
+                | ApiError::Malformed { detail: text, .. } => {
+                    text.push_str(&format!(" (after {attempts} attempts)"));
+                }
+                ApiError::Redirected { .. } => {}
+            }
         }
-        let said = |text: String| format!("{text} (after {attempts} attempts)");
-        match self {
-            ApiError::Refused {
-                call,
-                status,
-                code,
-                message,
-                request_id,
-            } => ApiError::Refused {
-                call,
-                status,
-                code,
-                message: said(message),
-                request_id,
-            },
-            ApiError::Transport { call, kind, detail } => ApiError::Transport {
-                call,
-                kind,
-                detail: said(detail),
-            },
-            ApiError::Malformed {
-                call,
-                status,
-                detail,
-            } => ApiError::Malformed {
-                call,
-                status,
-                detail: said(detail),
-            },
-            redirected @ ApiError::Redirected { .. } => redirected,
-        }
+        self
     }
 
     /// Whether a read (which changes nothing) is worth sending again.

@@ -135,6 +135,20 @@ mod tests {
         assert!(Instant::now() - throttled_at >= Duration::from_secs(2));
     }
 
+    #[tokio::test(start_paused = true)]
+    async fn a_flood_of_throttles_holds_calls_no_longer_than_the_clamp_after_the_last() {
+        let pace = Pace::new(None);
+        let retry_after = parse_retry_after("Thu, 31 Dec 2099 23:59:59 GMT");
+        for _ in 0..200 {
+            let sent_at = pace.wait().await;
+            pace.answered(sent_at, Some(("APIGW.0308", retry_after)));
+        }
+        let last = Instant::now();
+        pace.wait().await;
+        // The clamp, then at most one token at the slowest rate.
+        assert!(Instant::now() - last <= MAX_RETRY_AFTER + Duration::from_secs(2));
+    }
+
     #[test]
     fn backoff_grows_and_stays_capped() {
         for attempt in 0..40 {
@@ -153,5 +167,17 @@ mod tests {
             Some(Duration::ZERO)
         );
         assert_eq!(parse_retry_after("soon"), None);
+        // A hostile answer cannot hold a run for longer than the clamp: a date far ahead, a
+        // number too large for any clock (then the backoff applies, itself capped).
+        assert_eq!(
+            parse_retry_after("Thu, 31 Dec 2099 23:59:59 GMT"),
+            Some(MAX_RETRY_AFTER)
+        );
+        assert_eq!(
+            parse_retry_after(&u64::MAX.to_string()),
+            Some(MAX_RETRY_AFTER)
+        );
+        assert_eq!(parse_retry_after("99999999999999999999999"), None);
+        assert_eq!(parse_retry_after("-5"), None);
     }
 }

@@ -10,7 +10,8 @@ use std::time::{Duration, Instant};
 
 /// The rate before any answer: modest, as a gateway's limit is not known yet.
 pub(super) const START_RATE: f64 = 10.0;
-/// The slowest the controller ever goes: one call every two seconds (the AWS SDKs' floor).
+/// The slowest the controller ever cuts to: one call every two seconds (the AWS SDKs' floor);
+/// a lower `requests_per_second` ceiling still holds.
 pub(super) const MIN_RATE: f64 = 0.5;
 /// The fastest, when no ceiling is configured: far above what `max_concurrency` allows, so
 /// only a number, never an infinity, goes into the arithmetic.
@@ -157,8 +158,8 @@ impl Adaptive {
                 curve.min((DEMAND_HEADROOM * self.measured(now)).max(from))
             }
         }
-        .min(self.ceiling)
-        .max(MIN_RATE);
+        .max(MIN_RATE)
+        .min(self.ceiling);
         self.set_rate(to);
         if to >= self.logged_rate * LOGGED_RISE {
             let from = std::mem::replace(&mut self.logged_rate, to);

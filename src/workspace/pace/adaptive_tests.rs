@@ -62,16 +62,20 @@ fn the_rate_never_grows_past_twice_what_is_used() {
 #[test]
 fn a_ceiling_is_never_passed() {
     let t0 = Instant::now();
-    let mut controller = Adaptive::new(Some(4.0), t0);
-    assert_eq!(controller.rate(), 4.0);
-    let mut now = t0;
-    for _ in 0..200 {
-        if controller.try_acquire(now).is_ok() {
-            controller.on_success(now + ms(25), now);
+    // 0.1: below the floor the controller cuts to (the config allows down to 0.01).
+    for ceiling in [4.0, 0.1] {
+        let mut controller = Adaptive::new(Some(ceiling), t0);
+        assert_eq!(controller.rate(), ceiling);
+        let mut now = t0;
+        for _ in 0..200 {
+            if controller.try_acquire(now).is_ok() {
+                controller.on_success(now + ms(25), now);
+            }
+            // 10 ms at 4 a second: a few times the ceiling's pace.
+            now += Duration::from_secs_f64(0.04 / ceiling);
         }
-        now += ms(10);
+        assert_eq!(controller.rate(), ceiling);
     }
-    assert_eq!(controller.rate(), 4.0);
     let mut odd = Adaptive::new(Some(f64::NAN), t0);
     assert_eq!(odd.rate(), MIN_RATE);
     assert!(odd.try_acquire(t0).is_ok());
