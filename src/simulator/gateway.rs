@@ -11,6 +11,7 @@ use tokio::time::Instant;
 use super::fault::Endpoint;
 use super::fault_grammar::ENDPOINTS;
 use super::route::Route;
+use crate::workspace::wire::StatedLimit;
 
 /// The gateway's throttling code (the reference's sample 429).
 pub(super) const THROTTLED: &str = "APIGW.0308";
@@ -27,15 +28,11 @@ pub struct RateLimit {
 impl RateLimit {
     /// The gateway's words for it: `policy user over ratelimit,limit:20,time:1 second`.
     fn message(&self) -> String {
-        let time = if self.per == Duration::from_secs(60) {
-            "1 minute"
-        } else {
-            "1 second"
-        };
-        format!(
-            "The throttling threshold has been reached: policy user over ratelimit,limit:{},time:{time}",
-            self.calls
-        )
+        StatedLimit {
+            calls: self.calls,
+            per: self.per,
+        }
+        .message()
     }
 }
 

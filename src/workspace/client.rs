@@ -14,8 +14,9 @@ use super::answer::{
 };
 use super::credentials::Auth;
 use super::error::{ApiError, TransportKind};
-use super::pace::{Pace, backoff, parse_retry_after};
+use super::pace::{Pace, Throttled, backoff, parse_retry_after};
 use super::sign::{self, Signable};
+use super::wire::StatedLimit;
 use crate::text::printable;
 
 pub const USER_AGENT: &str = concat!("deskprune/", env!("CARGO_PKG_VERSION"));
@@ -302,11 +303,18 @@ impl Client {
         };
         if status == StatusCode::TOO_MANY_REQUESTS {
             // Logged with the rate's change: cleaned as the error will be.
-            let code = match &refused {
-                ApiError::Refused { code, .. } => self.clean_text(code),
-                _ => String::new(),
+            let (code, stated) = match &refused {
+                ApiError::Refused { code, message, .. } => {
+                    (self.clean_text(code), StatedLimit::parse(message))
+                }
+                _ => (String::new(), None),
             };
-            inner.pace.answered(sent_at, Some((&code, retry_after)));
+            let throttled = Throttled {
+                code: &code,
+                retry_after,
+                stated,
+            };
+            inner.pace.answered(sent_at, Some(throttled));
         }
         Err((refused, retry_after))
     }

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
+use super::wire::StatedLimit;
 use adaptive::{Adaptive, THROTTLED_FOR};
 
 const FIRST_BACKOFF: Duration = Duration::from_millis(500);
@@ -50,18 +51,19 @@ impl Pace {
     }
 
     /// An answer to a call that left at `sent_at`: a 429 cuts the rate (and holds every call
-    /// for its `Retry-After`), anything else lets it grow.
-    pub(super) fn answered(
-        &self,
-        sent_at: std::time::Instant,
-        throttled: Option<(&str, Option<Duration>)>,
-    ) {
+    /// for its `Retry-After`, and under the limit it states), anything else lets it grow.
+    pub(super) fn answered(&self, sent_at: std::time::Instant, throttled: Option<Throttled<'_>>) {
         let mut controller = self.lock();
         let now = now();
         let change = match throttled {
-            Some((code, retry_after)) => {
+            Some(Throttled {
+                code,
+                retry_after,
+                stated,
+            }) => {
                 let code = if code.is_empty() { THROTTLED } else { code };
-                let change = controller.on_throttled(now, sent_at, code, retry_after);
+                let stated = stated.map(|limit| limit.per_second());
+                let change = controller.on_throttled(now, sent_at, code, retry_after, stated);
                 *LAST_THROTTLE.lock().unwrap_or_else(PoisonError::into_inner) =
                     Some((now, controller.rate()));
                 change
@@ -78,6 +80,15 @@ impl Pace {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
     }
+}
+
+/// A throttled answer, as the rate needs it.
+pub(super) struct Throttled<'a> {
+    /// Its error code, cleaned for the log (empty: none).
+    pub code: &'a str,
+    pub retry_after: Option<Duration>,
+    /// The limit its message states.
+    pub stated: Option<StatedLimit>,
 }
 
 /// The last throttle any client of this process met, and the rate it cut to: the progress
@@ -122,12 +133,20 @@ pub(super) fn backoff(attempt: u32) -> Duration {
 mod tests {
     use super::*;
 
+    fn throttled(retry_after: Option<Duration>) -> Throttled<'static> {
+        Throttled {
+            code: "APIGW.0308",
+            retry_after,
+            stated: None,
+        }
+    }
+
     #[tokio::test(start_paused = true)]
     async fn no_call_leaves_while_the_pace_backs_off_after_a_throttle() {
         let pace = Pace::new(None);
         let sent_at = pace.wait().await;
         let throttled_at = Instant::now();
-        pace.answered(sent_at, Some(("APIGW.0308", Some(Duration::from_secs(2)))));
+        pace.answered(sent_at, Some(throttled(Some(Duration::from_secs(2)))));
         assert!(throttled_rate().is_some());
         // Any call, a batch-delete included (every call waits here), leaves only once the
         // `Retry-After` has passed.
@@ -141,7 +160,7 @@ mod tests {
         let retry_after = parse_retry_after("Thu, 31 Dec 2099 23:59:59 GMT");
         for _ in 0..200 {
             let sent_at = pace.wait().await;
-            pace.answered(sent_at, Some(("APIGW.0308", retry_after)));
+            pace.answered(sent_at, Some(throttled(retry_after)));
         }
         let last = Instant::now();
         pace.wait().await;

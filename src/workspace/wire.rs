@@ -389,6 +389,62 @@ pub struct GatewayError {
     pub request_id: String,
 }
 
+/// The limit a throttled answer (`APIGW.0308`) states at the end of its message:
+/// `The throttling threshold has been reached: policy user over ratelimit,limit:20,time:1 second`
+/// (or `time:1 minute`). The simulator writes it, the client's rate reads it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StatedLimit {
+    pub calls: u32,
+    pub per: std::time::Duration,
+}
+
+impl StatedLimit {
+    /// The gateway's whole message for it.
+    pub fn message(&self) -> String {
+        let seconds = self.per.as_secs();
+        let time = match seconds {
+            86_400 => "1 day".to_string(),
+            3600 => "1 hour".to_string(),
+            60 => "1 minute".to_string(),
+            1 => "1 second".to_string(),
+            n => format!("{n} seconds"),
+        };
+        format!(
+            "The throttling threshold has been reached: policy user over ratelimit,limit:{},time:{time}",
+            self.calls
+        )
+    }
+
+    /// The limit stated in `message`, if it states one: the last `limit:N,time:M UNIT`, with N
+    /// and M from 1 and UNIT second, minute, hour or day (singular or plural).
+    pub fn parse(message: &str) -> Option<StatedLimit> {
+        let (_, rest) = message.rsplit_once("limit:")?;
+        let (calls, rest) = rest.split_once(",time:")?;
+        let calls: u32 = calls.trim().parse().ok().filter(|&n| n > 0)?;
+        let mut words = rest.split_whitespace();
+        let count: u64 = words.next()?.parse().ok().filter(|&n| n > 0)?;
+        let unit = match words
+            .next()?
+            .trim_end_matches(|c: char| !c.is_ascii_alphabetic())
+        {
+            "second" | "seconds" => 1,
+            "minute" | "minutes" => 60,
+            "hour" | "hours" => 3600,
+            "day" | "days" => 86_400,
+            _ => return None,
+        };
+        Some(StatedLimit {
+            calls,
+            per: std::time::Duration::from_secs(count.checked_mul(unit)?),
+        })
+    }
+
+    /// The limit in calls a second.
+    pub fn per_second(&self) -> f64 {
+        f64::from(self.calls) / self.per.as_secs_f64()
+    }
+}
+
 /// Either error shape as a reader sees it. Like the SDK's exception handler it accepts the
 /// `error_code`/`error_msg` spelling and the `errorCode`/`errorMsg` and `code`/`message` ones.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
@@ -404,6 +460,59 @@ pub struct ErrorBody {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_throttled_answer_states_its_limit() {
+        // `shared/workspace-api/sample_responses/error_429_throttled.json`, as it is.
+        let sample = r#"{
+  "error_msg": "The throttling threshold has been reached: policy user over ratelimit,limit:200,time:1 minute",
+  "error_code": "APIGW.0308",
+  "request_id": "7e6c1a2b3c4d5e6f708192a3b4c5d6e7"
+}"#;
+        let body: ErrorBody = serde_json::from_str(sample).unwrap();
+        let stated = StatedLimit::parse(&body.error_msg.unwrap()).unwrap();
+        assert_eq!(stated.calls, 200);
+        assert_eq!(stated.per, std::time::Duration::from_secs(60));
+        assert!((stated.per_second() - 200.0 / 60.0).abs() < 1e-9);
+        for per in [1, 60, 3600, 86_400, 7] {
+            let limit = StatedLimit {
+                calls: 20,
+                per: std::time::Duration::from_secs(per),
+            };
+            assert_eq!(StatedLimit::parse(&limit.message()), Some(limit));
+        }
+        assert_eq!(
+            StatedLimit::parse("limit:5, time:2 minutes."),
+            None,
+            "the gateway's spelling has no space after the comma"
+        );
+        assert_eq!(
+            StatedLimit::parse("ratelimit,limit:5,time:2 minutes."),
+            Some(StatedLimit {
+                calls: 5,
+                per: std::time::Duration::from_secs(120)
+            })
+        );
+    }
+
+    #[test]
+    fn a_limit_that_does_not_parse_is_no_limit() {
+        for message in [
+            "",
+            "The throttling threshold has been reached",
+            "limit:0,time:1 second",
+            "limit:-5,time:1 second",
+            "limit:99999999999,time:1 second",
+            "limit:20,time:0 second",
+            "limit:20,time:1 fortnight",
+            "limit:20,time:1",
+            "limit:20",
+            "limit:2e3,time:1 second",
+            "limit:20,time:18446744073709551615 days",
+        ] {
+            assert_eq!(StatedLimit::parse(message), None, "{message:?}");
+        }
+    }
 
     #[test]
     fn usable_ids_are_one_safe_path_segment() {

@@ -1,5 +1,6 @@
 //! The adaptive rate against the simulator's gateway: it finds a limit of 20 calls a second
-//! and stays under it (few 429s once found), and speeds up again once the limit is lifted.
+//! (which the gateway's 429 states) and stays under it (few 429s once found), and speeds up
+//! again once the limit is lifted.
 //! Nothing here is timed: the simulator counts the calls of each second, the test lifts the
 //! limit after a number of calls, and `-v` logs each change of rate.
 
@@ -59,6 +60,11 @@ fn the_rate_converges_under_a_gateway_limit_and_climbs_again_once_it_is_lifted()
     let last_cut = stderr
         .rfind("(throttled: APIGW.0308)")
         .expect("the gateway throttled at least once");
+    // The limit the gateway's answer states is read from it, and held.
+    assert!(
+        stderr.contains("(throttled: APIGW.0308); the gateway's limit: 20.0 calls/s"),
+        "{stderr}"
+    );
     assert!(
         stderr[last_cut..].contains("(no throttling)"),
         "no rise after the last cut:\n{stderr}"

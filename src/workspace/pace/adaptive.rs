@@ -2,8 +2,10 @@
 //! starts modest and grows quickly while answers come back unthrottled (slow start, as TCP
 //! does), is cut multiplicatively when the gateway throttles (`429`, `APIGW.0308`), then
 //! probes upward again along a cubic curve (CUBIC, as the AWS SDKs' adaptive retry mode
-//! does). A pure state machine: the time is always passed in, so its curve is tested
-//! without a clock.
+//! does). A throttled answer that states the gateway's limit (`limit:20,time:1 second`) caps
+//! the rate just under it for a while, so the curve does not probe into a limit already
+//! known; the first such answer sets the rate there at once. A pure state machine: the time is always passed in, so its curve is tested without
+//! a clock.
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
@@ -29,14 +31,24 @@ const MEASURE_WINDOW: Duration = Duration::from_secs(1);
 const DEMAND_HEADROOM: f64 = 2.0;
 /// A rise is logged once the rate has grown by this factor since the last logged change.
 const LOGGED_RISE: f64 = 1.5;
+/// A limit the gateway states is a ceiling with this share of it kept free: calls paced at
+/// exactly the limit meet the gateway's bucket empty after any small delay.
+pub(super) const STATED_SHARE: f64 = 0.9;
+/// How long a stated limit holds as the ceiling after the gateway last stated it. Then the
+/// rate probes past it again, gently (the curve restarts from it): a limit can be raised.
+pub(super) const STATED_FOR: Duration = Duration::from_secs(10);
 /// The progress line says "throttled" for this long after the last cut.
 pub(super) const THROTTLED_FOR: Duration = Duration::from_secs(5);
 
 /// Why the rate changed, for the `-v` log.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Reason {
-    /// The answer's error code (or `429` when it carried none).
-    Throttled(String),
+    /// The answer's error code (or `429` when it carried none), and the limit its message
+    /// stated, in calls a second.
+    Throttled {
+        code: String,
+        stated: Option<f64>,
+    },
     Probing,
 }
 
@@ -52,7 +64,13 @@ impl std::fmt::Display for Change {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "rate: {:.1} → {:.1} calls/s", self.from, self.to)?;
         match &self.reason {
-            Reason::Throttled(code) => write!(f, " (throttled: {code})"),
+            Reason::Throttled { code, stated } => {
+                write!(f, " (throttled: {code})")?;
+                match stated {
+                    Some(limit) => write!(f, "; the gateway's limit: {limit:.1} calls/s"),
+                    None => Ok(()),
+                }
+            }
             Reason::Probing => write!(f, " (no throttling)"),
         }
     }
@@ -64,6 +82,13 @@ enum Phase {
     SlowStart,
     /// Since the cut at `since` from `w_max`: rate(t) = SCALE·(t − k)³ + w_max.
     Cubic { w_max: f64, k: f64, since: Instant },
+}
+
+/// A ceiling the gateway stated, and until when it holds.
+#[derive(Debug, Clone, Copy)]
+struct Stated {
+    ceiling: f64,
+    until: Instant,
 }
 
 #[derive(Debug)]
@@ -83,6 +108,7 @@ pub(crate) struct Adaptive {
     accepted: VecDeque<Instant>,
     /// When a call last had to wait for a token: the rate, not the work, held it back.
     limited_at: Option<Instant>,
+    stated: Option<Stated>,
     logged_rate: f64,
 }
 
@@ -106,6 +132,7 @@ impl Adaptive {
             sent: VecDeque::new(),
             accepted: VecDeque::new(),
             limited_at: None,
+            stated: None,
             logged_rate: rate,
         }
     }
@@ -140,6 +167,7 @@ impl Adaptive {
         self.refill(now);
         self.accepted.push_back(now);
         forget_before(&mut self.accepted, now);
+        self.expire_stated(now);
         let from = self.rate;
         let to = match self.phase {
             // Only a rate that holds calls back is raised: calls that never wait for a
@@ -159,7 +187,7 @@ impl Adaptive {
             }
         }
         .max(MIN_RATE)
-        .min(self.ceiling);
+        .min(self.ceiling_now());
         self.set_rate(to);
         if to >= self.logged_rate * LOGGED_RISE {
             let from = std::mem::replace(&mut self.logged_rate, to);
@@ -172,18 +200,28 @@ impl Adaptive {
         None
     }
 
-    /// A throttled answer (`code`: its error code) to a call sent at `sent_at`. Calls sent
-    /// before the last cut were sent at the old rate: their throttling is no news, so the
-    /// rate is cut once per round, not once per call in flight. Every throttled answer
-    /// pauses sending for its `Retry-After`.
+    /// A throttled answer (`code`: its error code; `stated`: the limit its message states, in
+    /// calls a second) to a call sent at `sent_at`. Calls sent before the last cut were sent
+    /// at the old rate: their throttling is no news, so the rate is cut once per round, not
+    /// once per call in flight. Every throttled answer pauses sending for its `Retry-After`,
+    /// and renews the stated limit's hold.
     pub(crate) fn on_throttled(
         &mut self,
         now: Instant,
         sent_at: Instant,
         code: &str,
         retry_after: Option<Duration>,
+        stated: Option<f64>,
     ) -> Option<Change> {
         self.refill(now);
+        if let Some(limit) = stated.filter(|limit| limit.is_finite() && *limit > 0.0) {
+            // Below the floor, the floor: a run must end, and the calls' own retry limit
+            // ends one that a gateway throttles at any pace.
+            self.stated = Some(Stated {
+                ceiling: (limit * STATED_SHARE).max(MIN_RATE),
+                until: now + STATED_FOR,
+            });
+        }
         // Backing off: nothing leaves before the next token at the new rate, or the
         // gateway's `Retry-After` if longer.
         let mut pause = retry_after.unwrap_or_default();
@@ -192,19 +230,34 @@ impl Adaptive {
             None
         } else {
             let from = self.rate;
-            // The gateway's limit is near what it accepted over the last window: the rate
-            // climbs back to that, not to what overshot it.
-            forget_before(&mut self.accepted, now);
-            let accepted = self.accepted.len() as f64 / MEASURE_WINDOW.as_secs_f64();
-            let used = self.measured(now);
-            // A window of few calls (the first ones) says little: below the starting rate,
-            // only repeated cuts take the rate down, never one thin measurement.
-            let estimate = if accepted > 0.0 { accepted } else { used };
-            let w_max = from.min(estimate.max(START_RATE)).max(MIN_RATE);
-            let to = (w_max * BETA).max(MIN_RATE).min(self.ceiling);
+            let (w_max, to) = match (self.phase, self.stated) {
+                // The first throttle, with the limit stated: slow start found only that the
+                // gateway's bucket is empty now (a burst emptied it, or others had), the
+                // gateway says what it refills at. The rate goes straight to that.
+                (Phase::SlowStart, Some(_)) => {
+                    let ceiling = self.ceiling_now();
+                    (ceiling, ceiling)
+                }
+                _ => {
+                    // The gateway's limit is near what it accepted over the last window: the
+                    // rate climbs back to that, not to what overshot it.
+                    forget_before(&mut self.accepted, now);
+                    let accepted = self.accepted.len() as f64 / MEASURE_WINDOW.as_secs_f64();
+                    let used = self.measured(now);
+                    // A window of few calls (the first ones) says little: below the starting
+                    // rate, only repeated cuts take the rate down, never one thin measurement.
+                    let estimate = if accepted > 0.0 { accepted } else { used };
+                    let w_max = from
+                        .min(estimate.max(START_RATE))
+                        .min(self.ceiling_now())
+                        .max(MIN_RATE);
+                    (w_max, (w_max * BETA).max(MIN_RATE).min(self.ceiling))
+                }
+            };
             self.phase = Phase::Cubic {
                 w_max,
-                k: (w_max * (1.0 - BETA) / SCALE).cbrt(),
+                // When the curve is back at `w_max`.
+                k: ((w_max - to).max(0.0) / SCALE).cbrt(),
                 since: now,
             };
             self.last_cut = Some(now);
@@ -214,7 +267,10 @@ impl Adaptive {
             Some(Change {
                 from,
                 to,
-                reason: Reason::Throttled(code.to_string()),
+                reason: Reason::Throttled {
+                    code: code.to_string(),
+                    stated,
+                },
             })
         };
         if self.tokens < 1.0 {
@@ -223,6 +279,25 @@ impl Adaptive {
         let until = now + pause;
         self.paused_until = Some(self.paused_until.map_or(until, |at| at.max(until)));
         change
+    }
+
+    /// The ceiling now: the configured one, or a limit the gateway stated while it holds.
+    fn ceiling_now(&self) -> f64 {
+        self.stated
+            .map_or(self.ceiling, |stated| stated.ceiling.min(self.ceiling))
+    }
+
+    /// Ends a stated limit's hold once it has passed. The curve went on meanwhile, far past
+    /// the limit: the probing restarts from the rate held, so it passes the limit gently.
+    fn expire_stated(&mut self, now: Instant) {
+        if self.stated.is_some_and(|stated| now >= stated.until) {
+            self.stated = None;
+            self.phase = Phase::Cubic {
+                w_max: self.rate,
+                k: 0.0,
+                since: now,
+            };
+        }
     }
 
     fn limited_recently(&self, now: Instant) -> bool {
