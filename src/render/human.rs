@@ -281,10 +281,9 @@ impl Widths {
             user: 0,
         };
         for entry in entries {
-            let shown = Shown::of(entry);
-            widths.name = widths.name.max(chars(&shown.name));
-            widths.id = widths.id.max(chars(&shown.id));
-            widths.user = widths.user.max(chars(&shown.user));
+            widths.name = widths.name.max(chars(&printable(display_name(entry))));
+            widths.id = widths.id.max(chars(&printable(entry.desktop_id)));
+            widths.user = widths.user.max(chars(&printable(display_user(entry))));
         }
         widths
     }
