@@ -115,13 +115,11 @@ fn a_cut_stalled_or_endless_list_answer_is_refused_in_bounded_time() {
             .on(LIST, move |_, _| Reply::Own(answer(page)))
             .start();
         config(&world, &proxy, "");
+        // A plan, then an apply: each fails naming `what`, in bounded time.
         let started = std::time::Instant::now();
-        let run = run(&world, &["plan"]);
-        let took = started.elapsed();
-        assert_eq!(run.code(), 1, "{case}:\n{}", run.stderr());
-        assert!(run.stderr().contains(what), "{case}:\n{}", run.stderr());
-        assert!(took < Duration::from_secs(30), "{case}: took {took:?}");
         fails_closed(&world, what);
+        let took = started.elapsed();
+        assert!(took < Duration::from_secs(60), "{case}: took {took:?}");
     });
 }
 
