@@ -4,8 +4,8 @@
 //! probes upward again along a cubic curve (CUBIC, as the AWS SDKs' adaptive retry mode
 //! does). A throttled answer that states the gateway's limit (`limit:20,time:1 second`) caps
 //! the rate just under it for a while, so the curve does not probe into a limit already
-//! known; the first such answer sets the rate there at once. A pure state machine: the time is always passed in, so its curve is tested without
-//! a clock.
+//! known; the first such answer sets the rate there at once. A pure state machine: the time
+//! is always passed in, so its curve is tested without a clock.
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
