@@ -62,7 +62,6 @@ impl Pace {
                 stated,
             }) => {
                 let code = if code.is_empty() { THROTTLED } else { code };
-                let stated = stated.map(|limit| limit.per_second());
                 let change = controller.on_throttled(now, sent_at, code, retry_after, stated);
                 *LAST_THROTTLE.lock().unwrap_or_else(PoisonError::into_inner) =
                     Some((now, controller.rate()));

@@ -445,6 +445,23 @@ impl StatedLimit {
     }
 }
 
+/// As the gateway put it: `20 calls a second`, `1 call a day`, `5 calls per 7 seconds`.
+impl std::fmt::Display for StatedLimit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let calls = match self.calls {
+            1 => "1 call".to_string(),
+            n => format!("{n} calls"),
+        };
+        match self.per.as_secs() {
+            1 => write!(f, "{calls} a second"),
+            60 => write!(f, "{calls} a minute"),
+            3600 => write!(f, "{calls} an hour"),
+            86_400 => write!(f, "{calls} a day"),
+            n => write!(f, "{calls} per {n} seconds"),
+        }
+    }
+}
+
 /// Either error shape as a reader sees it. Like the SDK's exception handler it accepts the
 /// `error_code`/`error_msg` spelling and the `errorCode`/`errorMsg` and `code`/`message` ones.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]

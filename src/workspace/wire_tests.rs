@@ -15,6 +15,7 @@ fn a_throttled_answer_states_its_limit() {
     assert_eq!(stated.calls, 200);
     assert_eq!(stated.per, std::time::Duration::from_secs(60));
     assert!((stated.per_second() - 200.0 / 60.0).abs() < 1e-9);
+    assert_eq!(stated.to_string(), "200 calls a minute");
     for per in [1, 60, 3600, 86_400, 7] {
         let limit = StatedLimit {
             calls: 20,

@@ -62,7 +62,7 @@ fn the_rate_converges_under_a_gateway_limit_and_climbs_again_once_it_is_lifted()
         .expect("the gateway throttled at least once");
     // The limit the gateway's answer states is read from it, and held.
     assert!(
-        stderr.contains("(throttled: APIGW.0308); the gateway's limit: 20.0 calls/s"),
+        stderr.contains("(throttled: APIGW.0308); the gateway's limit: 20 calls a second"),
         "{stderr}"
     );
     assert!(

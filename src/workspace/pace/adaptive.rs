@@ -10,6 +10,8 @@
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
+use crate::workspace::wire::StatedLimit;
+
 /// The rate before any answer: modest, as a gateway's limit is not known yet.
 pub(super) const START_RATE: f64 = 10.0;
 /// The slowest the controller ever cuts to: one call every two seconds (the AWS SDKs' floor);
@@ -44,10 +46,10 @@ pub(super) const THROTTLED_FOR: Duration = Duration::from_secs(5);
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Reason {
     /// The answer's error code (or `429` when it carried none), and the limit its message
-    /// stated, in calls a second.
+    /// stated.
     Throttled {
         code: String,
-        stated: Option<f64>,
+        stated: Option<StatedLimit>,
     },
     Probing,
 }
@@ -67,7 +69,7 @@ impl std::fmt::Display for Change {
             Reason::Throttled { code, stated } => {
                 write!(f, " (throttled: {code})")?;
                 match stated {
-                    Some(limit) => write!(f, "; the gateway's limit: {limit:.1} calls/s"),
+                    Some(limit) => write!(f, "; the gateway's limit: {limit}"),
                     None => Ok(()),
                 }
             }
@@ -200,8 +202,8 @@ impl Adaptive {
         None
     }
 
-    /// A throttled answer (`code`: its error code; `stated`: the limit its message states, in
-    /// calls a second) to a call sent at `sent_at`. Calls sent before the last cut were sent
+    /// A throttled answer (`code`: its error code; `stated`: the limit its message states)
+    /// to a call sent at `sent_at`. Calls sent before the last cut were sent
     /// at the old rate: their throttling is no news, so the rate is cut once per round, not
     /// once per call in flight. Every throttled answer pauses sending for its `Retry-After`,
     /// and renews the stated limit's hold.
@@ -211,10 +213,11 @@ impl Adaptive {
         sent_at: Instant,
         code: &str,
         retry_after: Option<Duration>,
-        stated: Option<f64>,
+        stated: Option<StatedLimit>,
     ) -> Option<Change> {
         self.refill(now);
-        if let Some(limit) = stated.filter(|limit| limit.is_finite() && *limit > 0.0) {
+        let limit = stated.map(|stated| stated.per_second());
+        if let Some(limit) = limit.filter(|limit| limit.is_finite() && *limit > 0.0) {
             // Below the floor, the floor: a run must end, and the calls' own retry limit
             // ends one that a gateway throttles at any pace.
             self.stated = Some(Stated {

@@ -6,6 +6,14 @@ fn ms(n: u64) -> Duration {
     Duration::from_millis(n)
 }
 
+/// A limit stated as `calls` per `seconds`.
+fn stated(calls: u32, seconds: u64) -> Option<StatedLimit> {
+    Some(StatedLimit {
+        calls,
+        per: Duration::from_secs(seconds),
+    })
+}
+
 /// How many calls `controller` lets leave at `now`.
 fn burst(controller: &mut Adaptive, now: Instant) -> usize {
     let mut sent = 0;
@@ -217,8 +225,8 @@ fn against_gateway(
         while in_flight.front().is_some_and(|(due, ..)| *due == tick) {
             let (_, sent_at, throttled) = in_flight.pop_front().unwrap();
             if throttled {
-                let stated = states.then_some(limit);
-                controller.on_throttled(now, sent_at, "APIGW.0308", None, stated);
+                let limit = states.then(|| stated(limit as u32, 1)).flatten();
+                controller.on_throttled(now, sent_at, "APIGW.0308", None, limit);
             } else {
                 controller.on_success(now, sent_at);
             }
@@ -330,12 +338,12 @@ fn the_first_stated_limit_sets_the_rate_under_it_and_holds_it_there_for_a_while(
     controller.try_acquire(t0).unwrap();
     // The first throttle states 20 a second: straight to 18, even from the starting 10.
     let change = controller
-        .on_throttled(t0 + ms(25), t0, "APIGW.0308", None, Some(20.0))
+        .on_throttled(t0 + ms(25), t0, "APIGW.0308", None, stated(20, 1))
         .unwrap();
     assert_eq!(change.to, 20.0 * STATED_SHARE);
     assert_eq!(
         change.to_string(),
-        "rate: 10.0 → 18.0 calls/s (throttled: APIGW.0308); the gateway's limit: 20.0 calls/s"
+        "rate: 10.0 → 18.0 calls/s (throttled: APIGW.0308); the gateway's limit: 20 calls a second"
     );
     // Answers, as many as a high rate would need to grow: it stays at 18 while the hold lasts.
     let mut now = t0 + ms(25);
@@ -374,12 +382,12 @@ fn a_stated_limit_never_lifts_the_configured_ceiling_nor_goes_below_the_floor() 
     let t0 = Instant::now();
     let mut capped = Adaptive::new(Some(5.0), t0);
     capped.try_acquire(t0).unwrap();
-    capped.on_throttled(t0 + ms(25), t0, "APIGW.0308", None, Some(20.0));
+    capped.on_throttled(t0 + ms(25), t0, "APIGW.0308", None, stated(20, 1));
     assert_eq!(capped.rate(), 5.0);
     // Ten calls a day: the floor, so the run ends (its calls give up) instead of crawling.
     let mut crawl = Adaptive::new(None, t0);
     crawl.try_acquire(t0).unwrap();
-    crawl.on_throttled(t0 + ms(25), t0, "APIGW.0308", None, Some(10.0 / 86_400.0));
+    crawl.on_throttled(t0 + ms(25), t0, "APIGW.0308", None, stated(10, 86_400));
     assert_eq!(crawl.rate(), MIN_RATE);
 }
 
@@ -389,7 +397,7 @@ fn a_later_throttle_under_a_stated_limit_still_cuts() {
     let t0 = Instant::now();
     let mut controller = Adaptive::new(None, t0);
     controller.try_acquire(t0).unwrap();
-    controller.on_throttled(t0 + ms(25), t0, "APIGW.0308", None, Some(20.0));
+    controller.on_throttled(t0 + ms(25), t0, "APIGW.0308", None, stated(20, 1));
     let mut now = t0 + ms(100);
     for _ in 0..20 {
         while controller.try_acquire(now).is_err() {
@@ -399,7 +407,7 @@ fn a_later_throttle_under_a_stated_limit_still_cuts() {
         now += ms(100);
     }
     let cut = controller
-        .on_throttled(now, now - ms(25), "APIGW.0308", None, Some(20.0))
+        .on_throttled(now, now - ms(25), "APIGW.0308", None, stated(20, 1))
         .unwrap();
     assert!(cut.to < cut.from * 0.8, "{cut:?}");
 }

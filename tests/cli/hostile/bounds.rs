@@ -187,3 +187,53 @@ fn a_refresh_is_bounded_while_show_job_keeps_failing() {
     );
     assert_eq!(world.state()["jobs"][0]["status"], "pending");
 }
+
+/// A throttled answer's stated limit paces the calls and never stalls them: one that states a
+/// call a day (the rate is held at its floor, 0.5 calls a second, for 10 s), one far beyond
+/// any rate, and one that does not parse (the rate is left to its curve). Each plan ends.
+#[test]
+fn a_stated_limit_paces_the_calls_and_never_stalls_them() {
+    let cases = [
+        (
+            "limit:1,time:1 day",
+            Some("the gateway's limit: 1 call a day"),
+        ),
+        (
+            "limit:4294967295,time:1 second",
+            Some("the gateway's limit: 4294967295 calls a second"),
+        ),
+        ("limit:-1,time:1 fortnight", None),
+    ];
+    side_by_side(cases, |(stated, logged)| {
+        let world = world();
+        let message = format!(
+            "The throttling threshold has been reached: policy user over ratelimit,{stated}"
+        );
+        let proxy = Hostile::in_front_of(&world)
+            .on(LIST, move |n, _| match n {
+                1 => Reply::Own(json(
+                    429,
+                    &json!({"error_msg": message, "error_code": "APIGW.0308", "request_id": "r1"}),
+                )),
+                _ => Reply::Forward,
+            })
+            .start();
+        config(&world, &proxy, "");
+        let planned = run(&world, &["-v", "plan"]);
+        planned.success();
+        assert!(planned.stdout().contains("Plan: 3 to delete"), "{stated}");
+        let stderr = planned.stderr();
+        assert!(
+            stderr.contains("(throttled: APIGW.0308)"),
+            "{stated}:\n{stderr}"
+        );
+        match logged {
+            Some(logged) => assert!(stderr.contains(logged), "{stated}:\n{stderr}"),
+            None => assert!(
+                !stderr.contains("the gateway's limit"),
+                "{stated}:\n{stderr}"
+            ),
+        }
+        assert_eq!(proxy.calls(LIST), 2, "{stated}: read again once");
+    });
+}
