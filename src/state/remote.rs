@@ -216,7 +216,7 @@ impl Remote {
     /// The head as stored, with its ETag; `None` when there is none.
     pub(super) async fn read_head(&self) -> anyhow::Result<Option<(State, String)>> {
         self.get_bounded(&self.head, "the state object", OBJECT_LIMIT, |bytes| {
-            parse(&self.describe(), bytes)
+            parse("state object", &self.describe(), bytes)
         })
         .await
     }
@@ -380,14 +380,21 @@ fn credentials() -> anyhow::Result<(String, String, Option<String>)> {
     }
 }
 
-pub(super) fn parse(what: &str, bytes: &[u8]) -> anyhow::Result<State> {
+/// An object of the store (the head, a run record: `noun`) as stored at `what`, of this
+/// format version only.
+pub(super) fn parse<T: serde::de::DeserializeOwned>(
+    noun: &str,
+    what: &str,
+    bytes: &[u8],
+) -> anyhow::Result<T> {
     crate::format_version::check(
         crate::format_version::Versioned::StateFile,
         std::path::Path::new(what),
         bytes,
         super::FORMAT_VERSION,
     )?;
-    serde_json::from_slice(bytes).with_context(|| format!("the state object `{what}` is malformed"))
+    serde_json::from_slice(bytes)
+        .with_context(|| format!("the {noun} `{}` is malformed", printable(what)))
 }
 
 #[cfg(test)]

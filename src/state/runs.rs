@@ -6,12 +6,12 @@
 
 use std::collections::HashSet;
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 use futures_util::{StreamExt, TryStreamExt};
 use object_store::{ObjectStore, PutMode, PutOptions, PutPayload};
 use serde::{Deserialize, Serialize};
 
-use super::remote::Remote;
+use super::remote::{Remote, parse};
 use super::{JobRecord, JobStatus, Refusal, State, Unconfirmed};
 use crate::text::printable;
 
@@ -100,18 +100,6 @@ pub fn finished(state: &State, archived: &Archived, run_id: &str) -> RunRecord {
     }
 }
 
-/// A run record as stored at `what`, of this format version only (as the head).
-fn parse(what: &str, bytes: &[u8]) -> anyhow::Result<RunRecord> {
-    crate::format_version::check(
-        crate::format_version::Versioned::StateFile,
-        std::path::Path::new(what),
-        bytes,
-        super::FORMAT_VERSION,
-    )?;
-    serde_json::from_slice(bytes)
-        .with_context(|| format!("the run record `{}` is malformed", printable(what)))
-}
-
 /// Merges a run record into `state`.
 pub fn merge_run(state: &mut State, record: RunRecord) {
     let theirs = State {
@@ -165,7 +153,7 @@ impl Remote {
         let records: Vec<anyhow::Result<RunRecord>> = futures_util::stream::iter(listed)
             .map(|location| async move {
                 let what = format!("{}/{}", self.describe(), location.as_ref());
-                let parse = |bytes: &[u8]| parse(&what, bytes);
+                let parse = |bytes: &[u8]| parse("run record", &what, bytes);
                 match self
                     .get_bounded(
                         &location,
@@ -320,10 +308,13 @@ mod tests {
         state.jobs.push(job("ended", JobStatus::Succeeded));
         let mut record = finished(&state, &Archived::default(), "r1");
         let json = serde_json::to_vec(&record).unwrap();
-        assert_eq!(parse("s3://b/k.runs/r1.json", &json).unwrap(), record);
+        assert_eq!(
+            parse::<RunRecord>("run record", "s3://b/k.runs/r1.json", &json).unwrap(),
+            record
+        );
         record.format_version = crate::state::FORMAT_VERSION + 1;
         let json = serde_json::to_vec(&record).unwrap();
-        let err = parse("s3://b/k.runs/r1.json", &json)
+        let err = parse::<RunRecord>("run record", "s3://b/k.runs/r1.json", &json)
             .unwrap_err()
             .to_string();
         assert!(err.contains("r1.json"), "{err}");
