@@ -147,6 +147,30 @@ pub fn accepted_jobs(world: &World) -> BTreeMap<String, Vec<String>> {
         .collect()
 }
 
+/// After an apply stopped early (before all `all` of its calls were accepted): every job the
+/// service accepted is printed on `stderr`, and no desktop was sent twice. The accepted jobs.
+#[track_caller]
+pub fn assert_stopped_printing_every_accepted_job(
+    world: &World,
+    stderr: &str,
+    all: usize,
+) -> BTreeMap<String, Vec<String>> {
+    let accepted = accepted_jobs(world);
+    assert!(
+        accepted.len() < all,
+        "the apply stopped: {} of {all} calls accepted",
+        accepted.len()
+    );
+    for job in accepted.keys() {
+        assert!(
+            stderr.contains(job),
+            "accepted job {job} is printed:\n{stderr}"
+        );
+    }
+    assert_none_sent_twice(world);
+    accepted
+}
+
 /// Fails when a desktop was sent in two batch-deletes.
 #[track_caller]
 pub fn assert_none_sent_twice(world: &World) {

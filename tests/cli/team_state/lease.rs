@@ -32,16 +32,7 @@ fn a_lease_lost_while_applying_stops_the_calls_and_prints_every_accepted_job() {
         "the lost lease is named:\n{}",
         ended.stderr
     );
-    let accepted = accepted_jobs(&world);
-    assert!(accepted.len() < 20, "the apply stopped: {}", accepted.len());
-    for job in accepted.keys() {
-        assert!(
-            ended.stderr.contains(job),
-            "accepted job {job} is printed:\n{}",
-            ended.stderr
-        );
-    }
-    assert_none_sent_twice(&world);
+    assert_stopped_printing_every_accepted_job(&world, &ended.stderr, 20);
 }
 
 #[test]
@@ -160,15 +151,7 @@ fn a_lease_not_renewed_in_time_stops_the_calls_even_while_the_renewal_hangs() {
         "the ended lease is named:\n{}",
         ended.stderr()
     );
-    let accepted = accepted_jobs(&world);
-    assert!(accepted.len() < 25, "the apply stopped: {}", accepted.len());
-    for job in accepted.keys() {
-        assert!(
-            ended.stderr().contains(job),
-            "accepted job {job} is printed"
-        );
-    }
-    assert_none_sent_twice(&world);
+    assert_stopped_printing_every_accepted_job(&world, &ended.stderr(), 25);
 }
 
 #[test]
